@@ -23,6 +23,8 @@ export interface DecisionInput {
   entries: Record<string, PhaseEntry>;
   /** ISO time of the first completion of this phase/date/mode (any status); drives deadlines and tiers. */
   firstCompletionAt?: string;
+  /** IANA zone the game date is judged in (the pipeline's timeZone); default America/New_York. */
+  timeZone?: string;
 }
 
 export interface Decision {
@@ -39,4 +41,6 @@ export interface Decision {
   tier?: number;
   /** True when the trigger fired on less than everything (deadline, tier, majority): an alert is owed. */
   degraded: boolean;
+  /** Entry names this transition/mode does not expect: never counted, reported so they can be alerted. */
+  ignored?: string[];
 }
