@@ -1,0 +1,256 @@
+// Retry of transient failures with exponential backoff and FULL jitter, on p-retry.
+//
+// p-retry (v9) only offers "delay x random(1..2)"; full jitter (delay = random(0, min(cap, base*2^n)))
+// is not built in. So p-retry keeps the loop, the attempt count and the abort handling, its own delay
+// is switched off (minTimeout 0), and our delay is slept inside its awaited `shouldRetry` hook, which
+// p-retry only calls when it would retry anyway.
+//
+// Budget (DESIGN "Resilience parameters"; function timeout taken as 60 s): every attempt is bounded by
+// the preset's attemptTimeoutMs, so one withRetry call can take at most worstCaseBudgetMs(preset).
+// EVENT_RETRY_PLAN lists what one event may spend; a test pins that it fits in the function timeout.
+// Anything beyond the plan must pass `deadlineAt` so no retry starts that cannot finish in time.
+import pRetry from "p-retry";
+import { classifyError, isTransient } from "./errors.ts";
+import { createLogger, type Logger } from "./logger.ts";
+
+export interface RetryPreset {
+  name: string;
+  /** Total attempts, including the first. */
+  attempts: number;
+  baseMs: number;
+  capMs: number;
+  /** Upper bound of one attempt; a slower attempt fails with a transient RetryAttemptTimeoutError. */
+  attemptTimeoutMs: number;
+  /** The server may ask for a longer delay (HTTP Retry-After), honoured up to capMs. */
+  honoursServerDelay?: boolean;
+}
+
+export const RETRY_PRESETS = {
+  firestoreWrite: { name: "firestoreWrite", attempts: 3, baseMs: 1000, capMs: 10000, attemptTimeoutMs: 2500 },
+  bigqueryMerge: { name: "bigqueryMerge", attempts: 3, baseMs: 1000, capMs: 15000, attemptTimeoutMs: 4000 },
+  bigqueryInsert: { name: "bigqueryInsert", attempts: 3, baseMs: 500, capMs: 8000, attemptTimeoutMs: 2000 },
+  pubsubPublish: { name: "pubsubPublish", attempts: 3, baseMs: 250, capMs: 4000, attemptTimeoutMs: 2000 },
+  slack: { name: "slack", attempts: 3, baseMs: 500, capMs: 5000, attemptTimeoutMs: 1500, honoursServerDelay: true },
+} as const satisfies Record<string, RetryPreset>;
+
+/** The function timeout the retry budgets are sized for (Cloud Functions timeout of the orchestrators). */
+export const FUNCTION_TIMEOUT_MS = 60_000;
+/** Kept free for the handler's own work (parsing, decision, response). */
+export const HANDLER_MARGIN_MS = 5_000;
+/** What one orchestrator event may use, each at most once: record, audit row, aggregate, trigger, alert. */
+export const EVENT_RETRY_PLAN: readonly RetryPreset[] = [
+  RETRY_PRESETS.firestoreWrite,
+  RETRY_PRESETS.bigqueryInsert,
+  RETRY_PRESETS.bigqueryMerge,
+  RETRY_PRESETS.pubsubPublish,
+  RETRY_PRESETS.slack,
+];
+
+/** Upper bound of the full-jitter delay before retry number `retryIndex` (0-based). */
+export function backoffCeilingMs(preset: RetryPreset, retryIndex: number): number {
+  return Math.min(preset.capMs, preset.baseMs * 2 ** retryIndex);
+}
+
+/** Full jitter: uniform in [0, ceiling). `random` returns [0, 1). */
+export function fullJitterDelayMs(preset: RetryPreset, retryIndex: number, random: () => number): number {
+  return Math.floor(random() * backoffCeilingMs(preset, retryIndex));
+}
+
+/** The longest one withRetry call with this preset can take: every attempt times out, every delay is maximal. */
+export function worstCaseBudgetMs(preset: RetryPreset): number {
+  let total = preset.attempts * preset.attemptTimeoutMs;
+  for (let i = 0; i < preset.attempts - 1; i++) {
+    total += preset.honoursServerDelay ? preset.capMs : backoffCeilingMs(preset, i);
+  }
+  return total;
+}
+
+/** Clock and randomness, injectable so tests run without real sleeps. */
+export interface RetryRuntime {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  random(): number;
+}
+
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+const REAL_RUNTIME: RetryRuntime = { now: () => Date.now(), sleep: realSleep, random: Math.random };
+let defaultRuntime: RetryRuntime = REAL_RUNTIME;
+
+/**
+ * Test hook: replace the clock/random used by every withRetry call that does not pass its own
+ * (so tests of code that calls withRetry deep inside do not sleep for seconds). Returns a restore function.
+ */
+export function setDefaultRetryRuntime(runtime: Partial<RetryRuntime>): () => void {
+  const previous = defaultRuntime;
+  defaultRuntime = { ...previous, ...runtime };
+  return () => {
+    defaultRuntime = previous;
+  };
+}
+
+export interface RetryInfo {
+  op: string;
+  /** The attempt that just failed (1-based). */
+  attempt: number;
+  delayMs: number;
+  error: unknown;
+}
+
+export interface WithRetryOptions {
+  signal?: AbortSignal;
+  onRetry?: (info: RetryInfo) => void;
+  /** Relative budget from the call: no retry starts whose delay would end after it. */
+  deadlineMs?: number;
+  /** Absolute deadline (epoch ms, on the runtime clock); the earlier of the two wins. */
+  deadlineAt?: number;
+  /** Overrides preset.attemptTimeoutMs. */
+  attemptTimeoutMs?: number;
+  /** A server-requested minimum delay for this error (e.g. Retry-After); honoured up to capMs when the preset allows. */
+  serverDelayMs?: (err: unknown) => number | undefined;
+  /** Overrides the transient check (e.g. the Slack alerter retries only 429/5xx). */
+  retryable?: (err: unknown) => boolean;
+  logger?: Logger;
+  runtime?: Partial<RetryRuntime>;
+}
+
+/** An attempt that exceeded its time bound. Transient: the next attempt may be faster. */
+export class RetryAttemptTimeoutError extends Error {
+  override readonly name = "TimeoutError";
+  constructor(op: string, ms: number) {
+    super(`${op}: attempt exceeded ${ms} ms`);
+  }
+}
+
+/** What withRetry records on the error it rethrows. */
+export interface RetriedError {
+  attempts?: number;
+  retryOp?: string;
+  retryGaveUp?: "not_transient" | "attempts_exhausted" | "deadline" | "server_delay_too_long" | "aborted";
+}
+
+let moduleLogger: Logger | undefined;
+function fallbackLogger(): Logger {
+  moduleLogger ??= createLogger({ component: "retry" });
+  return moduleLogger;
+}
+
+async function runWithTimeout<T>(
+  op: string,
+  fn: (attempt: number, signal: AbortSignal) => Promise<T>,
+  attempt: number,
+  timeoutMs: number,
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new RetryAttemptTimeoutError(op, timeoutMs);
+      reject(err); // settle first, so a late result released by the abort cannot win the race
+      controller.abort(err);
+    }, timeoutMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([fn(attempt, controller.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs fn, retrying transient failures (isTransient) with full-jitter backoff per the preset.
+ * fn receives the attempt number (1-based) and a signal aborted when the attempt times out.
+ * Each retry is logged at WARNING; the last error is rethrown with `attempts` recorded on it.
+ */
+export async function withRetry<T>(
+  op: string,
+  fn: (attempt: number, signal: AbortSignal) => Promise<T>,
+  preset: RetryPreset,
+  opts: WithRetryOptions = {},
+): Promise<T> {
+  const runtime: RetryRuntime = { ...defaultRuntime, ...opts.runtime };
+  const logger = opts.logger ?? fallbackLogger();
+  const retryable = opts.retryable ?? isTransient;
+  const startedAt = runtime.now();
+  const deadlines = [
+    opts.deadlineMs !== undefined ? startedAt + opts.deadlineMs : Infinity,
+    opts.deadlineAt ?? Infinity,
+  ];
+  const deadline = Math.min(...deadlines);
+  const attemptTimeoutMs = opts.attemptTimeoutMs ?? preset.attemptTimeoutMs;
+  let lastAttempt = 0;
+  let gaveUp: RetriedError["retryGaveUp"];
+
+  try {
+    return await pRetry(
+      (attempt) => {
+        lastAttempt = attempt;
+        const remaining = deadline - runtime.now();
+        return runWithTimeout(op, fn, attempt, Math.max(1, Math.min(attemptTimeoutMs, remaining)));
+      },
+      {
+        retries: preset.attempts - 1,
+        minTimeout: 0, // our full-jitter delay is slept in shouldRetry
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        shouldRetry: async ({ error, attemptNumber }) => {
+          if (!retryable(error)) {
+            gaveUp = "not_transient";
+            return false;
+          }
+          let delayMs = fullJitterDelayMs(preset, attemptNumber - 1, runtime.random);
+          const requested = opts.serverDelayMs?.(error);
+          if (requested !== undefined) {
+            if (!preset.honoursServerDelay || requested > preset.capMs) {
+              gaveUp = "server_delay_too_long";
+              return false;
+            }
+            delayMs = Math.max(delayMs, requested);
+          }
+          if (runtime.now() + delayMs >= deadline) {
+            gaveUp = "deadline";
+            return false;
+          }
+          const classification = classifyError(error);
+          logger.warning(`retrying ${op} after transient failure`, {
+            op,
+            preset: preset.name,
+            attempt: attemptNumber,
+            max_attempts: preset.attempts,
+            delay_ms: delayMs,
+            error_kind: classification.kind,
+            error_code: classification.code,
+            error,
+          });
+          opts.onRetry?.({ op, attempt: attemptNumber, delayMs, error });
+          await runtime.sleep(delayMs, opts.signal);
+          return true;
+        },
+      },
+    );
+  } catch (err) {
+    if (opts.signal?.aborted) gaveUp = "aborted";
+    // p-retry stops on its own when attempts run out, or on a non-network TypeError, without asking us.
+    gaveUp ??= lastAttempt >= preset.attempts ? "attempts_exhausted" : "not_transient";
+    if (typeof err === "object" && err !== null) {
+      Object.assign(err as object, { attempts: lastAttempt, retryOp: op, retryGaveUp: gaveUp } satisfies RetriedError);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { captureLogs } from "../../functions/lib/logger.ts";
+import {
+  EVENT_RETRY_PLAN,
+  FUNCTION_TIMEOUT_MS,
+  HANDLER_MARGIN_MS,
+  RETRY_PRESETS,
+  backoffCeilingMs,
+  fullJitterDelayMs,
+  setDefaultRetryRuntime,
+  withRetry,
+  worstCaseBudgetMs,
+  type RetriedError,
+  type RetryPreset,
+  type RetryRuntime,
+} from "../../functions/lib/retry.ts";
+
+/** A fake clock: sleeping advances time instantly and records the delay. */
+function fakeRuntime(randoms: number[] = []): RetryRuntime & { sleeps: number[]; t: number } {
+  const rt = {
+    t: 1_000_000,
+    sleeps: [] as number[],
+    now: () => rt.t,
+    sleep: (ms: number) => {
+      rt.sleeps.push(ms);
+      rt.t += ms;
+      return Promise.resolve();
+    },
+    random: () => randoms.shift() ?? 0.5,
+  };
+  return rt;
+}
+const unavailable = () => Object.assign(new Error("14 UNAVAILABLE: no connection"), { code: 14 });
+const invalid = () => Object.assign(new Error("3 INVALID_ARGUMENT: bad"), { code: 3 });
+
+describe("retry: withRetry on p-retry with full jitter", () => {
+  it("the presets carry the DESIGN parameters", () => {
+    const pick = (p: RetryPreset) => [p.attempts, p.baseMs, p.capMs];
+    assert.deepEqual(pick(RETRY_PRESETS.firestoreWrite), [3, 1000, 10000]);
+    assert.deepEqual(pick(RETRY_PRESETS.bigqueryMerge), [3, 1000, 15000]);
+    assert.deepEqual(pick(RETRY_PRESETS.bigqueryInsert), [3, 500, 8000]);
+    assert.deepEqual(pick(RETRY_PRESETS.pubsubPublish), [3, 250, 4000]);
+    assert.deepEqual(pick(RETRY_PRESETS.slack), [3, 500, 5000]);
+  });
+
+  it("full jitter stays in [0, min(cap, base*2^n)) for any random draw", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...Object.values(RETRY_PRESETS)),
+        fc.integer({ min: 0, max: 20 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (preset, n, r) => {
+          const d = fullJitterDelayMs(preset, n, () => r);
+          const ceiling = Math.min(preset.capMs, preset.baseMs * 2 ** n);
+          assert.equal(backoffCeilingMs(preset, n), ceiling);
+          assert.ok(d >= 0 && d < ceiling, `${d} in [0, ${ceiling})`);
+        },
+      ),
+    );
+  });
+
+  it("retries a transient error and returns the later success, sleeping the jittered delays", async () => {
+    const rt = fakeRuntime([0.25, 0.75]);
+    const cap = captureLogs();
+    const seen: number[] = [];
+    const result = await withRetry(
+      "firestore.write",
+      async (attempt) => {
+        seen.push(attempt);
+        if (attempt < 3) throw unavailable();
+        return "ok";
+      },
+      RETRY_PRESETS.firestoreWrite,
+      { runtime: rt, logger: cap.logger },
+    );
+    assert.equal(result, "ok");
+    assert.deepEqual(seen, [1, 2, 3]);
+    assert.deepEqual(rt.sleeps, [250, 1500]); // 0.25*1000, 0.75*2000
+    const warnings = cap.find("WARNING", "retrying firestore.write");
+    assert.equal(warnings.length, 2);
+    assert.deepEqual(warnings.map((w) => [w["attempt"], w["delay_ms"], w["error_code"]]), [
+      [1, 250, "UNAVAILABLE"],
+      [2, 1500, "UNAVAILABLE"],
+    ]);
+  });
+
+  it("does not retry a non-transient error and records attempts on it", async () => {
+    const rt = fakeRuntime();
+    let calls = 0;
+    const err = await withRetry("op", async () => {
+      calls++;
+      throw invalid();
+    }, RETRY_PRESETS.firestoreWrite, { runtime: rt, logger: captureLogs().logger }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e as Error & RetriedError,
+    );
+    assert.equal(calls, 1);
+    assert.deepEqual(rt.sleeps, []);
+    assert.match(err.message, /INVALID_ARGUMENT/);
+    assert.equal(err.attempts, 1);
+    assert.equal(err.retryGaveUp, "not_transient");
+  });
+
+  it("gives up after preset.attempts and rethrows the last error", async () => {
+    const rt = fakeRuntime();
+    let calls = 0;
+    const onRetry: number[] = [];
+    const err = await withRetry("op", async () => {
+      calls++;
+      throw Object.assign(unavailable(), { message: `fail ${calls}` });
+    }, RETRY_PRESETS.pubsubPublish, { runtime: rt, logger: captureLogs().logger, onRetry: (i) => onRetry.push(i.attempt) }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e as Error & RetriedError,
+    );
+    assert.equal(calls, 3);
+    assert.equal(err.message, "fail 3");
+    assert.equal(err.attempts, 3);
+    assert.equal(err.retryGaveUp, "attempts_exhausted");
+    assert.deepEqual(onRetry, [1, 2]);
+  });
+
+  it("does not start a retry whose delay would pass the deadline", async () => {
+    const rt = fakeRuntime([0.9, 0.9]);
+    let calls = 0;
+    const err = await withRetry("op", async () => {
+      calls++;
+      throw unavailable();
+    }, RETRY_PRESETS.firestoreWrite, { runtime: rt, logger: captureLogs().logger, deadlineMs: 1000 }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e as RetriedError,
+    );
+    assert.equal(calls, 2); // first delay 900 fits, second (1800) would not
+    assert.equal(err.retryGaveUp, "deadline");
+  });
+
+  it("bounds each attempt: a stalled attempt fails with a transient timeout and is retried", async () => {
+    const rt = fakeRuntime();
+    const aborted: boolean[] = [];
+    const result = await withRetry("op", (attempt, signal) => {
+      if (attempt === 1) {
+        return new Promise<string>((resolve) => {
+          signal.addEventListener("abort", () => {
+            aborted.push(true);
+            resolve("late");
+          });
+        });
+      }
+      return Promise.resolve("second");
+    }, RETRY_PRESETS.firestoreWrite, { runtime: rt, logger: captureLogs().logger, attemptTimeoutMs: 30 });
+    assert.equal(result, "second");
+    assert.deepEqual(aborted, [true]);
+  });
+
+  it("an aborted signal stops retrying with the abort reason", async () => {
+    const controller = new AbortController();
+    const rt = fakeRuntime();
+    const reason = new Error("event cancelled");
+    const err = await withRetry("op", async () => {
+      controller.abort(reason);
+      throw unavailable();
+    }, RETRY_PRESETS.firestoreWrite, { runtime: rt, logger: captureLogs().logger, signal: controller.signal }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e,
+    );
+    assert.equal(err, reason);
+  });
+
+  it("honours a server delay up to cap only for presets that allow it", async () => {
+    const rt = fakeRuntime([0, 0]);
+    let calls = 0;
+    await withRetry("slack", async () => {
+      if (++calls < 2) throw Object.assign(new Error("429"), { status: 429 });
+      return true;
+    }, RETRY_PRESETS.slack, { runtime: rt, logger: captureLogs().logger, serverDelayMs: () => 2000 });
+    assert.deepEqual(rt.sleeps, [2000]);
+
+    const rt2 = fakeRuntime();
+    const err = await withRetry("slack", async () => {
+      throw Object.assign(new Error("429"), { status: 429 });
+    }, RETRY_PRESETS.slack, { runtime: rt2, logger: captureLogs().logger, serverDelayMs: () => 60_000 }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e as RetriedError,
+    );
+    assert.equal(err.retryGaveUp, "server_delay_too_long");
+    assert.deepEqual(rt2.sleeps, []);
+  });
+
+  it("setDefaultRetryRuntime replaces the clock for callers that pass none, and restores", async () => {
+    const rt = fakeRuntime();
+    const restore = setDefaultRetryRuntime(rt);
+    try {
+      let calls = 0;
+      await withRetry("op", async () => {
+        if (++calls < 3) throw unavailable();
+      }, RETRY_PRESETS.bigqueryMerge, { logger: captureLogs().logger });
+      assert.equal(rt.sleeps.length, 2);
+    } finally {
+      restore();
+    }
+  });
+
+  it("worst-case budget: the retries one event may use fit in the 60 s function timeout", () => {
+    // Each preset: attempts * attemptTimeout + the largest possible delays.
+    assert.equal(worstCaseBudgetMs(RETRY_PRESETS.firestoreWrite), 3 * 2500 + 1000 + 2000);
+    assert.equal(worstCaseBudgetMs(RETRY_PRESETS.slack), 3 * 1500 + 2 * 5000);
+    const total = EVENT_RETRY_PLAN.reduce((sum, p) => sum + worstCaseBudgetMs(p), 0);
+    assert.equal(FUNCTION_TIMEOUT_MS, 60_000);
+    assert.ok(total <= FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS, `event retry budget ${total} ms exceeds ${FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS} ms`);
+  });
+
+  it("measured: the slowest path with real timers takes no longer than the budget (scaled preset)", async () => {
+    // A preset scaled to milliseconds so the real-time run is short; every attempt stalls to its timeout.
+    const preset: RetryPreset = { name: "scaled", attempts: 3, baseMs: 10, capMs: 40, attemptTimeoutMs: 20 };
+    const started = performance.now();
+    await withRetry("stall", () => new Promise<never>(() => undefined), preset, { logger: captureLogs().logger, runtime: { random: () => 0.999 } }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => assert.equal((e as Error).name, "TimeoutError"),
+    );
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed <= worstCaseBudgetMs(preset) + 50, `${elapsed} ms`);
+    assert.ok(elapsed >= 3 * 20, `${elapsed} ms`);
+  });
+});
