@@ -1,0 +1,645 @@
+// The pipeline model: validation (shape + meaning), per-stack overrides, name resolution and the
+// PIPELINE_CONFIG round trip between infra and the functions. Pure: no I/O, no cloud clients.
+import { z } from "zod";
+import { DEFAULT_PIPELINE } from "./pipeline-defaults.ts";
+import { RUN_MODES } from "./pipeline-types.ts";
+import type { Pipeline, PipelineConfig, ProcessorDef, Transition, TransitionConfig } from "./pipeline-types.ts";
+
+/** The environment variable through which infra hands the pipeline to every function. */
+export const PIPELINE_CONFIG_ENV = "PIPELINE_CONFIG";
+
+/** One problem found in a pipeline config, located by a path like `transitions[1].rule.majorityPct`. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Thrown by parse/apply/load: lists every problem at once, each naming its path. */
+export class PipelineConfigError extends Error {
+  readonly problems: string[];
+  constructor(context: string, problems: string[]) {
+    super(`${context}: ${problems.length} problem(s)\n  - ${problems.join("\n  - ")}`);
+    this.name = "PipelineConfigError";
+    this.problems = problems;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** `["transitions", 1, "rule", "a-b"]` -> `transitions[1].rule["a-b"]`; the root is `(root)`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else if (typeof key === "string" && IDENTIFIER.test(key)) out += out === "" ? key : `.${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out === "" ? "(root)" : out;
+}
+
+function joinPath(base: string, key: PropertyKey): string {
+  return base === "(root)" ? formatPath([key]) : base + formatPath([key]).replace(/^(?!\[)/, ".");
+}
+
+/** Zod issues -> problems; an unrecognized key is reported at its own path so the key is named. */
+export function zodIssuesToProblems(issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of issues) {
+    const path = formatPath(issue.path);
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) problems.push({ path: joinPath(path, key), message: "unknown key" });
+    } else {
+      problems.push({ path, message: issue.message });
+    }
+  }
+  return problems;
+}
+
+const formatProblem = (p: ConfigProblem): string => `${p.path}: ${p.message}`;
+
+/** Says "required" for a missing key instead of zod's generic type message. */
+const requiredErrorMap = (issue: z.core.$ZodRawIssue): string | undefined =>
+  issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value") ? "required" : undefined;
+
+// ---------------------------------------------------------------------------------------------
+// Shape (zod). Strict objects: an unknown key in configuration is almost always a typo.
+
+const nonEmpty = z.string().min(1);
+const positiveMinutes = z.number().positive();
+
+const ProcessorDefSchema = z.strictObject({
+  name: nonEmpty,
+  aliases: z.array(nonEmpty),
+  outputTables: z.array(nonEmpty),
+});
+
+const ModeSetsSchema = z.strictObject({
+  expected: z.array(nonEmpty),
+  critical: z.array(nonEmpty),
+  optional: z.array(nonEmpty),
+});
+
+const TriggerRuleSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("all_complete"),
+    deadline: z.strictObject({
+      enabled: z.boolean(),
+      afterFirstCompletionMinutes: positiveMinutes,
+      critical: z.array(nonEmpty),
+    }),
+  }),
+  z.strictObject({
+    kind: z.literal("mode_aware"),
+    majorityPct: z.number(),
+    modes: z.strictObject({
+      overnight: ModeSetsSchema,
+      same_day: ModeSetsSchema,
+      tomorrow: ModeSetsSchema,
+    }),
+  }),
+  z.strictObject({
+    kind: z.literal("tiered"),
+    tiers: z.array(z.strictObject({ afterMinutes: z.number(), minComplete: z.number().int() })),
+  }),
+  z.strictObject({
+    kind: z.literal("completion_pct"),
+    processor: nonEmpty,
+    minPct: z.number(),
+    exportTypes: z.array(nonEmpty),
+  }),
+]);
+
+const transitionFields = {
+  id: nonEmpty,
+  fromPhase: z.number().int().nonnegative(),
+  toPhase: z.number().int().nonnegative(),
+  functionName: nonEmpty,
+  inputTopic: nonEmpty,
+  outputTopic: nonEmpty,
+  phaseWireName: nonEmpty,
+  normaliseClassNames: z.boolean(),
+  processors: z.array(ProcessorDefSchema).min(1),
+  rule: TriggerRuleSchema,
+  stallAfterMinutes: positiveMinutes,
+  absenceAlertHours: z.number().positive(),
+};
+
+const TransitionConfigSchema = z.strictObject(transitionFields);
+
+const PipelineConfigSchema = z.strictObject({
+  sport: nonEmpty,
+  timeZone: nonEmpty,
+  transitions: z.array(TransitionConfigSchema).min(1),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Meaning
+
+const SPORT = /^[a-z][a-z0-9]*$/;
+// Pub/Sub resource ids: start with a letter, 3-255 of letters, digits and - _ . ~ + %, not "goog...".
+const PUBSUB_NAME = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+// Cloud Functions (2nd gen) / Cloud Run service ids.
+const FUNCTION_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+// Transition ids end up in trigger ids and Firestore document ids: keep them plain.
+const TRANSITION_ID = /^[a-z0-9][a-z0-9-]*$/;
+// Processor names become Firestore field keys and BigQuery values: no dots or spaces.
+const PROCESSOR_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+function pubsubNameProblem(name: string): string | null {
+  if (name.startsWith("goog")) return `"${name}" must not start with "goog"`;
+  if (!PUBSUB_NAME.test(name)) {
+    return `"${name}" is not a valid Pub/Sub name (start with a letter; 3-255 of letters, digits, - _ . ~ + %)`;
+  }
+  return null;
+}
+
+function timeZoneProblem(timeZone: string): string | null {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return null;
+  } catch (error) {
+    // Intl reports an unknown zone as a RangeError; that is the answer we want, anything else is a bug.
+    if (error instanceof RangeError) return `unknown time zone "${timeZone}"`;
+    throw error;
+  }
+}
+
+/** Reports each repeated value of `values` at its later position, naming the first. */
+function duplicatesIn(values: readonly string[], basePath: string, what: string): ConfigProblem[] {
+  const firstAt = new Map<string, number>();
+  const problems: ConfigProblem[] = [];
+  values.forEach((value, i) => {
+    const first = firstAt.get(value);
+    if (first === undefined) firstAt.set(value, i);
+    else problems.push({ path: `${basePath}[${i}]`, message: `duplicate ${what} "${value}" (also at [${first}])` });
+  });
+  return problems;
+}
+
+function checkProcessorRefs(names: readonly string[], known: ReadonlySet<string>, basePath: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  names.forEach((name, i) => {
+    if (!known.has(name)) problems.push({ path: `${basePath}[${i}]`, message: `unknown processor "${name}"` });
+  });
+  return [...problems, ...duplicatesIn(names, basePath, "processor")];
+}
+
+function checkProcessors(processors: readonly ProcessorDef[], at: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  // Names and aliases share one namespace: a class name must identify exactly one processor.
+  const identifiers = new Map<string, string>();
+  const tables = new Map<string, string>();
+  const claim = (registry: Map<string, string>, value: string, path: string, what: string) => {
+    const first = registry.get(value);
+    if (first === undefined) registry.set(value, path);
+    else problems.push({ path, message: `duplicate ${what} "${value}" (already at ${first})` });
+  };
+  processors.forEach((proc, i) => {
+    const path = `${at}[${i}]`;
+    if (!PROCESSOR_NAME.test(proc.name)) {
+      problems.push({ path: `${path}.name`, message: `"${proc.name}" must be letters, digits and _ (starting with a letter)` });
+    }
+    claim(identifiers, proc.name, `${path}.name`, "processor name or alias");
+  });
+  processors.forEach((proc, i) => {
+    proc.aliases.forEach((alias, j) => claim(identifiers, alias, `${at}[${i}].aliases[${j}]`, "processor name or alias"));
+    proc.outputTables.forEach((table, j) => claim(tables, table, `${at}[${i}].outputTables[${j}]`, "output table"));
+  });
+  return problems;
+}
+
+function checkRule(t: TransitionConfig, at: string): ConfigProblem[] {
+  const known = new Set(t.processors.map((p) => p.name));
+  const rule = t.rule;
+  const problems: ConfigProblem[] = [];
+  switch (rule.kind) {
+    case "all_complete": {
+      problems.push(...checkProcessorRefs(rule.deadline.critical, known, `${at}.deadline.critical`));
+      if (rule.deadline.enabled && rule.deadline.critical.length === 0) {
+        problems.push({
+          path: `${at}.deadline.critical`,
+          message: "an enabled deadline needs at least one critical processor (it would trigger with nothing complete)",
+        });
+      }
+      break;
+    }
+    case "mode_aware": {
+      if (!(rule.majorityPct > 0 && rule.majorityPct <= 100)) {
+        problems.push({ path: `${at}.majorityPct`, message: `${rule.majorityPct} must be > 0 and <= 100` });
+      }
+      for (const mode of RUN_MODES) {
+        const sets = rule.modes[mode];
+        const modePath = `${at}.modes.${mode}`;
+        if (sets.expected.length === 0) {
+          problems.push({ path: `${modePath}.expected`, message: "expected set is empty: the rule can never fire" });
+        }
+        for (const key of ["expected", "critical", "optional"] as const) {
+          problems.push(...checkProcessorRefs(sets[key], known, `${modePath}.${key}`));
+        }
+        const expected = new Set(sets.expected);
+        for (const key of ["critical", "optional"] as const) {
+          sets[key].forEach((name, i) => {
+            if (known.has(name) && !expected.has(name)) {
+              problems.push({ path: `${modePath}.${key}[${i}]`, message: `"${name}" is not in this mode's expected set` });
+            }
+          });
+        }
+        const critical = new Set(sets.critical);
+        sets.optional.forEach((name, i) => {
+          if (critical.has(name)) {
+            problems.push({ path: `${modePath}.optional[${i}]`, message: `"${name}" is both critical and optional` });
+          }
+        });
+      }
+      break;
+    }
+    case "tiered": {
+      rule.tiers.forEach((tier, i) => {
+        const tierPath = `${at}.tiers[${i}]`;
+        if (!(tier.afterMinutes > 0)) {
+          problems.push({ path: `${tierPath}.afterMinutes`, message: `${tier.afterMinutes} must be > 0` });
+        }
+        if (tier.minComplete < 1 || tier.minComplete > t.processors.length) {
+          problems.push({
+            path: `${tierPath}.minComplete`,
+            message: `${tier.minComplete} can never fire: must be between 1 and ${t.processors.length} (the number of processors)`,
+          });
+        }
+        const previous = rule.tiers[i - 1];
+        if (previous !== undefined) {
+          if (tier.afterMinutes <= previous.afterMinutes) {
+            problems.push({
+              path: `${tierPath}.afterMinutes`,
+              message: `${tier.afterMinutes} is not after the previous tier's ${previous.afterMinutes}: tiers must increase in time`,
+            });
+          }
+          if (tier.minComplete > previous.minComplete) {
+            problems.push({
+              path: `${tierPath}.minComplete`,
+              message: `${tier.minComplete} is stricter than the previous tier's ${previous.minComplete}: the earlier tier always fires first`,
+            });
+          }
+        }
+      });
+      break;
+    }
+    case "completion_pct": {
+      if (!known.has(rule.processor)) {
+        problems.push({ path: `${at}.processor`, message: `unknown processor "${rule.processor}"` });
+      }
+      if (!(rule.minPct >= 0 && rule.minPct <= 100)) {
+        problems.push({ path: `${at}.minPct`, message: `${rule.minPct} can never be reached: must be between 0 and 100` });
+      }
+      if (rule.exportTypes.length === 0) {
+        problems.push({ path: `${at}.exportTypes`, message: "must name at least one export type (the exporter reads export_types)" });
+      }
+      problems.push(...duplicatesIn(rule.exportTypes, `${at}.exportTypes`, "export type"));
+      break;
+    }
+  }
+  return problems;
+}
+
+/** Finds a cycle in the phase graph, returned as the phases along it (e.g. [3, 4, 3]), or null. */
+function findPhaseCycle(edges: readonly { from: number; to: number }[]): number[] | null {
+  const next = new Map<number, number[]>();
+  for (const { from, to } of edges) next.set(from, [...(next.get(from) ?? []), to]);
+  const state = new Map<number, "visiting" | "done">();
+  const stack: number[] = [];
+  const visit = (phase: number): number[] | null => {
+    if (state.get(phase) === "visiting") return [...stack.slice(stack.indexOf(phase)), phase];
+    if (state.get(phase) === "done") return null;
+    state.set(phase, "visiting");
+    stack.push(phase);
+    for (const to of next.get(phase) ?? []) {
+      const cycle = visit(to);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(phase, "done");
+    return null;
+  };
+  for (const { from } of edges) {
+    const cycle = visit(from);
+    if (cycle) return cycle;
+  }
+  return null;
+}
+
+function checkTopics(config: PipelineConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const resolved = config.transitions.map((t) => resolveNames(config.sport, t));
+
+  resolved.forEach((n, i) => {
+    const at = `transitions[${i}]`;
+    for (const [key, name] of [
+      ["inputTopic", n.inputTopicName],
+      ["outputTopic", n.outputTopicName],
+      ["inputTopic", n.deadLetterTopicName],
+      ["inputTopic", n.deadLetterSubscriptionName],
+    ] as const) {
+      const problem = pubsubNameProblem(name);
+      if (problem) problems.push({ path: `${at}.${key}`, message: problem });
+    }
+  });
+
+  // One reader per input topic and one writer per output topic.
+  const inputOf = new Map<string, number>();
+  const outputOf = new Map<string, number>();
+  resolved.forEach((n, i) => {
+    const firstReader = inputOf.get(n.inputTopicName);
+    if (firstReader === undefined) inputOf.set(n.inputTopicName, i);
+    else {
+      problems.push({
+        path: `transitions[${i}].inputTopic`,
+        message: `duplicate topic "${n.inputTopicName}": already the input topic of transitions[${firstReader}]`,
+      });
+    }
+    const firstWriter = outputOf.get(n.outputTopicName);
+    if (firstWriter === undefined) outputOf.set(n.outputTopicName, i);
+    else {
+      problems.push({
+        path: `transitions[${i}].outputTopic`,
+        message: `duplicate topic "${n.outputTopicName}": already the output topic of transitions[${firstWriter}]`,
+      });
+    }
+  });
+
+  resolved.forEach((n, i) => {
+    const me = config.transitions[i];
+    if (me === undefined) return;
+    if (n.outputTopicName === n.inputTopicName) {
+      problems.push({ path: `transitions[${i}].outputTopic`, message: `duplicate topic "${n.outputTopicName}": equals its own input topic` });
+    } else {
+      // Feeding a later phase's input is chaining; feeding an earlier (or the same) phase loops.
+      const reader = inputOf.get(n.outputTopicName);
+      const readerTransition = reader === undefined ? undefined : config.transitions[reader];
+      if (readerTransition && readerTransition.fromPhase <= me.fromPhase) {
+        problems.push({
+          path: `transitions[${i}].outputTopic`,
+          message: `topic "${n.outputTopicName}" is the input of an earlier phase (transitions[${reader}], phase ${readerTransition.fromPhase}): triggers would loop`,
+        });
+      }
+    }
+    // Dead-letter topics are derived; they must not be any configured topic.
+    if (inputOf.has(n.deadLetterTopicName) || outputOf.has(n.deadLetterTopicName)) {
+      problems.push({
+        path: `transitions[${i}].inputTopic`,
+        message: `duplicate topic "${n.deadLetterTopicName}": its dead-letter topic is also a configured topic`,
+      });
+    }
+  });
+
+  const cycle = findPhaseCycle(config.transitions.map((t) => ({ from: t.fromPhase, to: t.toPhase })));
+  if (cycle) {
+    const [from, to] = cycle.slice(-2);
+    const culprit = config.transitions.findIndex((t) => t.fromPhase === from && t.toPhase === to);
+    problems.push({ path: `transitions[${Math.max(culprit, 0)}].toPhase`, message: `phase cycle ${cycle.join(" -> ")}` });
+  }
+  return problems;
+}
+
+function checkTransitionNames(config: PipelineConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  config.transitions.forEach((t, i) => {
+    if (!TRANSITION_ID.test(t.id)) {
+      problems.push({ path: `transitions[${i}].id`, message: `"${t.id}" must be lowercase letters, digits and -` });
+    }
+    if (!FUNCTION_NAME.test(t.functionName)) {
+      problems.push({
+        path: `transitions[${i}].functionName`,
+        message: `"${t.functionName}" is not a valid function name (lowercase letters, digits, -; start with a letter; at most 63)`,
+      });
+    }
+  });
+  const byKey = (key: "id" | "functionName" | "phaseWireName", what: string) =>
+    duplicatesIn(config.transitions.map((t) => t[key]), "transitions", what).map((p) => ({ ...p, path: `${p.path}.${key}` }));
+  return [
+    ...problems,
+    ...byKey("id", "transition id"),
+    ...byKey("functionName", "function name"),
+    ...byKey("phaseWireName", "phase wire name"),
+  ];
+}
+
+/** The meaning checks, on a config whose shape is already valid. */
+function semanticProblems(config: PipelineConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (!SPORT.test(config.sport)) {
+    problems.push({ path: "sport", message: `"${config.sport}" must be lowercase letters and digits, starting with a letter` });
+  }
+  const tz = timeZoneProblem(config.timeZone);
+  if (tz) problems.push({ path: "timeZone", message: tz });
+  problems.push(...checkTransitionNames(config));
+  config.transitions.forEach((t, i) => {
+    problems.push(...checkProcessors(t.processors, `transitions[${i}].processors`));
+    problems.push(...checkRule(t, `transitions[${i}].rule`));
+  });
+  problems.push(...checkTopics(config));
+  return problems;
+}
+
+function configProblems(config: unknown): ConfigProblem[] {
+  const shape = PipelineConfigSchema.safeParse(config, { error: requiredErrorMap });
+  if (!shape.success) return zodIssuesToProblems(shape.error.issues);
+  return semanticProblems(shape.data);
+}
+
+/** Every problem of a pipeline config (shape first; meaning once the shape is right), as `path: message`. */
+export function validatePipelineConfig(config: unknown): string[] {
+  return configProblems(config).map(formatProblem);
+}
+
+/** Returns the config when valid; otherwise throws a PipelineConfigError listing every problem. */
+export function parsePipelineConfig(json: unknown): PipelineConfig {
+  const problems = validatePipelineConfig(json);
+  if (problems.length > 0) throw new PipelineConfigError("invalid pipeline config", problems);
+  const config: PipelineConfig = PipelineConfigSchema.parse(json);
+  return config;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+
+function resolveNames(sport: string, t: TransitionConfig) {
+  const inputTopicName = `${sport}-${t.inputTopic}`;
+  return {
+    inputTopicName,
+    outputTopicName: `${sport}-${t.outputTopic}`,
+    deadLetterTopicName: `${inputTopicName}-dlq`,
+    deadLetterSubscriptionName: `${inputTopicName}-dlq-sub`,
+  };
+}
+
+/** Applies the sport prefix and derives dead-letter names. Does not validate (see loadPipeline). */
+export function resolvePipeline(config: PipelineConfig): Pipeline {
+  const copy = structuredClone(config);
+  return {
+    sport: copy.sport,
+    timeZone: copy.timeZone,
+    transitions: copy.transitions.map((t): Transition => ({ ...t, ...resolveNames(copy.sport, t) })),
+  };
+}
+
+/** The transition with this id; throws naming the known ids when there is none. */
+export function transitionById(pipeline: Pipeline, id: string): Transition {
+  const found = pipeline.transitions.find((t) => t.id === id);
+  if (!found) {
+    throw new Error(`unknown transition id "${id}" (known: ${pipeline.transitions.map((t) => t.id).join(", ")})`);
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overrides (per-stack configuration)
+
+const TransitionOverrideSchema = z.strictObject({
+  fromPhase: transitionFields.fromPhase.optional(),
+  toPhase: transitionFields.toPhase.optional(),
+  functionName: transitionFields.functionName.optional(),
+  inputTopic: transitionFields.inputTopic.optional(),
+  outputTopic: transitionFields.outputTopic.optional(),
+  phaseWireName: transitionFields.phaseWireName.optional(),
+  normaliseClassNames: transitionFields.normaliseClassNames.optional(),
+  processors: transitionFields.processors.optional(),
+  // Merged shallowly into the base rule; the merged rule is validated with everything else.
+  rule: z.record(z.string(), z.unknown()).optional(),
+  stallAfterMinutes: transitionFields.stallAfterMinutes.optional(),
+  absenceAlertHours: transitionFields.absenceAlertHours.optional(),
+});
+
+const PipelineOverridesSchema = z.strictObject({
+  sport: nonEmpty.optional(),
+  timeZone: nonEmpty.optional(),
+  transitions: z.record(z.string(), TransitionOverrideSchema).optional(),
+});
+
+export type TransitionOverride = z.infer<typeof TransitionOverrideSchema>;
+export type PipelineOverrides = z.infer<typeof PipelineOverridesSchema>;
+
+const prefixed = (p: ConfigProblem): ConfigProblem => ({
+  path: p.path === "(root)" ? "overrides" : `overrides${p.path.startsWith("[") ? "" : "."}${p.path}`,
+  message: p.message,
+});
+
+/**
+ * Points a problem of the merged config at the override that caused it, when an override set
+ * that field (`transitions[1].rule.majorityPct` -> `overrides.transitions["phase3-to-phase4"].rule.majorityPct`).
+ */
+function blameOverride(problem: ConfigProblem, base: PipelineConfig, overrides: PipelineOverrides): ConfigProblem {
+  for (const key of ["sport", "timeZone"] as const) {
+    if (overrides[key] !== undefined && (problem.path === key || problem.path.startsWith(`${key}.`))) {
+      return { ...problem, path: `overrides.${problem.path}` };
+    }
+  }
+  const match = /^transitions\[(\d+)\]\.([A-Za-z]+)(.*)$/.exec(problem.path);
+  if (!match) return problem;
+  const [, index, field, rest] = match;
+  const id = base.transitions[Number(index)]?.id;
+  const override = id === undefined ? undefined : overrides.transitions?.[id];
+  if (id === undefined || override === undefined || field === undefined) return problem;
+  if (!(field in override)) return problem;
+  if (field === "rule") {
+    // Only blame the override for rule keys it actually set.
+    const ruleKey = /^\.([A-Za-z]+)/.exec(rest ?? "")?.[1];
+    if (ruleKey === undefined || override.rule === undefined || !(ruleKey in override.rule)) return problem;
+  }
+  return { ...problem, path: `${formatPath(["overrides", "transitions", id, field])}${rest ?? ""}` };
+}
+
+/**
+ * Applies per-stack overrides `{ sport?, timeZone?, transitions?: { [id]: partial transition } }`:
+ * `processors` replaces the list, `rule` merges shallowly by key. Throws a PipelineConfigError
+ * naming the override path for a bad override (unknown key, unknown transition id, wrong type)
+ * and for a merged config that is invalid.
+ */
+export function applyPipelineOverrides(base: PipelineConfig, overrides: unknown): PipelineConfig {
+  if (overrides === undefined || overrides === null) return parsePipelineConfig(structuredClone(base));
+  const shape = PipelineOverridesSchema.safeParse(overrides, { error: requiredErrorMap });
+  const shapeProblems = shape.success ? [] : zodIssuesToProblems(shape.error.issues).map(prefixed);
+  // Unknown ids are reported together with any shape problems: one round trip fixes everything.
+  const rawTransitions = (overrides as { transitions?: unknown }).transitions;
+  const overriddenIds =
+    rawTransitions !== null && typeof rawTransitions === "object" && !Array.isArray(rawTransitions) ? Object.keys(rawTransitions) : [];
+  const knownIds = new Set(base.transitions.map((t) => t.id));
+  const unknownIdProblems = overriddenIds
+    .filter((id) => !knownIds.has(id))
+    .map((id) => ({
+      path: formatPath(["overrides", "transitions", id]),
+      message: `unknown transition id "${id}" (known: ${[...knownIds].join(", ")})`,
+    }));
+  const overrideProblems = [...unknownIdProblems, ...shapeProblems];
+  if (!shape.success || overrideProblems.length > 0) {
+    throw new PipelineConfigError("invalid pipeline overrides", overrideProblems.map(formatProblem));
+  }
+  const ov = shape.data;
+
+  const merged = structuredClone({
+    sport: ov.sport ?? base.sport,
+    timeZone: ov.timeZone ?? base.timeZone,
+    transitions: base.transitions.map((t) => {
+      const o = ov.transitions?.[t.id];
+      if (o === undefined) return t;
+      const { rule, ...fields } = o;
+      const definedFields = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+      return { ...t, ...definedFields, rule: rule === undefined ? t.rule : { ...t.rule, ...rule } };
+    }),
+  });
+  const problems = configProblems(merged);
+  if (problems.length > 0) {
+    throw new PipelineConfigError(
+      "invalid pipeline config after overrides",
+      problems.map((p) => formatProblem(blameOverride(p, base, ov))),
+    );
+  }
+  return PipelineConfigSchema.parse(merged);
+}
+
+/** The pipeline of a stack: defaults + overrides, validated, resolved. */
+export function loadPipeline(overrides?: unknown): Pipeline {
+  return resolvePipeline(applyPipelineOverrides(DEFAULT_PIPELINE, overrides));
+}
+
+// ---------------------------------------------------------------------------------------------
+// PIPELINE_CONFIG round trip
+
+function configOf(t: TransitionConfig): TransitionConfig {
+  return {
+    id: t.id,
+    fromPhase: t.fromPhase,
+    toPhase: t.toPhase,
+    functionName: t.functionName,
+    inputTopic: t.inputTopic,
+    outputTopic: t.outputTopic,
+    phaseWireName: t.phaseWireName,
+    normaliseClassNames: t.normaliseClassNames,
+    processors: t.processors,
+    rule: t.rule,
+    stallAfterMinutes: t.stallAfterMinutes,
+    absenceAlertHours: t.absenceAlertHours,
+  };
+}
+
+/** JSON for PIPELINE_CONFIG. Accepts a resolved Pipeline too: derived names are dropped (they are re-derived). */
+export function serializePipeline(p: PipelineConfig): string {
+  return JSON.stringify({ sport: p.sport, timeZone: p.timeZone, transitions: p.transitions.map(configOf) });
+}
+
+/** Reads the pipeline a function was deployed with; missing or invalid -> throws naming the variable. */
+export function pipelineFromEnv(value: string | undefined): Pipeline {
+  if (value === undefined || value.trim() === "") {
+    throw new Error(`${PIPELINE_CONFIG_ENV} is not set: the function needs the pipeline config as JSON`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(value);
+  } catch (error) {
+    throw new Error(`${PIPELINE_CONFIG_ENV} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const problems = validatePipelineConfig(json);
+  if (problems.length > 0) throw new PipelineConfigError(`${PIPELINE_CONFIG_ENV} holds an invalid pipeline config`, problems);
+  return resolvePipeline(PipelineConfigSchema.parse(json));
+}
