@@ -1,0 +1,45 @@
+// The structured-log contract between the runtime (which writes these JSON fields on stdout) and
+// infra (whose log-based metrics and log-match alerts filter on them). One definition, so a renamed
+// event breaks a test instead of silently emptying a metric. Pure: no I/O.
+
+/** The JSON key that names the event of a log line (Cloud Logging: jsonPayload.event). */
+export const LOG_EVENT_KEY = "event";
+/** The JSON key Cloud Logging reads as the entry's severity (jsonPayload is stripped of it). */
+export const LOG_SEVERITY_KEY = "severity";
+
+export const LOG_EVENTS = {
+  /** A completion was written to both stores. Fields: transition, phase. */
+  dualWriteSucceeded: "dual_write_succeeded",
+  /** One store failed after its retries and the other took the write (fallback). Fields: store, transition. Severity ERROR. */
+  dualWriteFailed: "dual_write_failed",
+  /** Both Firestore and BigQuery failed: the completion is not recorded anywhere. Severity CRITICAL. */
+  bothStoresFailed: "both_stores_failed",
+  /** A message was set aside (unparseable, wrong contract, unknown processor). Fields: reason, transition. */
+  messageQuarantined: "message_quarantined",
+  /** A trigger for the next phase was published. Fields: transition, phase (the phase triggered). */
+  triggerPublished: "trigger_published",
+} as const;
+export type LogEvent = (typeof LOG_EVENTS)[keyof typeof LOG_EVENTS];
+
+/** Field names carried by the events above (top-level keys of the JSON line). */
+export const LOG_FIELDS = {
+  store: "store",
+  transition: "transition",
+  phase: "phase",
+  reason: "reason",
+  functionName: "function_name",
+  codeHash: "code_hash",
+} as const;
+
+/** Values of the `store` field. */
+export const STORES = ["firestore", "bigquery"] as const;
+export type Store = (typeof STORES)[number];
+
+/** Cloud Logging severities the runtime must use for the events that alert. */
+export const LOG_EVENT_SEVERITY = {
+  [LOG_EVENTS.dualWriteFailed]: "ERROR",
+  [LOG_EVENTS.bothStoresFailed]: "CRITICAL",
+  [LOG_EVENTS.messageQuarantined]: "WARNING",
+  [LOG_EVENTS.triggerPublished]: "INFO",
+  [LOG_EVENTS.dualWriteSucceeded]: "INFO",
+} as const satisfies Record<LogEvent, string>;

@@ -1,0 +1,119 @@
+// Every name this program gives to anything is derived here, in one place: logical (Pulumi) names of
+// children, physical (GCP) names, service-account ids, labels. Pure: no Pulumi,
+// no I/O, so the rules and their limits are tested directly.
+
+/** GCP label values: at most 63 characters of lowercase letters, digits, '-' and '_'. */
+export const LABEL_VALUE_MAX = 63;
+const LABEL_VALUE_RE = /^[a-z0-9_-]{0,63}$/;
+const SERVICE_ACCOUNT_ID_RE = /^[a-z]([-a-z0-9]{4,28})[a-z0-9]$/;
+const RESOURCE_NAME_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+export class NamingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NamingError";
+  }
+}
+
+/** Logical name of a child: the parent's name, then the child's role. Unique because parents are. */
+export function childLogicalName(parent: string, suffix: string): string {
+  return `${parent}-${suffix}`;
+}
+
+/**
+ * The `code-hash` label: the longest prefix of the sha256 hex digest a label value allows (63 of 64
+ * characters, 252 bits). The full digest is in the object name and in CODE_HASH.
+ */
+export function codeHashLabel(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new NamingError(`not a sha256 hex digest: ${JSON.stringify(sha256)}`);
+  return sha256.slice(0, LABEL_VALUE_MAX);
+}
+
+/** Check a label value; labels carry names we derive, so a bad one is a programming error. */
+export function labelValue(value: string): string {
+  if (!LABEL_VALUE_RE.test(value)) throw new NamingError(`invalid GCP label value ${JSON.stringify(value)}`);
+  return value;
+}
+
+// Every stack is its own GCP project (gcp:project per stack file), so physical names are the same in
+// every stack: the names of the existing system. Topic names in particular must equal the model's,
+// because the functions publish to the names they read from PIPELINE_CONFIG.
+export interface NamingContext {
+  /** GCP project id (from the gcp:project config of the stack). */
+  project: string;
+  /** Environment label (dev, staging, prod). */
+  environment: string;
+}
+
+/** Physical names of one stack. */
+export class Naming {
+  constructor(readonly ctx: NamingContext) {}
+
+  /** A Pub/Sub topic or subscription name (3..255 chars, must not start with "goog"). */
+  pubsub(name: string): string {
+    const full = name;
+    if (full.length < 3 || full.length > 255 || full.startsWith("goog") || !/^[A-Za-z][-A-Za-z0-9._~%+]*$/.test(full)) {
+      throw new NamingError(`invalid Pub/Sub name ${JSON.stringify(full)}`);
+    }
+    return full;
+  }
+
+  /** A Cloud Functions (2nd gen) / Cloud Run service name: lowercase, at most 49 characters (Cloud Run's limit for functions). */
+  functionName(modelName: string): string {
+    return this.checkedResourceName(modelName, 49, "function name");
+  }
+
+  /** A service account id "<base>-<role>": 6..30 characters. `base` is short (a transition id or a function's short name). */
+  serviceAccountId(base: string, role: "fn" | "push" | "sched"): string {
+    const id = `${base}-${role}`;
+    if (!SERVICE_ACCOUNT_ID_RE.test(id)) {
+      throw new NamingError(`service account id ${JSON.stringify(id)} must match ${SERVICE_ACCOUNT_ID_RE} (6..30 characters)`);
+    }
+    return id;
+  }
+
+  /** A bucket name, globally unique through the project id: "<project>-<purpose>". */
+  bucketName(purpose: string): string {
+    const name = `${this.ctx.project}-${purpose}`;
+    if (name.length < 3 || name.length > 63 || !/^[a-z0-9][-a-z0-9_]*[a-z0-9]$/.test(name) || name.includes("google")) {
+      throw new NamingError(`bucket name ${JSON.stringify(name)} is invalid (3..63 lowercase characters, no "google")`);
+    }
+    return name;
+  }
+
+  /** A Secret Manager secret id. */
+  secretId(base: string): string {
+    return this.checkedResourceName(base, 255, "secret id");
+  }
+
+  /** A log-based metric name (letters, digits, underscores). */
+  logMetric(base: string): string {
+    const name = base;
+    if (!/^[A-Za-z0-9_]{1,100}$/.test(name)) throw new NamingError(`invalid log metric name ${JSON.stringify(name)}`);
+    return name;
+  }
+
+  /** A human display name for alert policies, channels, checks and dashboards. */
+  display(text: string): string {
+    return `[${this.ctx.environment}] ${text}`;
+  }
+
+  /** Labels every labelled resource carries. */
+  labels(extra: Record<string, string> = {}): Record<string, string> {
+    const all: Record<string, string> = {
+      app: "phase-orchestration",
+      environment: this.ctx.environment,
+      "managed-by": "pulumi",
+      ...extra,
+    };
+    for (const v of Object.values(all)) labelValue(v);
+    return all;
+  }
+
+  private checkedResourceName(name: string, max: number, what: string): string {
+    if (name.length > max || !RESOURCE_NAME_RE.test(name)) {
+      throw new NamingError(`${what} ${JSON.stringify(name)} must be lowercase letters, digits and '-', at most ${max} characters`);
+    }
+    return name;
+  }
+}

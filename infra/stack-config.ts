@@ -1,0 +1,144 @@
+// The stack configuration: every key the program reads, validated at once with zod so that bad or
+// missing config fails with one message naming every offending key. Defaults live in Pulumi.yaml
+// (the CLI applies them; `npm run plan` reads them from there too), so here every key is required.
+// Pure: takes the raw strings the Pulumi runtime holds, returns typed values.
+import { z } from "zod";
+
+export const PROJECT_NAMESPACE = "phase-orchestration";
+
+/** Keys read as Pulumi secrets (config.requireSecret); never in stack files, never in plain outputs. */
+export const SECRET_KEYS = ["slackAuthToken", "slackWebhookUrl"] as const;
+/** Structured keys: JSON objects, so not declared with a type in Pulumi.yaml (its schema has no object type). */
+export const STRUCTURED_KEYS = ["pipeline"] as const;
+
+const text = z.string().min(1, "must not be empty");
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, "must be an integer")
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
+const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
+const json = z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `must be a JSON object: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+});
+
+// Keys are the full config keys ("namespace:key") so that every problem names what to `pulumi config set`.
+const k = (key: string) => `${PROJECT_NAMESPACE}:${key}`;
+
+const RawSchema = z.object({
+  "gcp:project": z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a GCP project id"),
+  "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d$/, "must be a GCP region like us-west2"),
+  [k("environment")]: z.string().regex(/^[a-z][a-z0-9]{1,15}$/, "must be lowercase letters/digits (dev, staging, prod)"),
+  [k("bigqueryDataset")]: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, "must be a BigQuery dataset id"),
+  [k("bigqueryLocation")]: text,
+  [k("deletionProtection")]: bool,
+  [k("firestoreCollectionPrefix")]: z.string().regex(/^[A-Za-z0-9_]*$/, "letters, digits and _ only"),
+  [k("repositoryUrl")]: z.url({ protocol: /^https$/, error: "must be an https URL of the repository" }),
+  [k("repositoryRef")]: text,
+  [k("slackErrorsChannel")]: z.string().regex(/^#[-a-z0-9_]+$/, "must be a Slack channel like #pipeline-errors"),
+  [k("slackWarningsChannel")]: z.string().regex(/^#[-a-z0-9_]+$/, "must be a Slack channel like #pipeline-warnings"),
+  [k("functionMemory")]: z.string().regex(/^\d+(Mi|Gi)$/, 'must be like "512Mi" or "1Gi"'),
+  // The push subscription's ack deadline must cover the function timeout and Pub/Sub caps it at 600 s.
+  [k("functionTimeoutSeconds")]: int(10, 600),
+  [k("functionMinInstances")]: int(0, 100),
+  [k("functionMaxInstances")]: int(1, 1000),
+  [k("pushMaxDeliveryAttempts")]: int(5, 100),
+  [k("pushMinimumBackoffSeconds")]: int(0, 600),
+  [k("pushMaximumBackoffSeconds")]: int(0, 600),
+  [k("deadLetterRetentionDays")]: int(1, 31),
+  [k("alert5xxPerFiveMinutes")]: int(1, 100000),
+  [k("alertUnackedAgeSeconds")]: int(60, 604800),
+  [k("alertDualWriteFailuresPerHour")]: int(1, 100000),
+  [k("uptimeCheckPeriodSeconds")]: z.enum(["60", "300", "600", "900"], "must be 60, 300, 600 or 900"),
+  [k("slackAuthToken")]: z.string().min(1, "missing secret: set it with `pulumi config set --secret slackAuthToken`"),
+  [k("slackWebhookUrl")]: z.string().min(1, "missing secret: set it with `pulumi config set --secret slackWebhookUrl`"),
+  [k("pipeline")]: json.optional(),
+});
+
+/** Every key the program reads (namespaced), for the plan tool and the Pulumi.yaml consistency test. */
+export const ALL_CONFIG_KEYS: readonly string[] = Object.keys(RawSchema.shape);
+
+export interface StackConfig {
+  project: string;
+  region: string;
+  environment: string;
+  bigquery: { datasetId: string; location: string; deletionProtection: boolean };
+  firestoreCollectionPrefix: string;
+  repository: { url: string; ref: string };
+  slack: { errorsChannel: string; warningsChannel: string };
+  functions: { memory: string; timeoutSeconds: number; minInstances: number; maxInstances: number };
+  push: { maxDeliveryAttempts: number; minimumBackoffSeconds: number; maximumBackoffSeconds: number; deadLetterRetentionDays: number };
+  alerts: { fiveXxPerFiveMinutes: number; unackedAgeSeconds: number; dualWriteFailuresPerHour: number; uptimePeriodSeconds: number };
+  /** Per-stack overrides for loadPipeline, or undefined. */
+  pipelineOverrides: unknown;
+}
+
+export class StackConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack configuration (${problems.length} problem(s)):\n  - ${problems.join("\n  - ")}`);
+    this.name = "StackConfigError";
+  }
+}
+
+/** Validate the raw config (full keys -> strings as the Pulumi runtime holds them); throws listing every problem. */
+export function parseStackConfig(raw: Readonly<Record<string, string | undefined>>): StackConfig {
+  const parsed = RawSchema.safeParse(raw, {
+    error: (issue) => (issue.code === "invalid_type" && issue.input === undefined ? "required" : undefined),
+  });
+  if (!parsed.success) {
+    throw new StackConfigError(parsed.error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`));
+  }
+  const v = parsed.data;
+  const g = <T>(key: string): T => (v as Record<string, unknown>)[k(key)] as T;
+  const problems: string[] = [];
+  if (g<number>("functionMinInstances") > g<number>("functionMaxInstances")) {
+    problems.push(`${k("functionMinInstances")}: must not exceed ${k("functionMaxInstances")}`);
+  }
+  if (g<number>("pushMinimumBackoffSeconds") > g<number>("pushMaximumBackoffSeconds")) {
+    problems.push(`${k("pushMinimumBackoffSeconds")}: must not exceed ${k("pushMaximumBackoffSeconds")}`);
+  }
+  const overrides = g<unknown>("pipeline");
+  if (overrides !== undefined && (typeof overrides !== "object" || overrides === null || Array.isArray(overrides))) {
+    problems.push(`${k("pipeline")}: must be a JSON object of pipeline overrides`);
+  }
+  if (problems.length > 0) throw new StackConfigError(problems);
+  return {
+    project: v["gcp:project"] as string,
+    region: v["gcp:region"] as string,
+    environment: g("environment"),
+    bigquery: { datasetId: g("bigqueryDataset"), location: g("bigqueryLocation"), deletionProtection: g("deletionProtection") },
+    firestoreCollectionPrefix: g("firestoreCollectionPrefix"),
+    repository: { url: g<string>("repositoryUrl").replace(/\/+$/, ""), ref: g("repositoryRef") },
+    slack: { errorsChannel: g("slackErrorsChannel"), warningsChannel: g("slackWarningsChannel") },
+    functions: {
+      memory: g("functionMemory"),
+      timeoutSeconds: g("functionTimeoutSeconds"),
+      minInstances: g("functionMinInstances"),
+      maxInstances: g("functionMaxInstances"),
+    },
+    push: {
+      maxDeliveryAttempts: g("pushMaxDeliveryAttempts"),
+      minimumBackoffSeconds: g("pushMinimumBackoffSeconds"),
+      maximumBackoffSeconds: g("pushMaximumBackoffSeconds"),
+      deadLetterRetentionDays: g("deadLetterRetentionDays"),
+    },
+    alerts: {
+      fiveXxPerFiveMinutes: g("alert5xxPerFiveMinutes"),
+      unackedAgeSeconds: g("alertUnackedAgeSeconds"),
+      dualWriteFailuresPerHour: g("alertDualWriteFailuresPerHour"),
+      uptimePeriodSeconds: Number(g<string>("uptimeCheckPeriodSeconds")),
+    },
+    pipelineOverrides: overrides,
+  };
+}
+
+/** The runbook link of one alert: the repository's docs/runbooks/<file> at the configured ref. */
+export function runbookUrl(config: Pick<StackConfig, "repository">, file: string): string {
+  return `${config.repository.url}/blob/${config.repository.ref}/docs/runbooks/${file}`;
+}
