@@ -66,8 +66,8 @@ const TRANSIENT_MESSAGE_PATTERNS: readonly RegExp[] = [
 export class CircuitOpenError extends Error {
   override readonly name = "CircuitOpenError";
   readonly breaker: string;
-  constructor(breaker: string) {
-    super(`circuit "${breaker}" is open: failing fast`);
+  constructor(breaker: string, options?: ErrorOptions) {
+    super(`circuit "${breaker}" is open: failing fast`, options);
     this.breaker = breaker;
   }
 }

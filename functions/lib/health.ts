@@ -1,0 +1,170 @@
+// GET /health: dependency checks run in parallel, each bounded by a timeout, the result cached so a
+// burst of probes (uptime checks, load balancers) costs the dependencies one round of reads per TTL.
+// 200 when every dependency answers, 503 ("degraded") otherwise. A failed check is reported in the
+// body and as the 503, never thrown: that response is the decision.
+import type { BigQuery } from "@google-cloud/bigquery";
+import type { Firestore } from "@google-cloud/firestore";
+import type { PubSub } from "@google-cloud/pubsub";
+import { breakerSnapshots, type BreakerSnapshot } from "./circuit-breaker.ts";
+import { errorType } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+export type DependencyCheck = (signal: AbortSignal) => Promise<unknown>;
+
+export interface DependencyStatus {
+  healthy: boolean;
+  latency_ms: number;
+  error?: string;
+}
+
+export interface HealthBody {
+  status: "healthy" | "degraded";
+  service: string;
+  /** The code hash of the deployed bundle. */
+  version: string;
+  uptime_seconds: number;
+  dependencies: Record<string, DependencyStatus>;
+  /** Circuit breakers of this instance (informational; they do not change the status). */
+  circuits: BreakerSnapshot[];
+  cached: boolean;
+  cache_age_seconds: number;
+  checked_at: string;
+}
+
+export interface HealthResult {
+  statusCode: 200 | 503;
+  body: HealthBody;
+}
+
+export interface HealthCheckerOptions {
+  service: string;
+  version: string;
+  checks: Record<string, DependencyCheck>;
+  timeoutMs?: number;
+  cacheTtlMs?: number;
+  /** Clock for the cache, uptime and checked_at (ms since epoch). */
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface HealthChecker {
+  check(): Promise<HealthResult>;
+}
+
+export class HealthCheckTimeoutError extends Error {
+  override readonly name = "TimeoutError";
+  constructor(ms: number) {
+    super(`health check timed out after ${ms} ms`);
+  }
+}
+
+async function runCheck(check: DependencyCheck, timeoutMs: number): Promise<DependencyStatus> {
+  const controller = new AbortController();
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new HealthCheckTimeoutError(timeoutMs);
+      reject(err);
+      controller.abort(err);
+    }, timeoutMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([check(controller.signal), timeout]);
+    return { healthy: true, latency_ms: Math.round(performance.now() - started) };
+  } catch (err) {
+    // Reported in the body and as a 503 by the caller.
+    const message = err instanceof Error ? err.message : String(err);
+    return {
+      healthy: false,
+      latency_ms: Math.round(performance.now() - started),
+      error: `${errorType(err)}: ${message}`.slice(0, 500),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createHealthChecker(options: HealthCheckerOptions): HealthChecker {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const cacheTtlMs = options.cacheTtlMs ?? 30_000;
+  const startedAt = now();
+  let cache: { result: HealthResult; at: number } | undefined;
+  let inflight: Promise<HealthResult> | undefined;
+
+  async function runAll(): Promise<HealthResult> {
+    const names = Object.keys(options.checks);
+    const statuses = await Promise.all(names.map((name) => runCheck(options.checks[name]!, timeoutMs)));
+    const dependencies: Record<string, DependencyStatus> = {};
+    names.forEach((name, i) => (dependencies[name] = statuses[i]!));
+    const healthy = statuses.every((s) => s.healthy);
+    const at = now();
+    const result: HealthResult = {
+      statusCode: healthy ? 200 : 503,
+      body: {
+        status: healthy ? "healthy" : "degraded",
+        service: options.service,
+        version: options.version,
+        uptime_seconds: Math.floor((at - startedAt) / 1000),
+        dependencies,
+        circuits: breakerSnapshots(),
+        cached: false,
+        cache_age_seconds: 0,
+        checked_at: new Date(at).toISOString(),
+      },
+    };
+    if (!healthy) {
+      options.logger?.warning(`health degraded: ${names.filter((_, i) => !statuses[i]!.healthy).join(", ")}`, {
+        dependencies,
+      });
+    }
+    cache = { result, at };
+    return result;
+  }
+
+  return {
+    async check() {
+      const t = now();
+      if (cache !== undefined && t - cache.at < cacheTtlMs) {
+        const { result } = cache;
+        return {
+          statusCode: result.statusCode,
+          body: {
+            ...result.body,
+            uptime_seconds: Math.floor((t - startedAt) / 1000),
+            cached: true,
+            cache_age_seconds: Math.floor((t - cache.at) / 1000),
+          },
+        };
+      }
+      // Concurrent probes while a check runs share it.
+      inflight ??= runAll().finally(() => {
+        inflight = undefined;
+      });
+      return inflight;
+    },
+  };
+}
+
+/** A cheap Firestore read: one document get (works with read-only IAM; a missing doc is fine). */
+export function firestoreCheck(db: Firestore, docPath = "_health/probe"): DependencyCheck {
+  return async () => {
+    await db.doc(docPath).get();
+  };
+}
+
+/** BigQuery: the dataset's metadata (one API call, no query cost). */
+export function bigqueryCheck(bq: BigQuery, datasetId: string): DependencyCheck {
+  return async () => {
+    await bq.dataset(datasetId).getMetadata();
+  };
+}
+
+/** Pub/Sub: the topic's metadata (fails with NOT_FOUND when the topic is missing). */
+export function pubsubCheck(pubsub: PubSub, topicName: string): DependencyCheck {
+  return async () => {
+    await pubsub.topic(topicName).getMetadata();
+  };
+}
