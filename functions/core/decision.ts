@@ -36,11 +36,12 @@ export function mergeEntry(existing: PhaseEntry | undefined, incoming: PhaseEntr
 
 /** Folds completions (in any order, duplicates allowed) into entries keyed by processor. */
 export function foldEntries(completions: Iterable<PhaseEntry>): Record<string, PhaseEntry> {
-  const entries: Record<string, PhaseEntry> = {};
+  const byProcessor = new Map<string, PhaseEntry>();
   for (const completion of completions) {
-    entries[completion.processor] = mergeEntry(entries[completion.processor], completion);
+    byProcessor.set(completion.processor, mergeEntry(byProcessor.get(completion.processor), completion));
   }
-  return entries;
+  // fromEntries defines own properties, so even a name like "__proto__" stays an ordinary key.
+  return Object.fromEntries(byProcessor);
 }
 
 function compareEntries(a: PhaseEntry, b: PhaseEntry): number {
