@@ -1,6 +1,6 @@
-// Placeholder entry point of phase5-to-phase6-orchestrator; the runtime issue replaces it.
+// Entry point of phase5-to-phase6-orchestrator: one bundle, bound to its transition, so a change here
+// changes this function's code hash only.
 import * as functions from "@google-cloud/functions-framework";
+import { createOrchestratorFromEnv } from "../lib/orchestrator-runtime.ts";
 
-functions.http("orchestrate", (req, res) => {
-  res.status(503).json({ error: "phase5-to-phase6-orchestrator is not implemented yet" });
-});
+functions.http("orchestrate", createOrchestratorFromEnv("phase5-to-phase6"));

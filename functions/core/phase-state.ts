@@ -1,0 +1,168 @@
+// The Firestore document of one phase, game date and latch, and the pure rules that change it.
+// The completion tracker is the only writer of these documents (failure mode 2), and it changes
+// them only through applyCompletion / markPublished inside a transaction.
+import type { CompletionStatus, RunMode, Transition } from "./pipeline-types.ts";
+import type { Decision, PhaseEntry } from "./decision-types.ts";
+import { COUNTING_STATUSES } from "./pipeline-types.ts";
+import { decide } from "./decision.ts";
+import { runModeFor } from "./run-mode.ts";
+import { buildTriggerMessage, triggerIdFor } from "./trigger-message.ts";
+
+export type LatchMode = RunMode | "daily";
+
+export interface StoredEntry extends PhaseEntry {
+  executionId: string;
+  correlationId: string;
+  reportedName: string;
+  messageId: string;
+}
+
+export interface TriggerState {
+  triggerId: string;
+  /** Outbox: pending until the publish is confirmed, then published. */
+  state: "pending" | "published";
+  reason: string;
+  degraded: boolean;
+  missing: string[];
+  decidedAt: string;
+  publishedAt: string | null;
+  publishedMessageId: string | null;
+  payload: Record<string, unknown>;
+}
+
+export interface PhaseStateDoc {
+  transitionId: string;
+  gameDate: string;
+  latchMode: LatchMode;
+  entries: Record<string, StoredEntry>;
+  firstCompletionAt: string | null;
+  trigger: TriggerState | null;
+  updatedAt: string;
+}
+
+/** A completion already validated and resolved to its expected processor name. */
+export interface ResolvedCompletion {
+  processor: string;
+  reportedName: string;
+  status: CompletionStatus;
+  gameDate: string;
+  executionId: string;
+  correlationId: string;
+  completedAt: string;
+  messageId: string;
+  completionPct?: number;
+  batchId?: string;
+  completedPredictions?: number;
+}
+
+export function latchModeFor(transition: Transition, gameDate: string, now: Date, timeZone: string): LatchMode {
+  return transition.rule.kind === "mode_aware" ? runModeFor(gameDate, now, timeZone) : "daily";
+}
+
+export function phaseStateDocId(transitionId: string, gameDate: string, latchMode: LatchMode): string {
+  return `${transitionId}__${gameDate}__${latchMode}`;
+}
+
+export function emptyPhaseState(transitionId: string, gameDate: string, latchMode: LatchMode, now: Date): PhaseStateDoc {
+  return { transitionId, gameDate, latchMode, entries: {}, firstCompletionAt: null, trigger: null, updatedAt: now.toISOString() };
+}
+
+const counts = (s: CompletionStatus) => COUNTING_STATUSES.includes(s);
+
+/**
+ * Record one completion. Idempotent: the same execution and status again changes nothing. A counting
+ * entry is never replaced by a non-counting one (a phase never moves backwards), and an older message
+ * arriving late never replaces a newer one.
+ */
+export function applyCompletion(
+  doc: PhaseStateDoc,
+  c: ResolvedCompletion,
+  now: Date,
+): { doc: PhaseStateDoc; changed: boolean } {
+  const existing = doc.entries[c.processor];
+  if (existing) {
+    const same = existing.executionId === c.executionId && existing.status === c.status;
+    const wouldRegress = counts(existing.status) && !counts(c.status);
+    const older = Date.parse(c.completedAt) < Date.parse(existing.completedAt);
+    if (same || wouldRegress || older) return { doc, changed: false };
+  }
+  const recordedAt = now.toISOString();
+  const entry: StoredEntry = {
+    processor: c.processor,
+    status: c.status,
+    completedAt: c.completedAt,
+    recordedAt,
+    executionId: c.executionId,
+    correlationId: c.correlationId,
+    reportedName: c.reportedName,
+    messageId: c.messageId,
+    ...(c.completionPct === undefined ? {} : { completionPct: c.completionPct }),
+  };
+  const first = doc.firstCompletionAt === null || recordedAt < doc.firstCompletionAt ? recordedAt : doc.firstCompletionAt;
+  return {
+    doc: { ...doc, entries: { ...doc.entries, [c.processor]: entry }, firstCompletionAt: first, updatedAt: recordedAt },
+    changed: true,
+  };
+}
+
+export function decideFor(doc: PhaseStateDoc, transition: Transition, now: Date, timeZone: string): Decision {
+  return decide({
+    transition,
+    gameDate: doc.gameDate,
+    now,
+    timeZone,
+    entries: doc.entries,
+    ...(doc.firstCompletionAt ? { firstCompletionAt: doc.firstCompletionAt } : {}),
+  });
+}
+
+/**
+ * Latch a trigger if the decision fires and none is latched yet: the outbox entry is written in the
+ * same transaction as the completion, and published after commit.
+ */
+export function latchTrigger(
+  doc: PhaseStateDoc,
+  transition: Transition,
+  decision: Decision,
+  cause: { correlationId: string; batchId?: string; completedPredictions?: number; completionPct?: number },
+  now: Date,
+): PhaseStateDoc {
+  if (!decision.trigger || doc.trigger) return doc;
+  const triggerId = triggerIdFor(transition.id, doc.gameDate, doc.latchMode);
+  const upstream = {
+    ...(cause.batchId === undefined ? {} : { batchId: cause.batchId }),
+    ...(cause.completedPredictions === undefined ? {} : { completedPredictions: cause.completedPredictions }),
+    ...(cause.completionPct === undefined ? {} : { completionPct: cause.completionPct }),
+  };
+  const payload = buildTriggerMessage(transition, decision, {
+    gameDate: doc.gameDate,
+    correlationId: cause.correlationId,
+    triggerId,
+    now,
+    upstream,
+  }) as unknown as Record<string, unknown>;
+  return {
+    ...doc,
+    trigger: {
+      triggerId,
+      state: "pending",
+      reason: decision.reason,
+      degraded: decision.degraded,
+      missing: decision.missing,
+      decidedAt: now.toISOString(),
+      publishedAt: null,
+      publishedMessageId: null,
+      payload,
+    },
+    updatedAt: now.toISOString(),
+  };
+}
+
+export function markPublished(doc: PhaseStateDoc, messageId: string, now: Date): PhaseStateDoc {
+  if (!doc.trigger || doc.trigger.state === "published") return doc;
+  return {
+    ...doc,
+    trigger: { ...doc.trigger, state: "published", publishedAt: now.toISOString(), publishedMessageId: messageId },
+    updatedAt: now.toISOString(),
+  };
+}

@@ -1,0 +1,224 @@
+// The HTTP face of an orchestrator: POST takes a Pub/Sub push envelope, GET /health answers from the
+// cached health checker. The response code is the contract with Pub/Sub: 2xx only when the work is
+// done (or the message is safely quarantined); anything else is non-2xx, so Pub/Sub redelivers.
+import type { Request, Response } from "@google-cloud/functions-framework";
+import type { Transition } from "../core/pipeline-types.ts";
+import type { ContractError } from "../core/contracts.ts";
+import { decodePushEnvelope, parseCompletionForTransition } from "../core/contracts.ts";
+import type { ResolvedCompletion } from "../core/phase-state.ts";
+import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
+import type { CompletionTracker, RawFacts, TrackResult } from "./completion-tracker.ts";
+import type { Quarantine } from "./quarantine.ts";
+import type { HealthChecker } from "./health.ts";
+import type { Alerter } from "./slack.ts";
+import type { Logger } from "./logger.ts";
+import { parseTraceHeaders } from "./logger.ts";
+
+export interface OrchestratorDeps {
+  transition: Transition;
+  functionName: string;
+  projectId: string;
+  tracker: CompletionTracker;
+  quarantine: Quarantine;
+  health: HealthChecker;
+  alerter: Alerter;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+
+const asNumber = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+const asString = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
+  const { transition } = deps;
+  const clock = deps.clock ?? (() => new Date());
+
+  async function quarantineAndAnswer(
+    log: Logger,
+    res: Response,
+    rawBody: unknown,
+    messageId: string | null,
+    subscription: string | null,
+    errors: ContractError[],
+  ): Promise<void> {
+    const reason = errors.find((e) => e.code === "unknown_processor")?.code ?? errors[0]?.code ?? "invalid_contract";
+    const detail = errors.map((e) => `${e.path}: ${e.message}`).join("; ");
+    log.error(`message quarantined (${reason}): ${detail}`, {
+      [LOG_EVENT_KEY]: LOG_EVENTS.messageQuarantined,
+      [LOG_FIELDS.reason]: reason,
+      [LOG_FIELDS.transition]: transition.id,
+      message_id: messageId,
+      field_errors: errors,
+    });
+    let id: string;
+    try {
+      id = await deps.quarantine.put({
+        functionName: deps.functionName,
+        transitionId: transition.id,
+        rawBody,
+        messageId,
+        subscription,
+        errors,
+        reason,
+        receivedAt: clock().toISOString(),
+      });
+    } catch (error) {
+      // Not stored: answer non-2xx so Pub/Sub keeps the message (redelivery, then its dead-letter topic).
+      log.error(`quarantine write failed; message ${messageId ?? "(no id)"} left to Pub/Sub redelivery`, { error });
+      res.status(500).json({ status: "error", reason: "quarantine_write_failed" });
+      return;
+    }
+    await alertForQuarantine(log, reason, detail, id);
+    res.status(200).json({ status: "quarantined", reason, quarantine_id: id, errors });
+  }
+
+  async function alertForQuarantine(
+    log: Logger,
+    reason: string,
+    detail: string,
+    id: string,
+  ): Promise<void> {
+    await deps.alerter.alert({
+      severity: "error",
+      title: `Message quarantined by ${deps.functionName}`,
+      phase: transition.phaseWireName,
+      errorType: reason,
+      details: { quarantine_id: id, errors: detail },
+    });
+    log.debug("quarantine alert handled", { quarantine_id: id });
+  }
+
+  async function handleUnknownProcessor(log: Logger, reportedName: string): Promise<void> {
+    const first = await deps.quarantine.firstSightingOfUnknown(transition.id, reportedName, clock().toISOString());
+    if (!first) return;
+    await deps.alerter.alert({
+      severity: "warning",
+      title: `Unknown processor "${reportedName}" on ${transition.inputTopicName}: not counted`,
+      phase: transition.phaseWireName,
+      errorType: "unknown_processor",
+      details: { hint: "add it as an alias of an expected processor in the pipeline model, or stop publishing it" },
+    });
+    log.warning(`first sighting of unknown processor ${reportedName}`, { reported_name: reportedName });
+  }
+
+  async function answerTracked(log: Logger, res: Response, c: ResolvedCompletion, result: TrackResult): Promise<void> {
+    const body = {
+      status: result.done ? "recorded" : "incomplete",
+      processor: c.processor,
+      firestore: result.firestore.ok ? (result.firestore.duplicate ? "duplicate" : "ok") : "failed",
+      bigquery: result.bigquery.ok ? "ok" : "failed",
+      decision: result.decision && { trigger: result.decision.trigger, reason: result.decision.reason, missing: result.decision.missing },
+      trigger: result.trigger && { trigger_id: result.trigger.triggerId, state: result.trigger.state },
+    };
+    if (!result.firestore.ok && !result.bigquery.ok) {
+      await deps.alerter.alert({
+        severity: "critical",
+        title: `Both Firestore and BigQuery writes failed in ${deps.functionName}`,
+        phase: transition.phaseWireName,
+        gameDate: c.gameDate,
+        correlationId: c.correlationId,
+        error: result.firestore.error,
+        details: { processor: c.processor, message_id: c.messageId },
+      });
+    }
+    if (result.trigger?.publishedNow && result.decision?.degraded) {
+      await deps.alerter.alert({
+        severity: "warning",
+        title: `${transition.id} triggered without every processor (${result.decision.reason})`,
+        phase: transition.phaseWireName,
+        gameDate: c.gameDate,
+        correlationId: c.correlationId,
+        errorType: "missing_processors",
+        details: { missing: result.decision.missing, trigger_id: result.trigger.triggerId },
+      });
+    }
+    if (result.trigger?.error !== undefined) {
+      await deps.alerter.alert({
+        severity: "error",
+        title: `Trigger ${result.trigger.triggerId} could not be published; left pending for redelivery and the sweeper`,
+        phase: transition.phaseWireName,
+        gameDate: c.gameDate,
+        correlationId: c.correlationId,
+        error: result.trigger.error,
+      });
+    }
+    if (!result.done) log.warning(`answering 500 so Pub/Sub redelivers: ${JSON.stringify(body)}`);
+    res.status(result.done ? 200 : 500).json(body);
+  }
+
+  async function handlePush(req: Request, res: Response, log: Logger): Promise<void> {
+    const decoded = decodePushEnvelope(req.body);
+    if (!decoded.ok) {
+      const sub = asString((req.body as { subscription?: unknown } | undefined)?.subscription) ?? null;
+      await quarantineAndAnswer(log, res, req.body, decoded.messageId ?? null, sub, decoded.errors);
+      return;
+    }
+    const push = decoded.value;
+    const parsed = parseCompletionForTransition(transition, push.data);
+    if (!parsed.ok) {
+      const unknown = parsed.errors.find((e) => e.code === "unknown_processor");
+      const reported = asString((push.data as { processor_name?: unknown } | null)?.processor_name);
+      if (unknown && reported) await handleUnknownProcessor(log, reported);
+      await quarantineAndAnswer(log, res, req.body, push.messageId, push.subscription, parsed.errors);
+      return;
+    }
+    const { message, processor } = parsed.value;
+    const meta = (message.metadata ?? {}) as Record<string, unknown>;
+    const completion: ResolvedCompletion = {
+      processor,
+      reportedName: message.processor_name,
+      status: message.status,
+      gameDate: message.game_date,
+      executionId: message.execution_id,
+      correlationId: message.correlation_id,
+      completedAt: new Date(message.timestamp).toISOString(),
+      messageId: push.messageId,
+      ...(asNumber(meta.completion_pct) === undefined ? {} : { completionPct: asNumber(meta.completion_pct)! }),
+      ...(transition.rule.kind === "completion_pct"
+        ? {
+            batchId: asString(meta.batch_id) ?? message.execution_id,
+            ...(asNumber(meta.completed_predictions) === undefined
+              ? {}
+              : { completedPredictions: asNumber(meta.completed_predictions)! }),
+          }
+        : {}),
+    };
+    const raw: RawFacts = {
+      recordCount: asNumber(message.record_count),
+      recordsFailed: asNumber(message.records_failed),
+      durationSeconds: asNumber(message.duration_seconds),
+      metadata: message.metadata as Record<string, unknown> | undefined,
+    };
+    const scoped = log.child({ game_date: completion.gameDate, correlation_id: completion.correlationId });
+    const result = await deps.tracker.record(completion, raw);
+    await answerTracked(scoped, res, completion, result);
+  }
+
+  return async (req, res) => {
+    const log = deps.logger.withTrace(parseTraceHeaders(req.headers), deps.projectId);
+    if (req.method === "GET" && (req.path === "/health" || req.path === "/health/")) {
+      const health = await deps.health.check();
+      res.status(health.statusCode).json(health.body);
+      return;
+    }
+    if (req.method !== "POST") {
+      res.status(405).json({ error: "POST a Pub/Sub push envelope, or GET /health" });
+      return;
+    }
+    try {
+      await handlePush(req, res, log);
+    } catch (error) {
+      // Unexpected: log, alert, and answer 500 so the message is redelivered rather than lost.
+      log.error(`unhandled error in ${deps.functionName}`, { error });
+      await deps.alerter.alert({
+        severity: "error",
+        title: `Unhandled error in ${deps.functionName}`,
+        phase: transition.phaseWireName,
+        error,
+      });
+      if (!res.headersSent) res.status(500).json({ status: "error", reason: "unhandled" });
+    }
+  };
+}
