@@ -501,7 +501,7 @@ describe("drift: commits behind (git)", function () {
     rmSync(path.join(repo, "dist"), { recursive: true });
     const first = git("rev-list", "--max-parents=0", "HEAD");
     const result = await runDrift(["--preview", fixture("code-changed.json"), "--json", "--repo", repo, "--deployed-ref", first]);
-    assert.match(result.stderr, /no esbuild metafile at dist\/functions\/phase3-to-phase4-orchestrator\/meta\.json/);
+    assert.match(result.stderr, /the build recorded no bundle inputs \(neither dist\/functions\/phase3-to-phase4-orchestrator\/meta\.json/);
 
     writeMetafile(fx.CHANGED_FUNCTION, ["functions/orchestrators/phase3-to-phase4.ts"]);
     const counted = await runDrift(["--preview", fixture("code-changed.json"), "--json", "--repo", repo, "--deployed-ref", first]);
@@ -512,6 +512,22 @@ describe("drift: commits behind (git)", function () {
     const after = await runDrift(["--preview", fixture("code-changed.json"), "--json", "--repo", repo, "--deployed-ref", first]);
     const docAfter = JSON.parse(after.stdout) as { functions: { name: string; commitsBehind?: number }[] };
     assert.equal(docAfter.functions.find((f) => f.name === fx.CHANGED_FUNCTION)?.commitsBehind, 1);
+  });
+
+  it("reads the bundle inputs from the build manifest when there is no metafile", async () => {
+    rmSync(path.join(repo, "dist"), { recursive: true });
+    mkdirSync(path.join(repo, "dist", "functions"), { recursive: true });
+    const manifest = {
+      functions: {
+        [fx.CHANGED_FUNCTION]: { sha256: fx.codeHash(fx.CHANGED_FUNCTION, 2), archive: "x.zip", bytes: 1, inputs: ["functions/core/shared.ts"] },
+      },
+    };
+    writeFileSync(path.join(repo, "dist", "functions", "manifest.json"), JSON.stringify(manifest));
+    commitFile("functions/core/shared.ts", "v2");
+    commitFile("functions/orchestrators/phase3-to-phase4.ts", "v2"); // not in this manifest's inputs
+    const result = await runDrift(["--preview", fixture("code-changed.json"), "--json", "--repo", repo]);
+    const doc = JSON.parse(result.stdout) as { functions: { name: string; commitsBehind?: number }[] };
+    assert.equal(doc.functions.find((f) => f.name === fx.CHANGED_FUNCTION)?.commitsBehind, 1, result.stderr);
   });
 
   it("says so when the directory is no git repository", async () => {

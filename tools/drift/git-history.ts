@@ -3,8 +3,9 @@
 // - the deployed commit is the tag `deployed/<stack>`, which the deploy workflow moves after
 //   every successful `pulumi up` of that stack (or a ref given with --deployed-ref);
 // - the function's sources are the repository files its bundle was built from, read from the
-//   esbuild metafile dist/functions/<name>/meta.json (plus package-lock.json when the bundle
-//   includes node_modules), so shared code counts only for functions that include it;
+//   esbuild metafile dist/functions/<name>/meta.json or the manifest entry's `inputs` (plus
+//   package-lock.json when the bundle includes node_modules), so shared code counts only for
+//   functions that include it;
 // - the count is `git rev-list --count <deployed>..HEAD -- <sources>`.
 // Anything that makes this unknowable yields a reason instead of a number; a count of 0 for
 // a function whose code differs is a contradiction (the deployed code was not built from that
@@ -61,21 +62,39 @@ export async function commitsBehind(repo: GitRepo, deployedRef: string, function
   return { ok: true, commits };
 }
 
-/** Repository files the function's bundle is built from, per its esbuild metafile. */
+/**
+ * Repository files the function's bundle is built from: the esbuild metafile
+ * dist/functions/<name>/meta.json ({"inputs": {"<path>": ...}}) or, failing that, an `inputs`
+ * list in the build manifest's entry for the function. Paths are relative to the repository root.
+ */
 export async function bundleSources(root: string, functionName: string): Promise<{ files: string[] } | { reason: string }> {
-  const metafilePath = path.join(root, "dist", "functions", functionName, "meta.json");
-  const text = await readOptional(metafilePath);
-  if (text === undefined) return { reason: `no esbuild metafile at ${path.relative(root, metafilePath)} (run npm run build)` };
-  const inputs = (JSON.parse(text) as { inputs?: Record<string, unknown> }).inputs ?? {};
+  const metafileRel = `dist/functions/${functionName}/meta.json`;
+  const manifestRel = "dist/functions/manifest.json";
+  const metafile = await readOptional(path.join(root, metafileRel));
+  let inputs: string[] | undefined;
+  if (metafile !== undefined) {
+    inputs = Object.keys((JSON.parse(metafile) as { inputs?: Record<string, unknown> }).inputs ?? {});
+  } else {
+    const manifest = await readOptional(path.join(root, manifestRel));
+    const entry =
+      manifest === undefined
+        ? undefined
+        : (JSON.parse(manifest) as { functions?: Record<string, { inputs?: unknown }> }).functions?.[functionName];
+    if (Array.isArray(entry?.inputs)) inputs = entry.inputs.filter((i): i is string => typeof i === "string");
+  }
+  if (inputs === undefined) {
+    return { reason: `the build recorded no bundle inputs (neither ${metafileRel} nor "inputs" in ${manifestRel})` };
+  }
   const files = new Set<string>();
   let usesDependencies = false;
-  for (const input of Object.keys(inputs)) {
+  for (const input of inputs.map((i) => i.replace(/\\/g, "/"))) {
     if (input.split("/").includes("node_modules")) usesDependencies = true;
     // Skip esbuild's virtual inputs ("<define:...>", "ns:path"); keep repository paths.
     else if (!input.includes(":") && !input.startsWith("<")) files.add(path.posix.normalize(input));
   }
+  // The archive's dependencies are pinned by the lockfile (the build derives the archive's own from it).
   if (usesDependencies) files.add("package-lock.json");
-  if (files.size === 0) return { reason: `the metafile of ${functionName} lists no repository file` };
+  if (files.size === 0) return { reason: `the build lists no repository file for ${functionName}` };
   return { files: [...files].sort() };
 }
 
