@@ -329,21 +329,19 @@ function findPhaseCycle(edges: readonly { from: number; to: number }[]): number[
   return null;
 }
 
-function checkTopics(config: PipelineConfig): ConfigProblem[] {
+function checkTopics(config: PipelineConfig, options: { checkNames: boolean }): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const resolved = config.transitions.map((t) => resolveNames(config.sport, t));
 
   resolved.forEach((n, i) => {
+    if (!options.checkNames) return;
     const at = `transitions[${i}]`;
-    for (const [key, name] of [
-      ["inputTopic", n.inputTopicName],
-      ["outputTopic", n.outputTopicName],
-      ["inputTopic", n.deadLetterTopicName],
-      ["inputTopic", n.deadLetterSubscriptionName],
-    ] as const) {
-      const problem = pubsubNameProblem(name);
-      if (problem) problems.push({ path: `${at}.${key}`, message: problem });
-    }
+    const inputProblem = pubsubNameProblem(n.inputTopicName);
+    // The dead-letter names only add a suffix: checked (for length) only when the input name is fine.
+    const problem = inputProblem ?? pubsubNameProblem(n.deadLetterSubscriptionName);
+    if (problem) problems.push({ path: `${at}.inputTopic`, message: problem });
+    const outputProblem = pubsubNameProblem(n.outputTopicName);
+    if (outputProblem) problems.push({ path: `${at}.outputTopic`, message: outputProblem });
   });
 
   // One reader per input topic and one writer per output topic.
@@ -428,9 +426,12 @@ function checkTransitionNames(config: PipelineConfig): ConfigProblem[] {
 /** The meaning checks, on a config whose shape is already valid. */
 function semanticProblems(config: PipelineConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (!SPORT.test(config.sport)) {
-    problems.push({ path: "sport", message: `"${config.sport}" must be lowercase letters and digits, starting with a letter` });
-  }
+  const sportProblem = !SPORT.test(config.sport)
+    ? `"${config.sport}" must be lowercase letters and digits, starting with a letter`
+    : config.sport.startsWith("goog")
+      ? `"${config.sport}" must not start with "goog" (Pub/Sub reserves it)`
+      : null;
+  if (sportProblem) problems.push({ path: "sport", message: sportProblem });
   const tz = timeZoneProblem(config.timeZone);
   if (tz) problems.push({ path: "timeZone", message: tz });
   problems.push(...checkTransitionNames(config));
@@ -438,7 +439,8 @@ function semanticProblems(config: PipelineConfig): ConfigProblem[] {
     problems.push(...checkProcessors(t.processors, `transitions[${i}].processors`));
     problems.push(...checkRule(t, `transitions[${i}].rule`));
   });
-  problems.push(...checkTopics(config));
+  // With a bad sport every topic name is bad too; the sport problem says it once.
+  problems.push(...checkTopics(config, { checkNames: sportProblem === null }));
   return problems;
 }
 
