@@ -9,7 +9,7 @@ import {
   type RunMode,
   type TriggerRule,
 } from "./pipeline-types.ts";
-import { addDays, instantMs, runModeFor, startOfLocalDay } from "./run-mode.ts";
+import { instantMs, runModeFor } from "./run-mode.ts";
 
 const MS_PER_MINUTE = 60_000;
 
@@ -253,11 +253,9 @@ function timeBoundaries(input: DecisionInput): number[] {
       return rule.deadline.enabled ? afterFirst([rule.deadline.afterFirstCompletionMinutes]) : [];
     case "tiered":
       return afterFirst(rule.tiers.map((tier) => tier.afterMinutes));
-    case "mode_aware": {
-      // tomorrow -> same_day at the start of the game date, same_day -> overnight a day later.
-      const timeZone = input.timeZone ?? DEFAULT_PIPELINE.timeZone;
-      return [input.gameDate, addDays(input.gameDate, 1)].map((d) => startOfLocalDay(d, timeZone).getTime());
-    }
+    // Within one latch (one run mode) a mode-aware decision does not depend on time. At local
+    // midnight the mode changes, but that is another latch with its own entries, not this one firing.
+    case "mode_aware":
     case "completion_pct":
       return [];
   }
@@ -265,8 +263,8 @@ function timeBoundaries(input: DecisionInput): number[] {
 
 /**
  * When the sweeper should re-evaluate: the earliest instant after `now` at which, with no new
- * entries, `decide` would trigger (a tier or the deadline is reached, or the run mode changes at
- * local midnight). Null when it triggers already or time alone can never make it trigger.
+ * entries, `decide` would trigger in the same latch (a tier or the deadline is reached). Null when
+ * it triggers already or time alone can never make it trigger (mode-aware and completion_pct rules).
  */
 export function nextDeadline(input: DecisionInput): Date | null {
   if (decide(input).trigger) return null;

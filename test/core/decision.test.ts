@@ -412,14 +412,13 @@ describe("nextDeadline", () => {
     assert.equal(nextDeadline(input(t, successes(...critical.slice(1)))), null);
   });
 
-  it("mode_aware: the local midnight at which overnight sets would be satisfied, DST-aware", () => {
+  it("mode_aware: null, because a mode change at midnight opens another latch instead of firing this one", () => {
     const entries = successes("player_game_summary", "upcoming_player_game_context", "team_defense_game_summary");
-    // Same day the upcoming team context is missing (1/2); overnight 3/5 = 60% suffices.
-    const d = nextDeadline(input(PHASE3, entries, { gameDate: "2026-03-08", now: new Date("2026-03-08T17:00:00Z") }));
-    assert.equal(d?.toISOString(), "2026-03-09T04:00:00.000Z");
-    const fromTomorrow = nextDeadline(input(PHASE3, entries, { gameDate: "2026-01-15", now: new Date("2026-01-14T12:00:00Z") }));
-    assert.equal(fromTomorrow?.toISOString(), "2026-01-16T05:00:00.000Z");
-    assert.equal(nextDeadline(input(PHASE3, successes("upcoming_player_game_context"), { now: new Date("2026-01-15T17:00:00Z") })), null);
+    // Same day these wait (1/2 of the same-day sets); the overnight latch would fire on them, but it is another latch.
+    const sameDay = input(PHASE3, entries, { gameDate: "2026-03-08", now: new Date("2026-03-08T17:00:00Z") });
+    assertNoTrigger(decide(sameDay));
+    assert.equal(decide({ ...sameDay, now: new Date("2026-03-09T04:00:00Z") }).latchMode, "overnight");
+    assert.equal(nextDeadline(sameDay), null);
   });
 });
 
