@@ -3,8 +3,7 @@
 // them only through applyCompletion / markPublished inside a transaction.
 import type { CompletionStatus, RunMode, Transition } from "./pipeline-types.ts";
 import type { Decision, PhaseEntry } from "./decision-types.ts";
-import { COUNTING_STATUSES } from "./pipeline-types.ts";
-import { decide } from "./decision.ts";
+import { decide, mergeEntry } from "./decision.ts";
 import { runModeFor } from "./run-mode.ts";
 import { buildTriggerMessage, triggerIdFor } from "./trigger-message.ts";
 
@@ -67,12 +66,10 @@ export function emptyPhaseState(transitionId: string, gameDate: string, latchMod
   return { transitionId, gameDate, latchMode, entries: {}, firstCompletionAt: null, trigger: null, updatedAt: now.toISOString() };
 }
 
-const counts = (s: CompletionStatus) => COUNTING_STATUSES.includes(s);
-
 /**
- * Record one completion. Idempotent: the same execution and status again changes nothing. A counting
- * entry is never replaced by a non-counting one (a phase never moves backwards), and an older message
- * arriving late never replaces a newer one.
+ * Record one completion. Idempotent: the same execution and status again changes nothing. Which
+ * entry stands is mergeEntry's rule (a counting entry is never replaced by a non-counting one, then
+ * the later completion wins), so the result does not depend on arrival order.
  */
 export function applyCompletion(
   doc: PhaseStateDoc,
@@ -80,12 +77,7 @@ export function applyCompletion(
   now: Date,
 ): { doc: PhaseStateDoc; changed: boolean } {
   const existing = doc.entries[c.processor];
-  if (existing) {
-    const same = existing.executionId === c.executionId && existing.status === c.status;
-    const wouldRegress = counts(existing.status) && !counts(c.status);
-    const older = Date.parse(c.completedAt) < Date.parse(existing.completedAt);
-    if (same || wouldRegress || older) return { doc, changed: false };
-  }
+  if (existing && existing.executionId === c.executionId && existing.status === c.status) return { doc, changed: false };
   const recordedAt = now.toISOString();
   const entry: StoredEntry = {
     processor: c.processor,
@@ -98,6 +90,7 @@ export function applyCompletion(
     messageId: c.messageId,
     ...(c.completionPct === undefined ? {} : { completionPct: c.completionPct }),
   };
+  if (existing && mergeEntry(existing, entry) === existing) return { doc, changed: false };
   const first = doc.firstCompletionAt === null || recordedAt < doc.firstCompletionAt ? recordedAt : doc.firstCompletionAt;
   return {
     doc: { ...doc, entries: { ...doc.entries, [c.processor]: entry }, firstCompletionAt: first, updatedAt: recordedAt },
@@ -127,7 +120,9 @@ export function latchTrigger(
   cause: { correlationId: string; batchId?: string; completedPredictions?: number; completionPct?: number },
   now: Date,
 ): PhaseStateDoc {
-  if (!decision.trigger || doc.trigger) return doc;
+  // A decision judged under another latch's mode (a same-day document re-evaluated after midnight)
+  // must not fire this latch.
+  if (!decision.trigger || doc.trigger || decision.latchMode !== doc.latchMode) return doc;
   const triggerId = triggerIdFor(transition.id, doc.gameDate, doc.latchMode);
   const upstream = {
     ...(cause.batchId === undefined ? {} : { batchId: cause.batchId }),

@@ -1,0 +1,160 @@
+// Messages shaped exactly like today's processors' drive each transition to its trigger, through the
+// real functions framework, the Firestore emulator, the Pub/Sub emulator and the BigQuery fake.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { PubSub } from "@google-cloud/pubsub";
+import { Firestore } from "@google-cloud/firestore";
+import { sharedEmulators } from "../harness/global-fixtures.ts";
+import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
+import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
+import { loadPipeline } from "../../functions/core/pipeline.ts";
+import { parseTriggerMessage } from "../../functions/core/trigger-message.ts";
+import {
+  orchestratorEnv,
+  orchestratorSource,
+  postJson,
+  pushEnvelope,
+  pythonTimestamp,
+  startFunctionProcess,
+  startSlackSink,
+  TEST_DATASET,
+  type FunctionProcess,
+  type SlackSink,
+} from "./support.ts";
+import { uniqueName } from "../harness/emulators.ts";
+
+interface FixtureCase {
+  expected: string | null;
+  message: Record<string, unknown>;
+}
+const fixture = (file: string): FixtureCase[] =>
+  JSON.parse(readFileSync(new URL(`../fixtures/messages/${file}`, import.meta.url), "utf8")) as FixtureCase[];
+
+/** One published message per expected processor, as today's publishers send it, for one game date. */
+function onePerProcessor(cases: FixtureCase[], gameDate: string): Record<string, unknown>[] {
+  const seen = new Set<string>();
+  const out: Record<string, unknown>[] = [];
+  for (const c of cases) {
+    if (c.expected === null || seen.has(c.expected) || c.message.status !== "success") continue;
+    seen.add(c.expected);
+    out.push({ ...c.message, game_date: gameDate, timestamp: pythonTimestamp() });
+  }
+  return out;
+}
+
+describe("orchestrators end to end (today's message shapes)", function () {
+  this.timeout(120_000);
+  const pipeline = loadPipeline();
+  let bq: BigQueryFake;
+  let slack: SlackSink;
+  let pubsub: PubSub;
+  let db: Firestore;
+  const running: FunctionProcess[] = [];
+
+  before(async () => {
+    const { projectId, pubsub: ps } = sharedEmulators();
+    bq = await startBigQueryFake({ projectId });
+    slack = await startSlackSink();
+    pubsub = new PubSub({ projectId, apiEndpoint: ps.host });
+    db = new Firestore({ projectId });
+  });
+  beforeEach(async () => {
+    bq.reset();
+    await provisionOrchestrationTables(createBigQueryClient({ projectId: bq.projectId, apiEndpoint: bq.url }), TEST_DATASET);
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((f) => f.stop()));
+  });
+  after(async () => {
+    await bq.stop();
+    await slack.close();
+    await pubsub.close();
+    await db.terminate();
+  });
+
+  async function startOrchestrator(transitionId: string, prefix: string): Promise<FunctionProcess> {
+    const { projectId, firestore, pubsub: ps } = sharedEmulators();
+    const fn = await startFunctionProcess({
+      source: orchestratorSource(transitionId),
+      target: "orchestrate",
+      env: orchestratorEnv({
+        transitionId,
+        projectId,
+        firestoreHost: firestore.host,
+        pubsubHost: ps.host,
+        bigqueryUrl: bq.url,
+        slackUrl: slack.url,
+        firestorePrefix: prefix,
+      }),
+    });
+    running.push(fn);
+    return fn;
+  }
+
+  /** Creates the transition's output topic with a pull subscription to read triggers from. */
+  async function triggerSubscription(topicName: string) {
+    const [topic] = await pubsub.topic(topicName).get({ autoCreate: true });
+    const [sub] = await topic.createSubscription(uniqueName("trig"));
+    return sub;
+  }
+
+  async function pullAll(sub: import("@google-cloud/pubsub").Subscription, waitMs: number) {
+    const got: { data: Record<string, unknown>; attributes: Record<string, string> }[] = [];
+    sub.on("message", (m) => {
+      got.push({ data: JSON.parse(m.data.toString("utf8")) as Record<string, unknown>, attributes: m.attributes });
+      m.ack();
+    });
+    await new Promise((r) => setTimeout(r, waitMs));
+    await sub.close();
+    return got;
+  }
+
+  const cases: [string, string][] = [
+    ["phase2-to-phase3", "phase2-raw.json"],
+    ["phase3-to-phase4", "phase3-analytics.json"],
+    ["phase4-to-phase5", "phase4-precompute.json"],
+    ["phase5-to-phase6", "phase5-predictions.json"],
+  ];
+  for (const [transitionId, file] of cases) {
+    it(`${transitionId}: every expected processor, each delivered twice, gives one trigger and one count each`, async () => {
+      const transition = pipeline.transitions.find((t) => t.id === transitionId)!;
+      const prefix = `${uniqueName("t").replace(/[^A-Za-z0-9]/g, "_")}_`;
+      const fn = await startOrchestrator(transitionId, prefix);
+      const sub = await triggerSubscription(transition.outputTopicName);
+      const gameDate = "2026-01-15"; // in the past: overnight mode for phase 3
+      const messages = onePerProcessor(fixture(file), gameDate);
+      assert.ok(messages.length >= 1);
+
+      for (const m of messages) {
+        const envelope = pushEnvelope(m);
+        const first = await postJson(fn.url, envelope);
+        assert.equal(first.status, 200, JSON.stringify(first.body) + JSON.stringify(fn.logsAt("WARNING")).slice(0, 3000));
+        const again = await postJson(fn.url, envelope); // Pub/Sub redelivery of the same message
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        assert.equal(again.body.firestore, "duplicate");
+      }
+
+      const triggers = await pullAll(sub, 1500);
+      assert.equal(triggers.length, 1, `exactly one trigger, got ${JSON.stringify(triggers)}`);
+      const trigger = triggers[0]!;
+      assert.equal(trigger.attributes.trigger_id, trigger.data.trigger_id);
+      assert.equal(trigger.data.game_date, gameDate);
+      const parsed = parseTriggerMessage(transition, trigger.data);
+      assert.ok(parsed.ok, JSON.stringify(parsed));
+
+      // Firestore: one entry per processor, the trigger published.
+      const states = await db.collection(`${prefix}phase_state`).get();
+      assert.equal(states.size, 1);
+      const state = states.docs[0]!.data();
+      assert.equal(Object.keys(state.entries as object).length, messages.length);
+      assert.equal((state.trigger as { state: string }).state, "published");
+
+      // BigQuery: one completion row per processor (redeliveries de-duplicated), one execution-log row.
+      const rows = bq.rows("phase_completions").filter((r) => r.transition_id === transitionId);
+      assert.equal(rows.length, messages.length);
+      assert.equal(bq.rows("phase_execution_log").length, 1);
+      assert.equal(bq.rows("phase_completion_status").length, 1);
+      assert.equal(fn.logsAt("ERROR").length, 0, JSON.stringify(fn.logsAt("ERROR")));
+    });
+  }
+});

@@ -1,0 +1,218 @@
+// Runtime test support: a function served by the real functions framework in its own Node process
+// (its own environment, so its clients can be pointed at a fault proxy; killable, for crash tests),
+// today's message shapes, push envelopes, and a local Slack sink.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { serializePipeline } from "../../functions/core/pipeline.ts";
+import { DEFAULT_PIPELINE } from "../../functions/core/pipeline-defaults.ts";
+import type { PipelineConfig } from "../../functions/core/pipeline-types.ts";
+import { findFreePort } from "../harness/emulators.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const FRAMEWORK_MAIN = path.join(ROOT, "node_modules/@google-cloud/functions-framework/build/src/main.js");
+
+export const TEST_DATASET = "nba_orchestration";
+export const TEST_CODE_HASH = "a".repeat(64);
+
+export interface FunctionProcess {
+  url: string;
+  port: number;
+  /** Parsed JSON log lines the function wrote to stdout (non-JSON lines are kept as { raw }). */
+  logs: Record<string, unknown>[];
+  stderr: string[];
+  /** Lines at or above a severity. */
+  logsAt(severity: string): Record<string, unknown>[];
+  stop(): Promise<void>;
+  /** SIGKILL: a crash, nothing gets to clean up. */
+  kill(): Promise<void>;
+  child: ChildProcess;
+}
+
+export interface FunctionEnvOptions {
+  transitionId: string;
+  projectId: string;
+  firestoreHost: string;
+  pubsubHost: string;
+  bigqueryUrl: string;
+  slackUrl?: string;
+  firestorePrefix?: string;
+  pipeline?: PipelineConfig;
+  extra?: Record<string, string>;
+}
+
+/** The environment infra sets on an orchestrator, pointed at local parts. */
+export function orchestratorEnv(o: FunctionEnvOptions): Record<string, string> {
+  return {
+    FUNCTION_NAME: `${o.transitionId}-orchestrator`,
+    TRANSITION_ID: o.transitionId,
+    CODE_HASH: TEST_CODE_HASH,
+    GCP_PROJECT_ID: o.projectId,
+    BQ_DATASET: TEST_DATASET,
+    FIRESTORE_COLLECTION_PREFIX: o.firestorePrefix ?? "",
+    DEPLOY_ENV: "test",
+    PIPELINE_CONFIG: serializePipeline(o.pipeline ?? DEFAULT_PIPELINE),
+    FIRESTORE_EMULATOR_HOST: o.firestoreHost,
+    PUBSUB_EMULATOR_HOST: o.pubsubHost,
+    BIGQUERY_EMULATOR_HOST: o.bigqueryUrl,
+    ...(o.slackUrl ? { SLACK_WEBHOOK_URL: o.slackUrl } : {}),
+    ...o.extra,
+  };
+}
+
+/**
+ * Serves one entry point (TypeScript source through tsx, or a built bundle) with the real functions
+ * framework in a child process, and waits until it answers.
+ */
+export async function startFunctionProcess(opts: {
+  source: string;
+  target: string;
+  env: Record<string, string>;
+  port?: number;
+}): Promise<FunctionProcess> {
+  const port = opts.port ?? (await findFreePort());
+  const isTs = opts.source.endsWith(".ts");
+  const args = [
+    ...(isTs ? ["--import", "tsx"] : []),
+    FRAMEWORK_MAIN,
+    `--target=${opts.target}`,
+    `--source=${opts.source}`,
+    `--port=${port}`,
+    "--signature-type=http",
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", NODE_ENV: "test", ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  let buffered = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ raw: line });
+      }
+    }
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
+  const url = `http://127.0.0.1:${port}`;
+  const exited = once(child, "exit");
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`function process exited with ${child.exitCode}: ${stderr.join("")}`);
+    }
+    const up = await fetch(`${url}/__ready`, { method: "OPTIONS" }).then(
+      () => true,
+      () => false,
+    );
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`function process did not listen on ${port} within 30 s: ${stderr.join("")}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const severityRank = ["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"];
+  return {
+    url,
+    port,
+    logs,
+    stderr,
+    child,
+    logsAt: (severity) =>
+      logs.filter((l) => severityRank.indexOf(String(l.severity)) >= severityRank.indexOf(severity)),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export function orchestratorSource(transitionId: string): string {
+  return path.join(ROOT, "functions/orchestrators", `${transitionId}.ts`);
+}
+
+let messageCounter = 0;
+
+/** A Pub/Sub push request body, as the push subscription sends it. */
+export function pushEnvelope(
+  data: unknown,
+  opts: { messageId?: string; subscription?: string; raw?: boolean; attributes?: Record<string, string> } = {},
+): Record<string, unknown> {
+  const encoded = opts.raw ? String(data) : Buffer.from(JSON.stringify(data)).toString("base64");
+  return {
+    message: {
+      data: encoded,
+      ...(opts.attributes ? { attributes: opts.attributes } : {}),
+      messageId: opts.messageId ?? `m-${process.pid}-${++messageCounter}`,
+      publishTime: new Date().toISOString(),
+    },
+    subscription: opts.subscription ?? "projects/demo-test/subscriptions/test-push",
+  };
+}
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Today's Python-style timestamp: microseconds and an explicit +00:00 offset. */
+export function pythonTimestamp(d = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1456+00:00");
+}
+
+export interface SlackSink {
+  url: string;
+  received: Record<string, unknown>[];
+  /** Status to answer with (200 default); headers such as Retry-After. */
+  respondWith(status: number, headers?: Record<string, string>): void;
+  close(): Promise<void>;
+}
+
+/** A local Slack incoming-webhook stand-in that records what it receives. */
+export async function startSlackSink(): Promise<SlackSink> {
+  const received: Record<string, unknown>[] = [];
+  let status = 200;
+  let headers: Record<string, string> = {};
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (c: string) => (body += c));
+    req.on("end", () => {
+      if (status === 200) received.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(status, headers).end(status === 200 ? "ok" : "error");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("slack sink has no port");
+  return {
+    url: `http://127.0.0.1:${address.port}/hooks/test`,
+    received,
+    respondWith(s, h = {}) {
+      status = s;
+      headers = h;
+    },
+    close: () => new Promise((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+  };
+}
