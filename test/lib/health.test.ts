@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { BigQuery } from "@google-cloud/bigquery";
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub } from "@google-cloud/pubsub";
+import { captureLogs } from "../../functions/lib/logger.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck, type DependencyCheck } from "../../functions/lib/health.ts";
+import { sharedEmulators } from "../harness/global-fixtures.ts";
+import { uniqueName } from "../harness/emulators.ts";
+import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { firestoreVia } from "./firestore-via.ts";
+
+const ok: DependencyCheck = () => Promise.resolve();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("health: checker logic", () => {
+  it("200 healthy with the documented body when every check passes", async () => {
+    const checker = createHealthChecker({ service: "phase2-to-phase3-orchestrator", version: "hash1", checks: { firestore: ok, pubsub: ok } });
+    const { statusCode, body } = await checker.check();
+    assert.equal(statusCode, 200);
+    assert.equal(body.status, "healthy");
+    assert.equal(body.service, "phase2-to-phase3-orchestrator");
+    assert.equal(body.version, "hash1");
+    assert.deepEqual(Object.keys(body.dependencies).sort(), ["firestore", "pubsub"]);
+    assert.equal(body.dependencies["firestore"]?.healthy, true);
+    assert.equal(typeof body.dependencies["firestore"]?.latency_ms, "number");
+    assert.equal(body.cached, false);
+    assert.equal(body.cache_age_seconds, 0);
+    assert.ok(!Number.isNaN(Date.parse(body.checked_at)));
+    assert.equal(typeof body.uptime_seconds, "number");
+  });
+
+  it("503 degraded naming the failing dependency and its error; logged at WARNING", async () => {
+    const cap = captureLogs();
+    const failing: DependencyCheck = () => Promise.reject(Object.assign(new Error("7 PERMISSION_DENIED: nope"), { code: 7 }));
+    const checker = createHealthChecker({ service: "s", version: "v", checks: { firestore: failing, pubsub: ok }, logger: cap.logger });
+    const { statusCode, body } = await checker.check();
+    assert.equal(statusCode, 503);
+    assert.equal(body.status, "degraded");
+    assert.equal(body.dependencies["firestore"]?.healthy, false);
+    assert.match(body.dependencies["firestore"]?.error ?? "", /grpc:PERMISSION_DENIED/);
+    assert.equal(body.dependencies["pubsub"]?.healthy, true);
+    assert.equal(cap.find("WARNING", "health degraded: firestore").length, 1);
+  });
+
+  it("a hung check is cut at timeoutMs and aborted; checks run in parallel", async () => {
+    let aborted = false;
+    const hung: DependencyCheck = (signal) => new Promise((resolve) => signal.addEventListener("abort", () => { aborted = true; resolve(undefined); }));
+    const slow: DependencyCheck = () => sleep(80);
+    const checker = createHealthChecker({ service: "s", version: "v", timeoutMs: 100, checks: { a: hung, b: slow, c: slow } });
+    const started = performance.now();
+    const { statusCode, body } = await checker.check();
+    const elapsed = performance.now() - started;
+    assert.equal(statusCode, 503);
+    assert.match(body.dependencies["a"]?.error ?? "", /timed out after 100 ms/);
+    assert.equal(body.dependencies["b"]?.healthy, true);
+    assert.equal(aborted, true);
+    assert.ok(elapsed < 160, `parallel: ${elapsed} ms`);
+  });
+
+  it("caches the result for 30 s (injected clock), then checks again", async () => {
+    let t = 1_700_000_000_000;
+    let calls = 0;
+    let healthy = true;
+    const counted: DependencyCheck = () => (calls++, healthy ? Promise.resolve() : Promise.reject(new Error("down")));
+    const checker = createHealthChecker({ service: "s", version: "v", checks: { db: counted }, now: () => t });
+    assert.equal((await checker.check()).statusCode, 200);
+    healthy = false;
+    t += 29_000;
+    const cached = await checker.check();
+    assert.equal(cached.statusCode, 200);
+    assert.equal(cached.body.cached, true);
+    assert.equal(cached.body.cache_age_seconds, 29);
+    assert.equal(cached.body.uptime_seconds, 29);
+    assert.equal(calls, 1);
+    t += 1_000;
+    const fresh = await checker.check();
+    assert.equal(fresh.statusCode, 503);
+    assert.equal(fresh.body.cached, false);
+    assert.equal(calls, 2);
+  });
+
+  it("concurrent calls while a check runs share it", async () => {
+    let calls = 0;
+    const slow: DependencyCheck = async () => {
+      calls++;
+      await sleep(30);
+    };
+    const checker = createHealthChecker({ service: "s", version: "v", checks: { db: slow }, cacheTtlMs: 0 });
+    const results = await Promise.all([checker.check(), checker.check(), checker.check()]);
+    assert.equal(calls, 1);
+    assert.ok(results.every((r) => r.statusCode === 200));
+  });
+});
+
+/** A minimal BigQuery v2 endpoint: GET dataset answers 200 for `known`, 404 otherwise. */
+async function startFakeBigQuery(known: string) {
+  const paths: string[] = [];
+  const server = http.createServer((req, res) => {
+    paths.push(`${req.method} ${req.url}`);
+    const m = /\/bigquery\/v2\/projects\/([^/]+)\/datasets\/([^/?]+)/.exec(req.url ?? "");
+    res.setHeader("content-type", "application/json");
+    if (req.method === "GET" && m?.[2] === known) {
+      res.end(JSON.stringify({ kind: "bigquery#dataset", id: `${m[1]}:${known}`, datasetReference: { projectId: m[1], datasetId: known } }));
+    } else {
+      res.statusCode = 404;
+      res.end(JSON.stringify({ error: { code: 404, message: "Not found: Dataset", errors: [{ reason: "notFound", message: "Not found" }] } }));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return { endpoint: `http://127.0.0.1:${port}`, paths, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe("health: real emulators", function () {
+  this.timeout(60_000);
+  let projectId: string;
+  let db: Firestore;
+  let pubsub: PubSub;
+  let topicName: string;
+  let bq: Awaited<ReturnType<typeof startFakeBigQuery>>;
+
+  before(async () => {
+    projectId = sharedEmulators().projectId;
+    db = new Firestore({ projectId });
+    pubsub = new PubSub({ projectId });
+    topicName = uniqueName("health-topic");
+    await pubsub.createTopic(topicName);
+    bq = await startFakeBigQuery("nba_orchestration");
+  });
+  after(async () => {
+    await db.terminate();
+    await pubsub.close();
+    await bq.close();
+  });
+
+  it("200 when Firestore, Pub/Sub and BigQuery answer", async () => {
+    const bigquery = new BigQuery({ projectId, apiEndpoint: bq.endpoint });
+    const checker = createHealthChecker({
+      service: "phase2-to-phase3-orchestrator",
+      version: "hash1",
+      checks: {
+        firestore: firestoreCheck(db),
+        pubsub: pubsubCheck(pubsub, topicName),
+        bigquery: bigqueryCheck(bigquery, "nba_orchestration"),
+      },
+    });
+    const { statusCode, body } = await checker.check();
+    assert.equal(statusCode, 200, JSON.stringify(body.dependencies));
+    assert.ok(bq.paths.some((p) => p.startsWith("GET /bigquery/v2/projects/demo-test/datasets/nba_orchestration")));
+  });
+
+  it("503 when the Pub/Sub topic or the BigQuery dataset is missing", async () => {
+    const bigquery = new BigQuery({ projectId, apiEndpoint: bq.endpoint });
+    const checker = createHealthChecker({
+      service: "s",
+      version: "v",
+      checks: { pubsub: pubsubCheck(pubsub, uniqueName("no-such-topic")), bigquery: bigqueryCheck(bigquery, "missing") },
+    });
+    const { statusCode, body } = await checker.check();
+    assert.equal(statusCode, 503);
+    assert.match(body.dependencies["pubsub"]?.error ?? "", /NOT_FOUND/);
+    assert.match(body.dependencies["bigquery"]?.error ?? "", /bigquery:notFound/);
+  });
+
+  describe("Firestore unreachable (refused TCP proxy)", () => {
+    let proxy: TcpProxy;
+    let viaProxy: Firestore;
+    before(async () => {
+      proxy = await startTcpProxy(sharedEmulators().firestore.host);
+      viaProxy = firestoreVia(proxy.port, projectId);
+    });
+    after(async () => {
+      proxy.setMode("pass");
+      await viaProxy.terminate();
+      await proxy.close();
+    });
+
+    it("200 through the proxy, 503 with the error while it refuses, 200 again after the cache expires and it heals", async () => {
+      let t = 1_700_000_000_000;
+      const checker = createHealthChecker({ service: "s", version: "v", timeoutMs: 1000, checks: { firestore: firestoreCheck(viaProxy) }, now: () => t });
+      assert.equal((await checker.check()).statusCode, 200);
+      assert.ok(proxy.acceptedConnections >= 1, "the client really went through the proxy");
+
+      proxy.setMode("refuse");
+      t += 30_000;
+      const down = await checker.check();
+      assert.equal(down.statusCode, 503);
+      assert.equal(down.body.dependencies["firestore"]?.healthy, false);
+      assert.ok(down.body.dependencies["firestore"]?.error, "the error is reported");
+
+      proxy.setMode("pass");
+      t += 10_000;
+      assert.equal((await checker.check()).statusCode, 503, "still the cached degraded result");
+      t += 20_000;
+      let healed = await checker.check();
+      // The gRPC channel may still be in its reconnect backoff right after the heal.
+      for (let i = 0; i < 5 && healed.statusCode !== 200; i++) {
+        await sleep(500);
+        t += 30_000;
+        healed = await checker.check();
+      }
+      assert.equal(healed.statusCode, 200, JSON.stringify(healed.body.dependencies));
+    });
+  });
+});
