@@ -70,7 +70,9 @@ export function buildCompletionRow(record: CompletionRecord): PhaseCompletionRow
   const { metadata, ...rest } = record;
   return {
     ...rest,
-    insert_id: completionInsertId(record.transition_id, record.game_date, record.mode, record.processor_name, record.execution_id),
+    // The status is part of the run's identity here: a run that reports failed and then success
+    // under one execution id is two rows, not a duplicate.
+    insert_id: completionInsertId(record.transition_id, record.game_date, record.mode, record.processor_name, `${record.execution_id}/${record.status}`),
     metadata: metadata === undefined || metadata === null ? null : typeof metadata === "string" ? metadata : JSON.stringify(metadata),
   };
 }
