@@ -165,6 +165,22 @@ describe("drift: buildDriftReport", () => {
     ]);
   });
 
+  it("an out-of-band change the program accepts is listed as refresh-found, op same", () => {
+    const topic = fx.topicState("nba-phase2-raw-complete");
+    const inCloud = fx.topicState("nba-phase2-raw-complete", { owner: "console" });
+    const digest = fx.refreshPreview((s) =>
+      s.urn === topic.urn
+        ? [
+            fx.refreshFound(fx.step("update", { oldState: s, newState: inCloud, detailedDiff: { "labels.owner": { kind: "add", inputDiff: false } } })),
+            fx.same(inCloud),
+          ]
+        : undefined,
+    );
+    const report = reportOf(digest);
+    assert.equal(report.inSync, false);
+    assert.deepEqual(report.resources.map((r) => [r.op, r.refresh, r.properties]), [["same", "update", ["labels.owner"]]]);
+  });
+
   it("a function deleted out of band reads as new, and is listed with what the refresh found", () => {
     const fn = fx.FUNCTION_NAMES[0];
     const digest = fx.refreshPreview((s) =>

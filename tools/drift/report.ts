@@ -190,7 +190,9 @@ function resourceChange(group: ResourceSteps): ResourceChange | undefined {
   const changing = group.program.filter((s) => !NO_CHANGE_OPS.has(s.op));
   if (changing.length === 0 && !group.refresh) return undefined;
   const last = changing[changing.length - 1];
-  const op = changing.some((s) => REPLACE_OPS.has(s.op)) ? "replace" : (last?.op ?? group.refresh?.op ?? "update");
+  // Only the refresh found a difference and the program accepts it (e.g. ignoreChanges): the
+  // preview itself would leave the resource as it is.
+  const op = changing.some((s) => REPLACE_OPS.has(s.op)) ? "replace" : (last?.op ?? "same");
   const properties = new Set<string>();
   for (const step of [...(group.refresh ? [group.refresh] : []), ...changing]) {
     for (const key of changedProperties(step)) properties.add(key);
