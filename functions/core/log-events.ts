@@ -10,7 +10,11 @@ export const LOG_SEVERITY_KEY = "severity";
 export const LOG_EVENTS = {
   /** A completion was written to both stores. Fields: transition, phase. */
   dualWriteSucceeded: "dual_write_succeeded",
-  /** One store failed after its retries and the other took the write (fallback). Fields: store, transition. Severity ERROR. */
+  /**
+   * One store failed after its retries and the other took the write (fallback); the message is answered
+   * 500 so Pub/Sub redelivers. Fields: store, transition. Severity WARNING (the infra metric filters by
+   * event name, not severity; both stores failing is the CRITICAL event below).
+   */
   dualWriteFailed: "dual_write_failed",
   /** Both Firestore and BigQuery failed: the completion is not recorded anywhere. Severity CRITICAL. */
   bothStoresFailed: "both_stores_failed",
@@ -37,7 +41,7 @@ export type Store = (typeof STORES)[number];
 
 /** Cloud Logging severities the runtime must use for the events that alert. */
 export const LOG_EVENT_SEVERITY = {
-  [LOG_EVENTS.dualWriteFailed]: "ERROR",
+  [LOG_EVENTS.dualWriteFailed]: "WARNING",
   [LOG_EVENTS.bothStoresFailed]: "CRITICAL",
   [LOG_EVENTS.messageQuarantined]: "WARNING",
   [LOG_EVENTS.triggerPublished]: "INFO",

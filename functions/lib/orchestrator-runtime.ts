@@ -20,8 +20,12 @@ import { createOrchestratorHandler } from "./orchestrator.ts";
 import type { HttpHandler } from "./orchestrator.ts";
 import { collectionNames } from "./collections.ts";
 
-/** Local emulators only; in the cloud the client's default endpoint is used. */
-const BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST";
+/**
+ * Local BigQuery endpoint (the wire-level fake), local runs and tests only; in the cloud the client's
+ * default endpoint is used. Not BIGQUERY_EMULATOR_HOST: @google-cloud/bigquery reads that name itself
+ * and uses it as the whole base URL (without /bigquery/v2), which bypasses apiEndpoint.
+ */
+export const BIGQUERY_API_ENDPOINT = "BIGQUERY_API_ENDPOINT";
 
 export function createOrchestratorFromEnv(
   transitionId: string,
@@ -54,7 +58,7 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
 
   const db = new Firestore({ projectId: rt.projectId, ignoreUndefinedProperties: true });
   const pubsub = new PubSub({ projectId: rt.projectId });
-  const bqEndpoint = env[BIGQUERY_EMULATOR_HOST];
+  const bqEndpoint = env[BIGQUERY_API_ENDPOINT];
   const bigquery = createBigQueryClient({ projectId: rt.projectId, ...(bqEndpoint ? { apiEndpoint: bqEndpoint } : {}) });
   const firestoreBreaker = createBreaker(`${rt.functionName}:firestore`, { logger });
   const alerter = createSlackAlerter({ webhookUrl: rt.slackWebhookUrl, functionName: rt.functionName, codeHash: rt.codeHash, logger });

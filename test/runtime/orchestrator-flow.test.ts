@@ -30,16 +30,19 @@ interface FixtureCase {
 const fixture = (file: string): FixtureCase[] =>
   JSON.parse(readFileSync(new URL(`../fixtures/messages/${file}`, import.meta.url), "utf8")) as FixtureCase[];
 
-/** One published message per expected processor, as today's publishers send it, for one game date. */
+/**
+ * One published message per expected processor, as today's publishers send it, for one game date. A
+ * processor whose fixtures hold no success (phase 4's player_daily_cache only has no_data) gets its
+ * first fixture with status success: same shape, counting status.
+ */
 function onePerProcessor(cases: FixtureCase[], gameDate: string): Record<string, unknown>[] {
-  const seen = new Set<string>();
-  const out: Record<string, unknown>[] = [];
+  const byProcessor = new Map<string, Record<string, unknown>>();
   for (const c of cases) {
-    if (c.expected === null || seen.has(c.expected) || c.message.status !== "success") continue;
-    seen.add(c.expected);
-    out.push({ ...c.message, game_date: gameDate, timestamp: pythonTimestamp() });
+    if (c.expected === null) continue;
+    const chosen = byProcessor.get(c.expected);
+    if (chosen === undefined || (chosen.status !== "success" && c.message.status === "success")) byProcessor.set(c.expected, c.message);
   }
-  return out;
+  return [...byProcessor.values()].map((m) => ({ ...m, status: "success", game_date: gameDate, timestamp: pythonTimestamp() }));
 }
 
 describe("orchestrators end to end (today's message shapes)", function () {
@@ -123,12 +126,12 @@ describe("orchestrators end to end (today's message shapes)", function () {
       const sub = await triggerSubscription(transition.outputTopicName);
       const gameDate = "2026-01-15"; // in the past: overnight mode for phase 3
       const messages = onePerProcessor(fixture(file), gameDate);
-      assert.ok(messages.length >= 1);
+      assert.equal(messages.length, transition.processors.length, "a message for every expected processor");
 
       for (const m of messages) {
         const envelope = pushEnvelope(m);
         const first = await postJson(fn.url, envelope);
-        assert.equal(first.status, 200, JSON.stringify(first.body) + JSON.stringify(fn.logsAt("WARNING")).slice(0, 3000));
+        assert.equal(first.status, 200, JSON.stringify(first.body));
         const again = await postJson(fn.url, envelope); // Pub/Sub redelivery of the same message
         assert.equal(again.status, 200, JSON.stringify(again.body));
         assert.equal(again.body.firestore, "duplicate");

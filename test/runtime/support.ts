@@ -56,7 +56,7 @@ export function orchestratorEnv(o: FunctionEnvOptions): Record<string, string> {
     PIPELINE_CONFIG: serializePipeline(o.pipeline ?? DEFAULT_PIPELINE),
     FIRESTORE_EMULATOR_HOST: o.firestoreHost,
     PUBSUB_EMULATOR_HOST: o.pubsubHost,
-    BIGQUERY_EMULATOR_HOST: o.bigqueryUrl,
+    BIGQUERY_API_ENDPOINT: o.bigqueryUrl,
     ...(o.slackUrl ? { SLACK_WEBHOOK_URL: o.slackUrl } : {}),
     ...o.extra,
   };
