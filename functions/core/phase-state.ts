@@ -68,8 +68,9 @@ export function emptyPhaseState(transitionId: string, gameDate: string, latchMod
 
 /**
  * Record one completion. Idempotent: the same execution and status again changes nothing. Which
- * entry stands is mergeEntry's rule (a counting entry is never replaced by a non-counting one, then
- * the later completion wins), so the result does not depend on arrival order.
+ * entry stands is mergeEntry's rule on the message content (a counting entry is never replaced by a
+ * non-counting one, then the later completion wins; see replaces), so the result does not depend on
+ * arrival order or on redeliveries.
  */
 export function applyCompletion(
   doc: PhaseStateDoc,
@@ -90,12 +91,26 @@ export function applyCompletion(
     messageId: c.messageId,
     ...(c.completionPct === undefined ? {} : { completionPct: c.completionPct }),
   };
-  if (existing && mergeEntry(existing, entry) === existing) return { doc, changed: false };
+  if (existing && !replaces(entry, existing)) return { doc, changed: false };
   const first = doc.firstCompletionAt === null || recordedAt < doc.firstCompletionAt ? recordedAt : doc.firstCompletionAt;
   return {
     doc: { ...doc, entries: { ...doc.entries, [c.processor]: entry }, firstCompletionAt: first, updatedAt: recordedAt },
     changed: true,
   };
+}
+
+/**
+ * mergeEntry's rule judged on the message's content only: the incoming entry is ranked as if recorded
+ * at the existing entry's time (otherwise a redelivery of an older message would win merely by being
+ * recorded later), and a full tie is broken by execution and message id (otherwise whichever arrived
+ * first would stay). A total order on content makes recording idempotent and order independent.
+ */
+function replaces(incoming: StoredEntry, existing: StoredEntry): boolean {
+  const probe: StoredEntry = { ...incoming, recordedAt: existing.recordedAt };
+  if (mergeEntry(existing, probe) === probe) return true;
+  const tie = mergeEntry(probe, existing) === probe;
+  if (!tie) return false;
+  return incoming.executionId > existing.executionId || (incoming.executionId === existing.executionId && incoming.messageId > existing.messageId);
 }
 
 export function decideFor(doc: PhaseStateDoc, transition: Transition, now: Date, timeZone: string): Decision {
