@@ -117,3 +117,8 @@ export class Naming {
     return name;
   }
 }
+
+/** The push subscription of a transition's input topic (one reader per input topic). */
+export function pushSubscriptionName(inputTopicName: string): string {
+  return `${inputTopicName}-push-sub`;
+}

@@ -1,0 +1,150 @@
+// The stack entry. Pulumi runs this module (package.json "main", ESM through `node --import tsx`,
+// see Pulumi.yaml) and calls its default export, whose result becomes the stack outputs. It reads
+// the stack config, loads the pipeline model, bundles every function, and composes the components.
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { loadPipeline } from "./functions/core/pipeline.ts";
+import { buildFunctionArchive } from "./infra/bundle/function-archive.ts";
+import { writeArchive } from "./infra/bundle/manifest.ts";
+import { Alerting } from "./infra/components/alerting.ts";
+import type { WatchedSubscription } from "./infra/components/alerting.ts";
+import { CompletionDataset } from "./infra/components/completion-dataset.ts";
+import { OrchestrationFunction } from "./infra/components/orchestration-function.ts";
+import { PipelineTopics } from "./infra/components/topics.ts";
+import { PushSubscription } from "./infra/components/push-subscription.ts";
+import { ScheduledInvocation } from "./infra/components/scheduled-invocation.ts";
+import { SlackWebhookSecret } from "./infra/components/slack-webhook-secret.ts";
+import { functionEnvironment } from "./infra/function-env.ts";
+import { functionRegistry, SCHEDULED_FUNCTIONS } from "./infra/function-registry.ts";
+import type { ScheduledFunctionDef } from "./infra/function-registry.ts";
+import { Naming, pushSubscriptionName } from "./infra/naming.ts";
+import { readStackConfig } from "./infra/pulumi-config.ts";
+
+export interface ProgramOptions {
+  /** Project root holding the function sources and package-lock.json (tests pass a temp copy). */
+  rootDir?: string;
+  /** Scheduled functions to deploy (default: the registry's). */
+  scheduled?: readonly ScheduledFunctionDef[];
+}
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export default async function orchestrationStack(options: ProgramOptions = {}): Promise<Record<string, unknown>> {
+  const rootDir = options.rootDir ?? HERE;
+  const { config, secrets } = readStackConfig();
+  const pipeline = loadPipeline(config.pipelineOverrides);
+  const naming = new Naming({ project: config.project, environment: config.environment });
+  const specs = functionRegistry(pipeline, options.scheduled ?? SCHEDULED_FUNCTIONS);
+
+  // Bundle while evaluating: the hashes below are those of the code on disk now, never stale.
+  const archives = await Promise.all(specs.map((s) => buildFunctionArchive({ rootDir, name: s.name, entry: s.entry })));
+  const archiveFiles = await Promise.all(archives.map((a) => writeArchive(rootDir, a)));
+
+  const project = gcp.organizations.getProjectOutput({ projectId: config.project });
+  const pubsubServiceAgent = pulumi.interpolate`serviceAccount:service-${project.number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
+  const monitoringServiceAgent = pulumi.interpolate`serviceAccount:service-${project.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com`;
+
+  const topics = new PipelineTopics("topics", {
+    naming,
+    topicNames: pipeline.transitions.flatMap((t) => [t.inputTopicName, t.outputTopicName]),
+  });
+  const dataset = new CompletionDataset("completions", {
+    naming,
+    datasetId: config.bigquery.datasetId,
+    location: config.bigquery.location,
+    deletionProtection: config.bigquery.deletionProtection,
+  });
+  const slackWebhook = new SlackWebhookSecret("slack-webhook", {
+    naming,
+    secretId: "slack-webhook-url",
+    webhookUrl: secrets.slackWebhookUrl,
+  });
+  const sourceBucket = new gcp.storage.Bucket("function-sources", {
+    name: naming.bucketName("function-sources"),
+    location: config.region.toUpperCase(),
+    uniformBucketLevelAccess: true,
+    publicAccessPrevention: "enforced",
+    labels: naming.labels(),
+    forceDestroy: false,
+  });
+
+  const functions = specs.map((spec, i) => {
+    const archive = archives[i]!;
+    return new OrchestrationFunction(spec.name, {
+      naming,
+      project: config.project,
+      region: config.region,
+      spec,
+      archive: { sha256: archive.sha256, file: archiveFiles[i]! },
+      sourceBucket: sourceBucket.name,
+      environment: functionEnvironment(spec, pipeline, config, archive.sha256),
+      slackWebhook: slackWebhook.ref,
+      settings: config.functions,
+      publishTopics: new Map(spec.publishesTo.map((name) => [name, topics.topic(name)])),
+      dataset: dataset.dataset,
+    });
+  });
+  const functionByName = new Map(functions.map((f) => [f.spec.name, f]));
+
+  const watched: WatchedSubscription[] = [];
+  for (const t of pipeline.transitions) {
+    const target = functionByName.get(t.functionName)!;
+    const subscriptionName = pushSubscriptionName(t.inputTopicName);
+    const push = new PushSubscription(`${t.id}-push`, {
+      naming,
+      project: config.project,
+      region: config.region,
+      shortName: t.id,
+      subscriptionName,
+      deadLetterTopicName: t.deadLetterTopicName,
+      deadLetterSubscriptionName: t.deadLetterSubscriptionName,
+      inputTopic: topics.topic(t.inputTopicName),
+      target,
+      push: config.push,
+      functionTimeoutSeconds: config.functions.timeoutSeconds,
+      pubsubServiceAgent,
+    });
+    watched.push({
+      subscriptionName,
+      deadLetterSubscriptionName: t.deadLetterSubscriptionName,
+      functionName: t.functionName,
+      resources: [push.subscription, push.deadLetter.subscription],
+    });
+  }
+
+  for (const fn of functions) {
+    if (fn.spec.kind !== "scheduled") continue;
+    new ScheduledInvocation(`${fn.spec.name}-schedule`, {
+      naming,
+      project: config.project,
+      region: config.region,
+      target: fn,
+      schedule: fn.spec.schedule!,
+      timeZone: pipeline.timeZone,
+      functionTimeoutSeconds: config.functions.timeoutSeconds,
+    });
+  }
+
+  const alerting = new Alerting("alerting", {
+    naming,
+    project: config.project,
+    region: config.region,
+    config,
+    slackAuthToken: secrets.slackAuthToken,
+    functions,
+    subscriptions: watched,
+    transitions: pipeline.transitions,
+    monitoringServiceAgent,
+  });
+
+  return {
+    functions: Object.fromEntries(functions.map((f) => [f.spec.name, { url: f.uri, codeHash: f.codeHash, service: f.serviceName }])),
+    topics: [...topics.topics.values()].map((t) => t.name),
+    deadLetterSubscriptions: watched.map((w) => w.deadLetterSubscriptionName),
+    datasetId: dataset.dataset.datasetId,
+    dashboard: alerting.dashboard.id,
+    sourceBucket: sourceBucket.name,
+  };
+}

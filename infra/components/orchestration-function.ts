@@ -1,0 +1,158 @@
+// One Cloud Function (2nd gen): its own service account with least privilege, its archive uploaded
+// under a name that carries the code hash, and the function itself.
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { Component } from "../component.ts";
+import type { ComponentArgs } from "../component.ts";
+import type { FunctionSpec } from "../function-registry.ts";
+import { SLACK_WEBHOOK_ENV } from "../function-env.ts";
+import { codeHashLabel } from "../naming.ts";
+import type { Naming } from "../naming.ts";
+import type { StackConfig } from "../stack-config.ts";
+
+type Kinds = {
+  account: gcp.serviceaccount.AccountArgs;
+  sourceObject: gcp.storage.BucketObjectArgs;
+  function: gcp.cloudfunctionsv2.FunctionArgs;
+  projectRole: gcp.projects.IAMMemberArgs;
+  datasetRole: gcp.bigquery.DatasetIamMemberArgs;
+  topicPublisher: gcp.pubsub.TopicIAMMemberArgs;
+  secretAccessor: gcp.secretmanager.SecretIamMemberArgs;
+};
+
+export interface SlackWebhookRef {
+  /** Secret resource id (projects/P/secrets/S), for the IAM binding. */
+  secretResourceId: pulumi.Input<string>;
+  /** Secret id (S), for secretEnvironmentVariables. */
+  secretId: pulumi.Input<string>;
+  /** The pinned version number, so a rotation shows in the preview and redeploys. */
+  version: pulumi.Input<string>;
+}
+
+export interface OrchestrationFunctionArgs extends ComponentArgs<Kinds> {
+  naming: Naming;
+  project: string;
+  region: string;
+  spec: FunctionSpec;
+  /** The built archive: its sha256 and the file to upload. */
+  archive: { sha256: string; file: string };
+  sourceBucket: pulumi.Input<string>;
+  /** Plain environment (see function-env.ts); must hold CODE_HASH = archive.sha256. */
+  environment: Record<string, string>;
+  slackWebhook: SlackWebhookRef;
+  settings: StackConfig["functions"];
+  /** Topics it may publish to, by model name (its output topic; every output topic for the sweeper). */
+  publishTopics: ReadonlyMap<string, gcp.pubsub.Topic>;
+  dataset: gcp.bigquery.Dataset;
+}
+
+export class OrchestrationFunction extends Component<Kinds> {
+  readonly spec: FunctionSpec;
+  readonly codeHash: string;
+  readonly function: gcp.cloudfunctionsv2.Function;
+  readonly account: gcp.serviceaccount.Account;
+  readonly sourceObject: gcp.storage.BucketObject;
+  /** The underlying Cloud Run service's (short) name: invoker IAM is granted on it. */
+  readonly serviceName: pulumi.Output<string>;
+  /** The Cloud Run URL: push endpoint, OIDC audience, uptime-check host. */
+  readonly uri: pulumi.Output<string>;
+
+  constructor(name: string, args: OrchestrationFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("OrchestrationFunction", name, args.transform, opts);
+    const { naming, spec } = args;
+    this.spec = spec;
+    this.codeHash = args.archive.sha256;
+    if (args.environment.CODE_HASH !== args.archive.sha256) {
+      throw new Error(`${spec.name}: CODE_HASH in the environment does not match the archive's sha256`);
+    }
+
+    this.account = this.child("account", gcp.serviceaccount.Account, "sa", {
+      accountId: naming.serviceAccountId(spec.shortName, "fn"),
+      displayName: `${spec.name} runtime`,
+      description: `Runtime identity of ${spec.name}; holds only what it needs.`,
+    });
+    const member = pulumi.interpolate`serviceAccount:${this.account.email}`;
+
+    // Least privilege: Firestore has no finer IAM than the project; BigQuery data on the dataset only;
+    // jobs (MERGE, queries) need jobUser at the project; publish on its own output topic(s) only.
+    for (const role of ["roles/datastore.user", "roles/bigquery.jobUser"]) {
+      this.child("projectRole", gcp.projects.IAMMember, role.replace("roles/", "").replace(".", "-"), {
+        project: args.project,
+        role,
+        member,
+      });
+    }
+    this.child("datasetRole", gcp.bigquery.DatasetIamMember, "bq-data-editor", {
+      datasetId: args.dataset.datasetId,
+      role: "roles/bigquery.dataEditor",
+      member,
+    });
+    for (const [topicName, topic] of args.publishTopics) {
+      this.child("topicPublisher", gcp.pubsub.TopicIAMMember, `publisher-${topicName}`, {
+        topic: topic.name,
+        role: "roles/pubsub.publisher",
+        member,
+      });
+    }
+    this.child("secretAccessor", gcp.secretmanager.SecretIamMember, "slack-secret-accessor", {
+      secretId: args.slackWebhook.secretResourceId,
+      role: "roles/secretmanager.secretAccessor",
+      member,
+    });
+
+    // The object name carries the full hash: a code change is a new object, hence a new deployment.
+    this.sourceObject = this.child("sourceObject", gcp.storage.BucketObject, "source", {
+      bucket: args.sourceBucket,
+      name: `${spec.name}/${args.archive.sha256}.zip`,
+      source: new pulumi.asset.FileAsset(args.archive.file),
+      contentType: "application/zip",
+    });
+
+    this.function = this.child("function", gcp.cloudfunctionsv2.Function, "function", {
+      name: naming.functionName(spec.name),
+      location: args.region,
+      description: `${spec.kind} ${spec.name}`,
+      labels: naming.labels({ "code-hash": codeHashLabel(args.archive.sha256), function: spec.name }),
+      buildConfig: {
+        runtime: "nodejs22",
+        entryPoint: spec.target,
+        source: { storageSource: { bucket: args.sourceBucket, object: this.sourceObject.name } },
+      },
+      serviceConfig: {
+        serviceAccountEmail: this.account.email,
+        availableMemory: args.settings.memory,
+        timeoutSeconds: args.settings.timeoutSeconds,
+        minInstanceCount: args.settings.minInstances,
+        maxInstanceCount: args.settings.maxInstances,
+        // Ingress: push deliveries come from Pub/Sub and uptime checks from Cloud Monitoring's
+        // probers on the internet, neither of which is "internal" traffic, so ALLOW_INTERNAL_ONLY
+        // would reject both. ALLOW_ALL is safe because invocation is IAM-only: no allUsers binding,
+        // pushes carry an OIDC token of the push account (run.invoker on this service) and uptime
+        // checks authenticate as the Monitoring service agent (serviceAgentAuthentication OIDC_TOKEN).
+        ingressSettings: "ALLOW_ALL",
+        allTrafficOnLatestRevision: true,
+        environmentVariables: args.environment,
+        secretEnvironmentVariables: [
+          {
+            key: SLACK_WEBHOOK_ENV,
+            projectId: args.project,
+            secret: args.slackWebhook.secretId,
+            version: args.slackWebhook.version,
+          },
+        ],
+      },
+    });
+    // serviceConfig.service is the full resource name; filters, uptime labels and IAM take the short one.
+    this.serviceName = this.function.serviceConfig.apply((s) =>
+      requireField(s?.service, `${spec.name} serviceConfig.service`).split("/").pop()!,
+    );
+    this.uri = this.function.serviceConfig.apply((s) => requireField(s?.uri, `${spec.name} serviceConfig.uri`));
+    this.registerOutputs({ name: this.function.name, uri: this.uri, codeHash: this.codeHash });
+  }
+}
+
+function requireField(value: string | undefined, what: string): string {
+  // Known after deployment (and under mocks); during a real preview the apply is not run with unknowns.
+  if (value === undefined || value === "") throw new Error(`${what} is empty`);
+  return value;
+}
