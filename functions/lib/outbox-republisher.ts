@@ -1,0 +1,97 @@
+// Publishing a latched trigger from a scheduled job. Two sweeper runs (an overlap, a Cloud Scheduler
+// retry) may see the same pending trigger: a claim in the scheduled jobs' own collection, taken in a
+// transaction that also re-reads the phase-state document, lets exactly one of them publish. The
+// publish itself and the mark-published step are the tracker's (publishPending: publish, then
+// markPublished inside a transaction), so the phase-state document keeps its single writer. A claim
+// expires, so a run that died after claiming does not block the trigger for good; the next phase
+// de-duplicates by trigger_id, so a publish racing an orchestrator's redelivery is harmless.
+import type { DocumentReference, Firestore } from "@google-cloud/firestore";
+import type { PhaseStateDoc } from "../core/phase-state.ts";
+import type { Breaker } from "./circuit-breaker.ts";
+import type { CompletionTracker } from "./completion-tracker.ts";
+import type { Logger } from "./logger.ts";
+import { RETRY_PRESETS, withRetry } from "./retry.ts";
+
+export type RepublishOutcome =
+  | { outcome: "published"; triggerId: string }
+  /** Published meanwhile (by the orchestrator or another run): nothing to do. */
+  | { outcome: "already_published"; triggerId: string | null }
+  /** Another run holds an unexpired claim on this trigger. */
+  | { outcome: "claimed_elsewhere"; triggerId: string }
+  | { outcome: "failed"; triggerId: string; error: unknown };
+
+export interface OutboxRepublisherDeps {
+  db: Firestore;
+  /** The scheduled jobs' own collection of publish claims (never the phase-state collection). */
+  claimsCollection: string;
+  breaker: Breaker;
+  logger: Logger;
+  /** The tracker of the trigger's transition: its publishPending publishes and marks published. */
+  trackerFor(transitionId: string): CompletionTracker;
+  /** How long a claim holds (longer than one publish + mark with all retries). */
+  claimLeaseMs?: number;
+}
+
+interface ClaimDoc {
+  trigger_id: string;
+  claimed_by: string;
+  claimed_at: string;
+  expires_at: string;
+}
+
+export const DEFAULT_CLAIM_LEASE_MS = 5 * 60_000;
+
+export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
+  const leaseMs = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
+
+  /** Claim the right to publish; returns the fresh document when this run may publish it. */
+  async function claim(ref: DocumentReference, runId: string, now: Date) {
+    const claims = deps.db.collection(deps.claimsCollection);
+    return deps.breaker.fire(() =>
+      withRetry(
+        "firestore.claimTriggerPublish",
+        () =>
+          deps.db.runTransaction(async (tx) => {
+            const snap = await tx.get(ref);
+            const doc = snap.exists ? (snap.data() as PhaseStateDoc) : null;
+            const trigger = doc?.trigger ?? null;
+            if (doc === null || trigger === null || trigger.state === "published") {
+              return { kind: "already_published" as const, triggerId: trigger?.triggerId ?? null };
+            }
+            const claimRef = claims.doc(trigger.triggerId.replaceAll("/", "_"));
+            const held = await tx.get(claimRef);
+            const existing = held.exists ? (held.data() as ClaimDoc) : null;
+            if (existing !== null && existing.claimed_by !== runId && Date.parse(existing.expires_at) > now.getTime()) {
+              return { kind: "claimed_elsewhere" as const, triggerId: trigger.triggerId };
+            }
+            const record: ClaimDoc = {
+              trigger_id: trigger.triggerId,
+              claimed_by: runId,
+              claimed_at: now.toISOString(),
+              expires_at: new Date(now.getTime() + leaseMs).toISOString(),
+            };
+            tx.set(claimRef, record);
+            return { kind: "claimed" as const, doc };
+          }),
+        RETRY_PRESETS.firestoreWrite,
+        { logger: deps.logger },
+      ),
+    );
+  }
+
+  return {
+    /** Never throws for a failed publish: the outcome says so (the trigger stays pending for the next run). */
+    async republish(transitionId: string, ref: DocumentReference, runId: string, now: Date): Promise<RepublishOutcome> {
+      const claimed = await claim(ref, runId, now);
+      if (claimed.kind !== "claimed") return { outcome: claimed.kind, triggerId: claimed.triggerId } as RepublishOutcome;
+      const result = await deps.trackerFor(transitionId).publishPending(claimed.doc, ref);
+      if (result === null) return { outcome: "already_published", triggerId: null };
+      if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error };
+      return result.publishedNow
+        ? { outcome: "published", triggerId: result.triggerId }
+        : { outcome: "already_published", triggerId: result.triggerId };
+    },
+  };
+}
+
+export type OutboxRepublisher = ReturnType<typeof createOutboxRepublisher>;

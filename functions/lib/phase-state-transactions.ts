@@ -1,0 +1,104 @@
+// The scheduled jobs' writes to phase-state documents. They use exactly the single writer's rules
+// (applyCompletion -> decideFor -> latchTrigger from core/phase-state.ts) inside one Firestore
+// transaction, as the completion tracker does, so the document is never written outside a
+// transaction and a trigger is latched at most once whoever gets there first (failure mode 2).
+// Publishing stays with the tracker (publishPending: publish, then markPublished in a transaction).
+import type { DocumentReference, Firestore, Transaction } from "@google-cloud/firestore";
+import type { Decision } from "../core/decision-types.ts";
+import type { Transition } from "../core/pipeline-types.ts";
+import {
+  applyCompletion,
+  decideFor,
+  emptyPhaseState,
+  latchTrigger,
+  type LatchMode,
+  type PhaseStateDoc,
+  type ResolvedCompletion,
+} from "../core/phase-state.ts";
+import { phaseStateDocId } from "../core/phase-state.ts";
+import { latchCauseOf } from "../core/sweep-rules.ts";
+import type { Breaker } from "./circuit-breaker.ts";
+import type { Logger } from "./logger.ts";
+import { RETRY_PRESETS, withRetry } from "./retry.ts";
+
+export interface PhaseStateTransactionDeps {
+  db: Firestore;
+  stateCollection: string;
+  breaker: Breaker;
+  logger: Logger;
+  timeZone: string;
+  /** Firestore transactions under contention can take longer than one plain write. */
+  transactionTimeoutMs?: number;
+}
+
+export interface TransactionOutcome {
+  ref: DocumentReference;
+  /** The document as committed (or as read, when nothing changed); null when it does not exist. */
+  doc: PhaseStateDoc | null;
+  /** The write changed an entry. */
+  changed: boolean;
+  /** This transaction latched the trigger (exactly one caller ever sees true per latch). */
+  latchedNow: boolean;
+  decision: Decision | null;
+}
+
+export function createPhaseStateTransactions(deps: PhaseStateTransactionDeps) {
+  const { db, logger } = deps;
+  const collection = db.collection(deps.stateCollection);
+  const attemptTimeoutMs = deps.transactionTimeoutMs ?? 20_000;
+
+  function run<T>(op: string, body: (tx: Transaction) => Promise<T>): Promise<T> {
+    return deps.breaker.fire(() =>
+      withRetry(op, () => db.runTransaction(body), RETRY_PRESETS.firestoreWrite, { logger, attemptTimeoutMs }),
+    );
+  }
+
+  return {
+    refOf(transitionId: string, gameDate: string, latchMode: LatchMode): DocumentReference {
+      return collection.doc(phaseStateDocId(transitionId, gameDate, latchMode));
+    },
+
+    /**
+     * Record a completion BigQuery has and Firestore lacks, in the latch it was recorded under. The
+     * entry keeps its original recorded time (so the first-completion clock is not restarted); the
+     * decision is taken at `now`, so a trigger that is due now is latched.
+     */
+    async recordCompletion(
+      transition: Transition,
+      latchMode: LatchMode,
+      completion: ResolvedCompletion,
+      recordedAt: Date,
+      now: Date,
+    ): Promise<TransactionOutcome> {
+      const ref = this.refOf(transition.id, completion.gameDate, latchMode);
+      return run("firestore.reconcileCompletion", async (tx) => {
+        const snap = await tx.get(ref);
+        const current = snap.exists
+          ? (snap.data() as PhaseStateDoc)
+          : emptyPhaseState(transition.id, completion.gameDate, latchMode, recordedAt);
+        const applied = applyCompletion(current, completion, recordedAt);
+        const decision = decideFor(applied.doc, transition, now, deps.timeZone);
+        const latched = latchTrigger(applied.doc, transition, decision, completion, now);
+        if (applied.changed || latched !== applied.doc) tx.set(ref, latched);
+        return { ref, doc: latched, changed: applied.changed, latchedNow: latched !== applied.doc, decision };
+      });
+    },
+
+    /** Re-run decide() at `now` with no new entry, and latch if time alone made the trigger due. */
+    async reevaluate(transition: Transition, ref: DocumentReference, now: Date): Promise<TransactionOutcome> {
+      return run("firestore.reevaluate", async (tx) => {
+        const snap = await tx.get(ref);
+        if (!snap.exists) return { ref, doc: null, changed: false, latchedNow: false, decision: null };
+        const current = snap.data() as PhaseStateDoc;
+        if (current.trigger !== null) return { ref, doc: current, changed: false, latchedNow: false, decision: null };
+        const decision = decideFor(current, transition, now, deps.timeZone);
+        if (!decision.trigger) return { ref, doc: current, changed: false, latchedNow: false, decision };
+        const latched = latchTrigger(current, transition, decision, latchCauseOf(current), now);
+        if (latched !== current) tx.set(ref, latched);
+        return { ref, doc: latched, changed: false, latchedNow: latched !== current, decision };
+      });
+    },
+  };
+}
+
+export type PhaseStateTransactions = ReturnType<typeof createPhaseStateTransactions>;

@@ -1,0 +1,199 @@
+// The reconciler: compares Firestore completion state with BigQuery phase_completions over the recent
+// game dates and repairs the missing side, idempotently.
+// - BigQuery-only completion -> recorded into Firestore through the single writer's rules
+//   (applyCompletion -> decide -> latch, one transaction); a trigger that becomes due is latched and
+//   published through the outbox (tracker.publishPending, behind the sweeper's publish claim).
+// - Firestore-only entry -> insertCompletion with the same deterministic insert id.
+// What it finds is logged as one structured line, and sent to Slack when it repaired anything or cannot.
+import type { Firestore } from "@google-cloud/firestore";
+import type { Pipeline } from "../core/pipeline-types.ts";
+import type { PhaseStateDoc } from "../core/phase-state.ts";
+import { planReconciliation, type ReconcilePlan } from "../core/reconcile-rules.ts";
+import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
+import { lookbackRange } from "../core/sweep-rules.ts";
+import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
+import type { BigQueryStore } from "./bigquery-store.ts";
+import type { OutboxRepublisher } from "./outbox-republisher.ts";
+import type { PhaseStateTransactions } from "./phase-state-transactions.ts";
+import type { Alerter } from "./slack.ts";
+import type { Logger } from "./logger.ts";
+import { errorType } from "./errors.ts";
+
+export interface ReconcilerDeps {
+  db: Firestore;
+  stateCollection: string;
+  store: Pick<BigQueryStore, "listCompletions" | "insertCompletion">;
+  pipeline: Pipeline;
+  transactions: PhaseStateTransactions;
+  republisher: OutboxRepublisher;
+  alerter: Alerter;
+  logger: Logger;
+  lookbackDays: number;
+}
+
+export interface ReconcileFailure {
+  direction: "to_firestore" | "to_bigquery" | "publish";
+  key: string;
+  error: string;
+  errorType: string;
+}
+
+export interface ReconcileReport {
+  ok: boolean;
+  runId: string;
+  now: string;
+  fromDate: string;
+  toDate: string;
+  checked: ReconcilePlan["checked"];
+  /** Completions BigQuery had and Firestore lacked, now recorded in Firestore ("docId/processor"). */
+  repairedFirestore: string[];
+  /** Entries Firestore had and BigQuery lacked, now inserted (their insert ids). */
+  repairedBigQuery: string[];
+  /** Triggers latched (and published, see `published`) because a repaired completion made them due. */
+  latched: string[];
+  published: string[];
+  unrepairable: ReconcilePlan["unrepairable"];
+  failures: ReconcileFailure[];
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+export function createReconciler(deps: ReconcilerDeps) {
+  const { logger, pipeline } = deps;
+  const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
+
+  async function readDocs(fromDate: string, toDate: string): Promise<PhaseStateDoc[]> {
+    const snap = await deps.db
+      .collection(deps.stateCollection)
+      .where("gameDate", ">=", fromDate)
+      .where("gameDate", "<=", toDate)
+      .get();
+    return snap.docs.map((d) => d.data() as PhaseStateDoc);
+  }
+
+  return {
+    /** One reconciliation at `now`. Throws only when either store cannot be read at all. */
+    async reconcile(now: Date, runId: string): Promise<ReconcileReport> {
+      const { fromDate, toDate } = lookbackRange(now, pipeline.timeZone, deps.lookbackDays);
+      const [docs, rows] = await Promise.all([readDocs(fromDate, toDate), deps.store.listCompletions({ fromDate, toDate })]);
+      const plan = planReconciliation({ transitions: pipeline.transitions, docs, rows });
+      const report: ReconcileReport = {
+        ok: true,
+        runId,
+        now: now.toISOString(),
+        fromDate,
+        toDate,
+        checked: plan.checked,
+        repairedFirestore: [],
+        repairedBigQuery: [],
+        latched: [],
+        published: [],
+        unrepairable: plan.unrepairable,
+        failures: [],
+      };
+      const fail = (direction: ReconcileFailure["direction"], key: string, error: unknown) => {
+        report.failures.push({ direction, key, error: describe(error), errorType: errorType(error) });
+        logger.error(`reconciler: ${direction} failed for ${key}`, { error, key, direction, run_id: runId });
+      };
+
+      for (const repair of plan.toFirestore) {
+        const transition = transitions.get(repair.transitionId)!;
+        const key = `${repair.docId}/${repair.completion.processor}`;
+        let outcome;
+        try {
+          outcome = await deps.transactions.recordCompletion(transition, repair.latchMode, repair.completion, new Date(repair.recordedAt), now);
+        } catch (error) {
+          fail("to_firestore", key, error);
+          continue;
+        }
+        if (outcome.changed) {
+          report.repairedFirestore.push(key);
+          logRepair("to_firestore", repair.transitionId, repair.completion.processor, key);
+        }
+        const trigger = outcome.doc?.trigger ?? null;
+        if (!outcome.latchedNow || trigger === null) continue;
+        report.latched.push(trigger.triggerId);
+        if (trigger.degraded) {
+          await deps.alerter.alert({
+            severity: "warning",
+            title: `${transition.id} triggered without every processor (${trigger.reason})`,
+            phase: transition.phaseWireName,
+            gameDate: repair.gameDate,
+            correlationId: repair.completion.correlationId,
+            errorType: "missing_processors",
+            details: { missing: trigger.missing, trigger_id: trigger.triggerId, latched_by: "reconciler" },
+          });
+        }
+        try {
+          const published = await deps.republisher.republish(transition.id, outcome.ref, runId, now);
+          if (published.outcome === "published") report.published.push(published.triggerId);
+          else if (published.outcome === "failed") fail("publish", trigger.triggerId, published.error);
+        } catch (error) {
+          fail("publish", trigger.triggerId, error);
+        }
+      }
+
+      for (const repair of plan.toBigQuery) {
+        try {
+          await deps.store.insertCompletion({ ...repair.row });
+          report.repairedBigQuery.push(repair.insertId);
+          logRepair("to_bigquery", repair.row.transition_id, repair.row.processor_name, `${repair.docId}/${repair.row.processor_name}`);
+        } catch (error) {
+          fail("to_bigquery", `${repair.docId}/${repair.row.processor_name}`, error);
+        }
+      }
+
+      report.ok = report.failures.length === 0 && report.unrepairable.length === 0;
+      await summarize(report);
+      return report;
+    },
+  };
+
+  function logRepair(direction: "to_firestore" | "to_bigquery", transitionId: string, processor: string, key: string): void {
+    logger.notice(`reconciler repaired ${key} (${direction})`, {
+      [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.reconcileRepaired,
+      [LOG_FIELDS.transition]: transitionId,
+      direction,
+      processor,
+      key,
+    });
+  }
+
+  async function summarize(report: ReconcileReport): Promise<void> {
+    const counts = {
+      firestore_docs: report.checked.firestoreDocs,
+      firestore_entries: report.checked.firestoreEntries,
+      bigquery_rows: report.checked.bigqueryRows,
+      repaired_firestore: report.repairedFirestore.length,
+      repaired_bigquery: report.repairedBigQuery.length,
+      latched: report.latched.length,
+      published: report.published.length,
+      unrepairable: report.unrepairable.length,
+      failures: report.failures.length,
+    };
+    const fields = { [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.reconcileCompleted, run_id: report.runId, from_date: report.fromDate, to_date: report.toDate, ...counts };
+    if (report.ok) logger.info(`reconciliation done: ${JSON.stringify(counts)}`, fields);
+    else logger.error(`reconciliation left work undone: ${JSON.stringify(counts)}`, { ...fields, failed: report.failures, unrepairable_items: report.unrepairable });
+
+    const repaired = counts.repaired_firestore + counts.repaired_bigquery;
+    if (repaired === 0 && report.ok) return;
+    await deps.alerter.alert({
+      severity: report.ok ? "warning" : "error",
+      title: report.ok
+        ? `Reconciler repaired ${repaired} completion record(s) between Firestore and BigQuery`
+        : `Reconciler could not repair ${counts.failures + counts.unrepairable} item(s)`,
+      errorType: report.ok ? "reconcile_repaired" : "reconcile_incomplete",
+      details: {
+        ...counts,
+        from_date: report.fromDate,
+        to_date: report.toDate,
+        sample_repairs: [...report.repairedFirestore, ...report.repairedBigQuery].slice(0, 10),
+        failures: report.failures.slice(0, 5),
+        unrepairable: report.unrepairable.slice(0, 5),
+        run_id: report.runId,
+      },
+    });
+  }
+}
+
+export type Reconciler = ReturnType<typeof createReconciler>;

@@ -1,0 +1,259 @@
+// The stall sweeper: every few minutes, for each phase-state document of the recent game dates,
+// - re-publishes a trigger left pending (outbox) past the grace period, one run at a time;
+// - applies time-based rules (phase 4->5 tiers, the phase 2->3 deadline) when no message arrives,
+//   by re-running decide() at `now` in the single writer's transaction, then publishing;
+// - alerts once per latch when a phase has not triggered within transition.stallAfterMinutes.
+// It decides nothing itself: core/sweep-rules.ts plans, core/phase-state.ts rules write.
+import type { Firestore } from "@google-cloud/firestore";
+import type { Pipeline, Transition } from "../core/pipeline-types.ts";
+import type { PhaseStateDoc } from "../core/phase-state.ts";
+import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
+import { lookbackRange, planSweep, stallAlertId, type SweepPlan, type SweepPolicy } from "../core/sweep-rules.ts";
+import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
+import type { AlertLedger } from "./alert-ledger.ts";
+import type { OutboxRepublisher, RepublishOutcome } from "./outbox-republisher.ts";
+import type { PhaseStateTransactions } from "./phase-state-transactions.ts";
+import type { Alerter } from "./slack.ts";
+import type { Logger } from "./logger.ts";
+import { errorType } from "./errors.ts";
+
+export interface SweeperDeps {
+  db: Firestore;
+  stateCollection: string;
+  pipeline: Pipeline;
+  transactions: PhaseStateTransactions;
+  republisher: OutboxRepublisher;
+  stallLedger: AlertLedger;
+  alerter: Alerter;
+  logger: Logger;
+  policy: SweepPolicy & { lookbackDays: number };
+}
+
+export interface SweepFailure {
+  docId: string;
+  step: "plan" | "latch" | "publish" | "stall_alert";
+  error: string;
+  errorType: string;
+}
+
+export interface SweepReport {
+  ok: boolean;
+  runId: string;
+  now: string;
+  fromDate: string;
+  toDate: string;
+  docsChecked: number;
+  /** Triggers this run published (re-published pending ones and ones it latched). */
+  published: string[];
+  /** Triggers latched by this run because time made them due. */
+  latched: { docId: string; triggerId: string; reason: string; degraded: boolean }[];
+  /** Pending triggers another run was publishing, or that were published meanwhile. */
+  skipped: { triggerId: string | null; outcome: "already_published" | "claimed_elsewhere" }[];
+  stalled: { docId: string; missing: string[]; minutesSinceFirstCompletion: number; alerted: boolean }[];
+  /** When time alone next makes a waiting latch fire. */
+  nextDeadlines: { docId: string; at: string }[];
+  failures: SweepFailure[];
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+export function createSweeper(deps: SweeperDeps) {
+  const { logger, pipeline } = deps;
+  const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
+
+  async function readDocs(fromDate: string, toDate: string): Promise<PhaseStateDoc[]> {
+    const snap = await deps.db
+      .collection(deps.stateCollection)
+      .where("gameDate", ">=", fromDate)
+      .where("gameDate", "<=", toDate)
+      .get();
+    return snap.docs.map((d) => d.data() as PhaseStateDoc);
+  }
+
+  return {
+    /** One sweep at `now`. Throws only when the documents cannot be read at all. */
+    async sweep(now: Date, runId: string): Promise<SweepReport> {
+      const { fromDate, toDate } = lookbackRange(now, pipeline.timeZone, deps.policy.lookbackDays);
+      const docs = await readDocs(fromDate, toDate);
+      const report: SweepReport = {
+        ok: true,
+        runId,
+        now: now.toISOString(),
+        fromDate,
+        toDate,
+        docsChecked: docs.length,
+        published: [],
+        latched: [],
+        skipped: [],
+        stalled: [],
+        nextDeadlines: [],
+        failures: [],
+      };
+      const fail = (docId: string, step: SweepFailure["step"], error: unknown) => {
+        report.failures.push({ docId, step, error: describe(error), errorType: errorType(error) });
+        logger.error(`sweeper: ${step} failed for ${docId}`, { error, doc_id: docId, step, run_id: runId });
+      };
+
+      for (const doc of docs) {
+        const transition = transitions.get(doc.transitionId);
+        const docId = `${doc.transitionId}__${doc.gameDate}__${doc.latchMode}`;
+        if (transition === undefined) {
+          fail(docId, "plan", new Error(`transition "${doc.transitionId}" is not in this function's pipeline`));
+          continue;
+        }
+        let plan: SweepPlan;
+        try {
+          plan = planSweep(doc, transition, now, pipeline.timeZone, deps.policy);
+        } catch (error) {
+          fail(docId, "plan", error);
+          continue;
+        }
+        if (plan.nextDeadline !== null) report.nextDeadlines.push({ docId, at: plan.nextDeadline });
+        if (plan.latch) await latchAndPublish(transition, plan, now, runId, report, fail);
+        else if (plan.republish) await publish(transition, plan, now, runId, report, fail);
+        if (plan.stall) await alertStall(transition, plan, now, report, fail);
+      }
+      report.ok = report.failures.length === 0;
+      await summarize(report);
+      return report;
+    },
+  };
+
+  async function latchAndPublish(
+    transition: Transition,
+    plan: SweepPlan,
+    now: Date,
+    runId: string,
+    report: SweepReport,
+    fail: (docId: string, step: SweepFailure["step"], error: unknown) => void,
+  ): Promise<void> {
+    let latched;
+    try {
+      latched = await deps.transactions.reevaluate(transition, deps.transactions.refOf(transition.id, plan.gameDate, plan.latchMode), now);
+    } catch (error) {
+      fail(plan.docId, "latch", error);
+      return;
+    }
+    const trigger = latched.doc?.trigger ?? null;
+    if (latched.latchedNow && trigger !== null) {
+      report.latched.push({ docId: plan.docId, triggerId: trigger.triggerId, reason: trigger.reason, degraded: trigger.degraded });
+      logger.notice(`sweeper latched ${trigger.triggerId} (${trigger.reason}): time made it due with no new message`, {
+        [LOG_FIELDS.transition]: transition.id,
+        trigger_id: trigger.triggerId,
+        trigger_reason: trigger.reason,
+        missing_processors: trigger.missing,
+        run_id: runId,
+      });
+      if (trigger.degraded) {
+        // The orchestrator alerts a degraded trigger it fires; this latch is the sweeper's, so is the alert.
+        await deps.alerter.alert({
+          severity: "warning",
+          title: `${transition.id} triggered without every processor (${trigger.reason})`,
+          phase: transition.phaseWireName,
+          gameDate: plan.gameDate,
+          correlationId: String(trigger.payload.correlation_id ?? ""),
+          errorType: "missing_processors",
+          details: { missing: trigger.missing, trigger_id: trigger.triggerId, latched_by: "sweeper" },
+        });
+      }
+    }
+    if (trigger !== null && trigger.state === "pending") await publish(transition, plan, now, runId, report, fail);
+  }
+
+  async function publish(
+    transition: Transition,
+    plan: SweepPlan,
+    now: Date,
+    runId: string,
+    report: SweepReport,
+    fail: (docId: string, step: SweepFailure["step"], error: unknown) => void,
+  ): Promise<void> {
+    let result: RepublishOutcome;
+    try {
+      result = await deps.republisher.republish(transition.id, deps.transactions.refOf(transition.id, plan.gameDate, plan.latchMode), runId, now);
+    } catch (error) {
+      fail(plan.docId, "publish", error);
+      return;
+    }
+    switch (result.outcome) {
+      case "published":
+        report.published.push(result.triggerId);
+        return;
+      case "failed":
+        fail(plan.docId, "publish", result.error);
+        return;
+      case "already_published":
+      case "claimed_elsewhere":
+        report.skipped.push({ triggerId: result.triggerId, outcome: result.outcome });
+        return;
+    }
+  }
+
+  async function alertStall(
+    transition: Transition,
+    plan: SweepPlan,
+    now: Date,
+    report: SweepReport,
+    fail: (docId: string, step: SweepFailure["step"], error: unknown) => void,
+  ): Promise<void> {
+    const stall = plan.stall!;
+    const entry = { docId: plan.docId, missing: stall.missing, minutesSinceFirstCompletion: stall.minutesSinceFirstCompletion, alerted: false };
+    report.stalled.push(entry);
+    logger.warning(`${transition.id} ${plan.gameDate} (${plan.latchMode}) has not triggered ${stall.minutesSinceFirstCompletion} min after its first completion`, {
+      [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.phaseStalled,
+      [LOG_FIELDS.transition]: transition.id,
+      game_date: plan.gameDate,
+      mode: plan.latchMode,
+      missing_processors: stall.missing,
+      minutes_since_first_completion: stall.minutesSinceFirstCompletion,
+    });
+    const id = stallAlertId(plan);
+    try {
+      const first = await deps.stallLedger.claim(id, { doc_id: plan.docId, missing: stall.missing }, now);
+      if (!first) return;
+      const sent = await deps.alerter.alert({
+        severity: "error",
+        title: `${transition.id} ${plan.gameDate} (${plan.latchMode}) stalled: no trigger ${stall.minutesSinceFirstCompletion} min after the first completion`,
+        phase: transition.phaseWireName,
+        gameDate: plan.gameDate,
+        errorType: "phase_stalled",
+        details: {
+          missing: stall.missing,
+          stall_after_minutes: stall.stallAfterMinutes,
+          waiting_reason: plan.decision?.reason ?? null,
+          runbook: "docs/runbooks/phase-stalled.md",
+        },
+      });
+      entry.alerted = sent.delivered || sent.suppressed;
+      // Not delivered (already logged at ERROR by the alerter): forget the claim so the next run tries again.
+      if (!entry.alerted) await deps.stallLedger.release(id);
+    } catch (error) {
+      fail(plan.docId, "stall_alert", error);
+    }
+  }
+
+  async function summarize(report: SweepReport): Promise<void> {
+    const counts = {
+      docs_checked: report.docsChecked,
+      published: report.published.length,
+      latched: report.latched.length,
+      skipped: report.skipped.length,
+      stalled: report.stalled.length,
+      failures: report.failures.length,
+    };
+    const fields = { [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.sweepCompleted, run_id: report.runId, ...counts, from_date: report.fromDate, to_date: report.toDate };
+    if (report.ok) {
+      logger.info(`sweep done: ${JSON.stringify(counts)}`, fields);
+      return;
+    }
+    logger.error(`sweep left work undone: ${JSON.stringify(counts)}`, { ...fields, failed: report.failures });
+    await deps.alerter.alert({
+      severity: "error",
+      title: `Sweeper could not finish ${report.failures.length} item(s)`,
+      errorType: "sweep_incomplete",
+      details: { failures: report.failures.slice(0, 10), run_id: report.runId },
+    });
+  }
+}
+
+export type Sweeper = ReturnType<typeof createSweeper>;

@@ -1,0 +1,189 @@
+// Builds a scheduled function (the sweeper or the reconciler) from its environment, the way the
+// orchestrators are built (functions/lib/orchestrator-runtime.ts): POST from Cloud Scheduler runs one
+// job, GET /health answers from the cached health checker. A broken environment never crashes the
+// module at import (failure mode 1): every request then gets 500 (POST) / 503 (GET) and a CRITICAL log.
+import { randomUUID } from "node:crypto";
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub } from "@google-cloud/pubsub";
+import type { Request, Response } from "@google-cloud/functions-framework";
+import { parseRuntimeEnv } from "../core/runtime-env.ts";
+import { pipelineFromEnv } from "../core/pipeline.ts";
+import { parseScheduledSettings, scheduledCollectionNames } from "../core/scheduled-config.ts";
+import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
+import { createBreaker } from "../lib/circuit-breaker.ts";
+import { createSlackAlerter, type Alerter } from "../lib/slack.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck, type HealthChecker } from "../lib/health.ts";
+import { createCompletionTracker, type CompletionTracker } from "../lib/completion-tracker.ts";
+import { createPubSubPublisher } from "../lib/trigger-publisher.ts";
+import { createBigQueryClient, createBigQueryStore } from "../lib/bigquery-store.ts";
+import { collectionNames } from "../lib/collections.ts";
+import { createPhaseStateTransactions } from "../lib/phase-state-transactions.ts";
+import { createOutboxRepublisher } from "../lib/outbox-republisher.ts";
+import { createAlertLedger } from "../lib/alert-ledger.ts";
+import { createSweeper } from "../lib/sweeper.ts";
+import { createReconciler } from "../lib/reconciler.ts";
+
+export type ScheduledJobKind = "sweeper" | "reconciler";
+export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+
+/** Local emulators only; in the cloud the client's default endpoint is used. */
+const BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST";
+
+/** What one run reports; `ok` false means work was left undone (answered 500 so Cloud Scheduler retries). */
+export interface JobReport {
+  ok: boolean;
+}
+
+export interface ScheduledJob {
+  kind: ScheduledJobKind;
+  functionName: string;
+  projectId: string;
+  run(now: Date, runId: string): Promise<JobReport>;
+  health: HealthChecker;
+  alerter: Alerter;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+export function createScheduledFromEnv(
+  kind: ScheduledJobKind,
+  env: Record<string, string | undefined> = process.env,
+  baseLogger: Logger = createLogger({ function: env.FUNCTION_NAME ?? `phase-${kind}` }),
+): HttpHandler {
+  try {
+    return createScheduledHandler(buildScheduledJob(kind, env, baseLogger));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    baseLogger.critical(`${kind} cannot start: ${message}`, { error });
+    return async (req: Request, res: Response) => {
+      baseLogger.critical(`${kind} is misconfigured and did no work: ${message}`, { error });
+      res.status(req.method === "GET" ? 503 : 500).json({ status: "misconfigured", error: message });
+    };
+  }
+}
+
+/** The HTTP face of a scheduled job. */
+export function createScheduledHandler(job: ScheduledJob): HttpHandler {
+  const clock = job.clock ?? (() => new Date());
+  return async (req, res) => {
+    if (req.method === "GET" && (req.path === "/health" || req.path === "/health/")) {
+      const health = await job.health.check();
+      res.status(health.statusCode).json(health.body);
+      return;
+    }
+    if (req.method !== "POST") {
+      res.status(405).json({ error: `POST runs the ${job.kind} (Cloud Scheduler); GET /health` });
+      return;
+    }
+    const runId = randomUUID();
+    const log = job.logger.withTrace(parseTraceHeaders(req.headers), job.projectId).child({ run_id: runId });
+    try {
+      const report = await job.run(clock(), runId);
+      res.status(report.ok ? 200 : 500).json(report);
+    } catch (error) {
+      // A store could not be read at all: nothing was checked. 500, so Cloud Scheduler retries; alerted.
+      log.error(`${job.kind} run failed before it could check anything`, { error });
+      await job.alerter.alert({
+        severity: "error",
+        title: `${job.functionName} run failed`,
+        error,
+        details: { run_id: runId },
+      });
+      if (!res.headersSent) res.status(500).json({ status: "error", run_id: runId, error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+}
+
+/** The job with its clients, from the environment; throws on any misconfiguration. Tests run it with their own `now`. */
+export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, string | undefined>, baseLogger: Logger): ScheduledJob & { close(): Promise<void> } {
+  const rt = parseRuntimeEnv(env, "scheduled");
+  const settings = parseScheduledSettings(env);
+  const pipeline = pipelineFromEnv(rt.pipelineConfigJson);
+  const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash });
+  const collections = collectionNames(rt.firestorePrefix);
+  const ownCollections = scheduledCollectionNames(rt.firestorePrefix);
+
+  const db = new Firestore({ projectId: rt.projectId, ignoreUndefinedProperties: true });
+  const pubsub = new PubSub({ projectId: rt.projectId });
+  const bqEndpoint = env[BIGQUERY_EMULATOR_HOST];
+  const bigquery = createBigQueryClient({ projectId: rt.projectId, ...(bqEndpoint ? { apiEndpoint: bqEndpoint } : {}) });
+  const store = createBigQueryStore({ bigquery, projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger });
+  const breaker = createBreaker(`${rt.functionName}:firestore`, { logger });
+  const alerter = createSlackAlerter({ webhookUrl: rt.slackWebhookUrl, functionName: rt.functionName, codeHash: rt.codeHash, logger });
+  const publisher = createPubSubPublisher(pubsub);
+
+  // One tracker per transition: the trigger's publish and mark-published stay the tracker's own.
+  const trackers = new Map<string, CompletionTracker>(
+    pipeline.transitions.map((transition) => [
+      transition.id,
+      createCompletionTracker({
+        db,
+        stateCollection: collections.phaseState,
+        sink: store,
+        publisher,
+        firestoreBreaker: breaker,
+        logger: logger.child({ phase: transition.phaseWireName }),
+        transition,
+        timeZone: pipeline.timeZone,
+        functionName: rt.functionName,
+        codeHash: rt.codeHash,
+      }),
+    ]),
+  );
+  const transactions = createPhaseStateTransactions({ db, stateCollection: collections.phaseState, breaker, logger, timeZone: pipeline.timeZone });
+  const republisher = createOutboxRepublisher({
+    db,
+    claimsCollection: ownCollections.publishClaims,
+    breaker,
+    logger,
+    trackerFor: (id) => {
+      const tracker = trackers.get(id);
+      if (tracker === undefined) throw new Error(`no tracker for transition "${id}"`);
+      return tracker;
+    },
+  });
+  const health = createHealthChecker({
+    service: rt.functionName,
+    version: rt.codeHash,
+    logger,
+    checks: {
+      firestore: firestoreCheck(db),
+      bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
+      // Both jobs may publish a trigger of any transition.
+      ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, pubsubCheck(pubsub, t.outputTopicName)])),
+    },
+  });
+
+  /** Releases the clients (tests; a deployed function lives as long as its instance). */
+  const close = async (): Promise<void> => {
+    breaker.shutdown();
+    await Promise.all([db.terminate(), pubsub.close()]);
+  };
+  const common = { functionName: rt.functionName, projectId: rt.projectId, health, alerter, logger };
+  if (kind === "sweeper") {
+    const sweeper = createSweeper({
+      db,
+      stateCollection: collections.phaseState,
+      pipeline,
+      transactions,
+      republisher,
+      stallLedger: createAlertLedger({ db, collection: ownCollections.stallAlerts, breaker, logger }),
+      alerter,
+      logger,
+      policy: { pendingGraceMinutes: settings.pendingGraceMinutes, lookbackDays: settings.lookbackDays },
+    });
+    return { kind, ...common, close, run: (now, runId) => sweeper.sweep(now, runId) };
+  }
+  const reconciler = createReconciler({
+    db,
+    stateCollection: collections.phaseState,
+    store,
+    pipeline,
+    transactions,
+    republisher,
+    alerter,
+    logger,
+    lookbackDays: settings.lookbackDays,
+  });
+  return { kind, ...common, close, run: (now, runId) => reconciler.reconcile(now, runId) };
+}

@@ -1,0 +1,151 @@
+// The reconciler's plan: which side lacks which completion, decided with the writer's own rule
+// (applyCompletion) and the deterministic insert id; applying a plan leaves nothing to repair.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { applyCompletion, phaseStateDocId, type PhaseStateDoc, type ResolvedCompletion } from "../../functions/core/phase-state.ts";
+import { completionFromRow, planReconciliation } from "../../functions/core/reconcile-rules.ts";
+import { completionInsertId, type PhaseCompletionRow } from "../../functions/core/tables.ts";
+import type { Transition } from "../../functions/core/pipeline-types.ts";
+import { completion, docWith, MINUTE, PIPELINE, transitionOf } from "./support.ts";
+
+const PHASE4 = transitionOf(PIPELINE, "phase4-to-phase5");
+const PHASE5 = transitionOf(PIPELINE, "phase5-to-phase6");
+const NAMES = PHASE4.processors.map((p) => p.name);
+const GAME_DATE = "2026-01-15";
+const T0 = new Date("2026-01-16T08:00:00.000Z");
+const at = (m: number) => new Date(T0.getTime() + m * MINUTE);
+
+/** The row the tracker inserts for a completion recorded at `recordedAt` (tracker.completionRow). */
+function rowOf(transition: Transition, c: ResolvedCompletion, recordedAt: Date, mode = "daily"): PhaseCompletionRow {
+  return {
+    phase: transition.phaseWireName,
+    transition_id: transition.id,
+    game_date: c.gameDate,
+    mode,
+    processor_name: c.processor,
+    reported_name: c.reportedName,
+    status: c.status,
+    execution_id: c.executionId,
+    correlation_id: c.correlationId,
+    completed_at: c.completedAt,
+    recorded_at: recordedAt.toISOString(),
+    record_count: 10,
+    records_failed: 0,
+    duration_seconds: 1.5,
+    completion_pct: c.completionPct ?? null,
+    message_id: c.messageId,
+    insert_id: completionInsertId(transition.id, c.gameDate, mode, c.processor, c.executionId),
+    metadata: null,
+  };
+}
+
+describe("reconcile rules: planReconciliation", () => {
+  it("a completion only in BigQuery goes to Firestore, with its original recorded time and latch", () => {
+    const c = completion(NAMES[0]!, GAME_DATE, at(0));
+    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [], rows: [rowOf(PHASE4, c, at(1))] });
+    assert.equal(plan.toBigQuery.length, 0);
+    assert.equal(plan.toFirestore.length, 1);
+    const repair = plan.toFirestore[0]!;
+    assert.equal(repair.docId, phaseStateDocId(PHASE4.id, GAME_DATE, "daily"));
+    assert.equal(repair.recordedAt, at(1).toISOString());
+    assert.equal(repair.completion.executionId, c.executionId);
+    assert.equal(repair.completion.messageId, c.messageId);
+  });
+
+  it("an entry only in Firestore goes to BigQuery under the tracker's deterministic insert id", () => {
+    const c = completion(NAMES[1]!, GAME_DATE, at(0));
+    const doc = docWith(PHASE4, GAME_DATE, [c], T0);
+    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [doc], rows: [] });
+    assert.equal(plan.toFirestore.length, 0);
+    assert.equal(plan.toBigQuery.length, 1);
+    const repair = plan.toBigQuery[0]!;
+    assert.equal(repair.insertId, completionInsertId(PHASE4.id, GAME_DATE, "daily", c.processor, c.executionId));
+    assert.equal(repair.row.execution_id, c.executionId);
+    assert.equal(repair.row.mode, "daily");
+    assert.equal(repair.row.phase, PHASE4.phaseWireName);
+  });
+
+  it("in both: nothing; a superseded failure in BigQuery is not 'missing' from Firestore", () => {
+    const failed = completion(NAMES[0]!, GAME_DATE, at(0), { status: "failed" });
+    const success = completion(NAMES[0]!, GAME_DATE, at(10));
+    const doc = docWith(PHASE4, GAME_DATE, [success], T0);
+    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [doc], rows: [rowOf(PHASE4, failed, at(0)), rowOf(PHASE4, success, at(10))] });
+    assert.deepEqual(plan.toFirestore, []);
+    assert.deepEqual(plan.toBigQuery, []);
+    assert.deepEqual(plan.checked, { firestoreDocs: 1, firestoreEntries: 1, bigqueryRows: 2 });
+  });
+
+  it("a later success only in BigQuery replaces Firestore's failure; one repair per processor", () => {
+    const failed = completion(NAMES[0]!, GAME_DATE, at(0), { status: "failed" });
+    const retry1 = completion(NAMES[0]!, GAME_DATE, at(5), { status: "partial" });
+    const retry2 = completion(NAMES[0]!, GAME_DATE, at(9));
+    const doc = docWith(PHASE4, GAME_DATE, [failed], T0);
+    const rows = [rowOf(PHASE4, retry2, at(9)), rowOf(PHASE4, failed, at(0)), rowOf(PHASE4, retry1, at(5))];
+    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [doc], rows });
+    assert.equal(plan.toFirestore.length, 1);
+    assert.equal(plan.toFirestore[0]!.completion.executionId, retry2.executionId);
+  });
+
+  it("rows it cannot replay are reported, not guessed at", () => {
+    const c = completion(NAMES[0]!, GAME_DATE, at(0));
+    const rows = [
+      { ...rowOf(PHASE4, c, at(0)), transition_id: "phase9-to-phase10" },
+      { ...rowOf(PHASE4, c, at(0)), mode: "same_day" },
+      { ...rowOf(PHASE4, c, at(0)), recorded_at: "yesterday-ish" },
+      { ...rowOf(PHASE5, completion("prediction_coordinator", GAME_DATE, at(0)), at(0)), metadata: "{not json" },
+    ];
+    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [], rows });
+    assert.equal(plan.toFirestore.length, 0);
+    assert.deepEqual(
+      plan.unrepairable.map((u) => u.problem).sort(),
+      [
+        'transition "phase9-to-phase10" is not in the pipeline',
+        'mode "same_day" is not a latch mode of phase4-to-phase5',
+        "completed_at or recorded_at is not a timestamp",
+        "metadata is not a JSON object",
+      ].sort(),
+    );
+  });
+
+  it("phase 5 rows carry the coordinator's batch and predictions into the replayed completion", () => {
+    const c = completion("prediction_coordinator", GAME_DATE, at(0), { completionPct: 92, executionId: "batch_x" });
+    const row = { ...rowOf(PHASE5, c, at(0)), metadata: JSON.stringify({ batch_id: "batch_2026-01-15_1", completed_predictions: 400 }) };
+    const replay = completionFromRow(row, PHASE5);
+    assert.ok(replay.ok);
+    assert.equal(replay.completion.batchId, "batch_2026-01-15_1");
+    assert.equal(replay.completion.completedPredictions, 400);
+    assert.equal(replay.completion.completionPct, 92);
+  });
+
+  it("property: after applying a plan to both sides, the next plan repairs nothing", () => {
+    const side = fc.constantFrom("both", "firestore", "bigquery", "neither");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...NAMES), side, fc.boolean(), fc.integer({ min: 0, max: 300 })), { maxLength: 12 }), (items) => {
+        let docs: PhaseStateDoc[] = [];
+        const rows: PhaseCompletionRow[] = [];
+        const inFirestore: ResolvedCompletion[] = [];
+        for (const [name, where, ok, minute] of items) {
+          const c = completion(name, GAME_DATE, at(minute), { status: ok ? "success" : "failed" });
+          if (where === "both" || where === "firestore") inFirestore.push(c);
+          if (where === "both" || where === "bigquery") rows.push(rowOf(PHASE4, c, at(minute)));
+        }
+        if (inFirestore.length > 0) docs = [docWith(PHASE4, GAME_DATE, inFirestore, T0)];
+        const plan = planReconciliation({ transitions: PIPELINE.transitions, docs, rows });
+        // Apply it as the reconciler does: Firestore through applyCompletion, BigQuery by inserting the row.
+        const byId = new Map(docs.map((d) => [phaseStateDocId(d.transitionId, d.gameDate, d.latchMode), d]));
+        for (const r of plan.toFirestore) {
+          const current = byId.get(r.docId) ?? docWith(PHASE4, GAME_DATE, [], T0);
+          byId.set(r.docId, applyCompletion(current, r.completion, new Date(r.recordedAt)).doc);
+        }
+        const repairedRows = [...rows, ...plan.toBigQuery.map((b) => ({ ...b.row, insert_id: b.insertId }))];
+        const again = planReconciliation({ transitions: PIPELINE.transitions, docs: [...byId.values()], rows: repairedRows });
+        assert.deepEqual(again.toFirestore, []);
+        assert.deepEqual(again.toBigQuery, []);
+        // Every counting completion known to either side is now counted in Firestore.
+        const doc = byId.get(phaseStateDocId(PHASE4.id, GAME_DATE, "daily"));
+        const counting = new Set(items.filter(([, where, ok]) => ok && where !== "neither").map(([name]) => name));
+        for (const name of counting) assert.ok(doc && ["success", "partial"].includes(doc.entries[name]!.status), name);
+      }),
+    );
+  });
+});
