@@ -12,6 +12,7 @@ import fc from "fast-check";
 import {
   clearFirestore,
   findEmulatorToolProblems,
+  findFreePort,
   isPortFree,
   liveEmulatorProcessGroups,
   requireEmulatorTools,
@@ -191,6 +192,40 @@ describe("emulators harness", function () {
       assert.ok(orphan > 0);
       assert.ok(await eventually(() => !processExists(orphan), 5_000), `child ${orphan} survived`);
       assert.deepEqual(liveEmulatorProcessGroups(), before);
+    });
+
+    it("does not take an \"Ok\" from someone else's server on the port for its own emulator", async () => {
+      // The fake answers "Ok" on the port, like a parallel run's emulator that won the port, but never
+      // logs the line our own emulator logs once it listens.
+      const fake = path.join(tempDir("fake-gcloud-"), "gcloud");
+      const okServer =
+        "const [h, p] = process.argv.find((a) => a.startsWith('--host-port=')).split('=')[1].split(':');" +
+        "require('http').createServer((q, r) => r.end('Ok')).listen(Number(p), h)";
+      writeExecutable(fake, `#!/bin/sh\nexec ${process.execPath} -e "${okServer}" -- "$@"\n`);
+      await assert.rejects(
+        startFirestoreEmulator({ gcloudBinary: fake, startupTimeoutMs: 2_000 }),
+        /did not answer within 2000 ms/,
+      );
+    });
+
+    it("retries on a fresh port when an automatically chosen one was taken first, and only then", async () => {
+      const dir = tempDir("fake-gcloud-");
+      const fake = path.join(dir, "gcloud");
+      const attemptsFile = path.join(dir, "attempts");
+      writeExecutable(
+        fake,
+        `#!/bin/sh\nfor a in "$@"; do case "$a" in --host-port=*) echo "$a" >> ${attemptsFile};; esac; done\necho "java.net.BindException: Address already in use"\nexit 1\n`,
+      );
+      const attempts = (): string[] => fs.readFileSync(attemptsFile, "utf8").trim().split("\n");
+
+      await assert.rejects(startPubsubEmulator({ gcloudBinary: fake }), /exited early[\s\S]*BindException/);
+      assert.equal(attempts().length, 3);
+      assert.equal(new Set(attempts()).size, 3, "each attempt on a new port");
+
+      fs.rmSync(attemptsFile);
+      const port = await findFreePort();
+      await assert.rejects(startPubsubEmulator({ gcloudBinary: fake, port }), /BindException/);
+      assert.deepEqual(attempts(), [`--host-port=127.0.0.1:${port}`], "a port the caller chose is not swapped");
     });
 
     it("refuses a port that is already taken", async () => {

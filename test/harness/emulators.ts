@@ -43,7 +43,14 @@ const LOCALHOST = "127.0.0.1";
 const liveProcessGroups = new Set<number>();
 
 export async function startFirestoreEmulator(opts: StartOptions = {}): Promise<EmulatorHandle> {
-  return startEmulator("firestore", (hostPort) => ["emulators", "firestore", "start", `--host-port=${hostPort}`], opts);
+  return startEmulator(
+    {
+      kind: "firestore",
+      argsFor: (hostPort) => ["emulators", "firestore", "start", `--host-port=${hostPort}`],
+      startedMarker: () => /Dev App Server is now running/,
+    },
+    opts,
+  );
 }
 
 export async function startPubsubEmulator(
@@ -51,8 +58,11 @@ export async function startPubsubEmulator(
 ): Promise<EmulatorHandle> {
   const projectId = opts.projectId ?? process.env.GCLOUD_PROJECT ?? "demo-test";
   return startEmulator(
-    "pubsub",
-    (hostPort) => ["beta", "emulators", "pubsub", "start", `--host-port=${hostPort}`, `--project=${projectId}`],
+    {
+      kind: "pubsub",
+      argsFor: (hostPort) => ["beta", "emulators", "pubsub", "start", `--host-port=${hostPort}`, `--project=${projectId}`],
+      startedMarker: (port) => new RegExp(`Server started, listening on ${port}\\b`),
+    },
     opts,
   );
 }
@@ -85,7 +95,10 @@ export function uniqueName(prefix: string): string {
 export function requireEmulatorTools(): void {
   const problems = findEmulatorToolProblems(process.env);
   if (problems.length > 0) {
-    throw new Error(`The tests need the Google Cloud emulators, and this machine lacks:\n- ${problems.join("\n- ")}`);
+    throw new Error(
+      `The tests need the Google Cloud emulators, and this machine lacks:\n- ${problems.join("\n- ")}\n` +
+        "(TEST_NO_EMULATORS=1 runs the suites that need no emulator.)",
+    );
   }
 }
 
@@ -166,19 +179,38 @@ interface RunningEmulator {
   logFile: string;
 }
 
-async function startEmulator(
-  kind: EmulatorKind,
-  argsFor: (hostPort: string) => string[],
-  opts: StartOptions,
-): Promise<EmulatorHandle> {
+interface EmulatorSpec {
+  kind: EmulatorKind;
+  argsFor: (hostPort: string) => string[];
+  /**
+   * A line our own emulator logs once it listens. Another process (a parallel test run) may take the
+   * port between our free-port check and the JVM binding it; its emulator would answer "Ok" too, so
+   * an answer counts only together with this line in our log.
+   */
+  startedMarker: (port: number) => RegExp;
+}
+
+/** Attempts with a fresh port when the emulator lost a race for an automatically chosen one. */
+const PORT_RACE_ATTEMPTS = 3;
+
+async function startEmulator(spec: EmulatorSpec, opts: StartOptions): Promise<EmulatorHandle> {
   const gcloudBinary = opts.gcloudBinary ?? "gcloud";
   const timeoutMs = opts.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
-  const port = opts.port ?? (await findFreePort());
-  const hostPort = `${LOCALHOST}:${port}`;
-  let running: RunningEmulator | undefined = await launch(kind, gcloudBinary, argsFor(hostPort), port, timeoutMs);
+  let port = opts.port ?? (await findFreePort());
+  let running: RunningEmulator | undefined;
+  for (let attempt = 1; running === undefined; attempt += 1) {
+    try {
+      running = await launch(spec, gcloudBinary, port, timeoutMs);
+    } catch (error) {
+      const lostPortRace = error instanceof EmulatorStartError && /address already in use|BindException/i.test(error.logTail);
+      if (opts.port !== undefined || !lostPortRace || attempt >= PORT_RACE_ATTEMPTS) throw error;
+      port = await findFreePort();
+    }
+  }
 
+  const hostPort = `${LOCALHOST}:${port}`;
   const handle: EmulatorHandle = {
-    kind,
+    kind: spec.kind,
     host: hostPort,
     port,
     async stop() {
@@ -190,20 +222,26 @@ async function startEmulator(
     },
     async restart() {
       await handle.stop();
-      running = await launch(kind, gcloudBinary, argsFor(hostPort), port, timeoutMs);
+      running = await launch(spec, gcloudBinary, port, timeoutMs);
     },
   };
   return handle;
 }
 
+class EmulatorStartError extends Error {
+  constructor(
+    message: string,
+    readonly logTail: string,
+  ) {
+    super(`${message}\nLast lines of the log:\n${logTail}`);
+    this.name = "EmulatorStartError";
+  }
+}
+
 /** Spawns gcloud in its own process group and waits until the emulator answers "Ok" over HTTP. */
-async function launch(
-  kind: EmulatorKind,
-  gcloudBinary: string,
-  args: string[],
-  port: number,
-  timeoutMs: number,
-): Promise<RunningEmulator> {
+async function launch(spec: EmulatorSpec, gcloudBinary: string, port: number, timeoutMs: number): Promise<RunningEmulator> {
+  const { kind } = spec;
+  const args = spec.argsFor(`${LOCALHOST}:${port}`);
   if (!(await isPortFree(port))) {
     throw new Error(`${kind} emulator: port ${port} on ${LOCALHOST} is already in use`);
   }
@@ -230,8 +268,9 @@ async function launch(
   const pgid = child.pid;
   liveProcessGroups.add(pgid);
 
+  const marker = spec.startedMarker(port);
   const outcome = await Promise.race([
-    waitUntilAnswersOk(`http://${LOCALHOST}:${port}/`, timeoutMs),
+    waitUntilReady(`http://${LOCALHOST}:${port}/`, () => marker.test(fs.readFileSync(logFile, "utf8")), timeoutMs),
     earlyExit,
   ]);
   if (outcome === true) return { pgid, logFile };
@@ -239,17 +278,17 @@ async function launch(
   // Started badly: take down whatever it left behind before reporting, so the port is usable again.
   const reason = outcome === false ? `did not answer within ${timeoutMs} ms` : outcome;
   await stopProcessGroup(pgid, port);
-  throw new Error(
-    `${kind} emulator on port ${port} ${reason} (command: ${gcloudBinary} ${args.join(" ")}).\n` +
-      `Log ${logFile}, last lines:\n${readTail(logFile)}`,
+  throw new EmulatorStartError(
+    `${kind} emulator on port ${port} ${reason} (command: ${gcloudBinary} ${args.join(" ")}; log ${logFile}).`,
+    readTail(logFile),
   );
 }
 
-/** Resolves true once GET url answers 200 "Ok" (both emulators do), false after timeoutMs. */
-async function waitUntilAnswersOk(url: string, timeoutMs: number): Promise<boolean> {
+/** Resolves true once our log shows the emulator listening and GET url answers 200 "Ok"; false after timeoutMs. */
+async function waitUntilReady(url: string, loggedStart: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await answersOk(url)) return true;
+    if (loggedStart() && (await answersOk(url))) return true;
     await sleep(POLL_INTERVAL_MS);
   }
   return false;
