@@ -135,7 +135,7 @@ export function dualWriteFallbackCondition(threshold: number): Condition {
  * longer window (the default is 36 h) is the same absence expressed in PromQL (absent_over_time).
  */
 export function pipelineStalledCondition(transitionId: string, toPhase: number, absenceHours: number): Condition {
-  const windowSeconds = Math.round(absenceHours * 3600);
+  const windowSeconds = Math.ceil(absenceHours * 3600);
   const displayName = `no phase ${toPhase} trigger (${transitionId}) within ${absenceHours}h`;
   if (windowSeconds < 120) throw new Error(`absenceAlertHours ${absenceHours} is shorter than the 2-minute minimum`);
   const metric = LOG_METRICS.triggersPublished.name;
