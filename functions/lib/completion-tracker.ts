@@ -17,7 +17,7 @@ import {
 import type { PhaseCompletionStatusRow, PhaseExecutionLogRow } from "../core/tables.ts";
 import type { BigQueryStore, CompletionRecord } from "./bigquery-store.ts";
 import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
-import { RETRY_PRESETS, withRetry } from "./retry.ts";
+import { FUNCTION_TIMEOUT_MS, HANDLER_MARGIN_MS, RETRY_PRESETS, withRetry } from "./retry.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import { errorType } from "./errors.ts";
@@ -43,8 +43,17 @@ export interface TrackerDeps {
   functionName: string;
   codeHash: string;
   clock?: () => Date;
-  /** Firestore transactions under contention can take longer than one plain write. */
+  /**
+   * Bound of one Firestore transaction attempt (default 8 s: under contention a transaction takes longer
+   * than one plain write, and the client never fails on its own while the network is down, so this
+   * bound is what ends an attempt). Three attempts fit in the event budget.
+   */
   transactionTimeoutMs?: number;
+  /**
+   * What one record() may spend on Firestore and Pub/Sub retries, from its start (default: the
+   * function timeout minus the handler margin, retry.ts). No retry starts that cannot end in time.
+   */
+  eventBudgetMs?: number;
 }
 
 export type StoreOutcome = { ok: true } | { ok: false; error: unknown };
@@ -68,14 +77,17 @@ export interface TrackResult {
 
 const failed = (error: unknown): StoreOutcome => ({ ok: false, error });
 
+export const DEFAULT_TRANSACTION_TIMEOUT_MS = 8_000;
+
 export function createCompletionTracker(deps: TrackerDeps) {
   const { db, transition, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const txTimeoutMs = deps.transactionTimeoutMs ?? 20_000;
+  const txTimeoutMs = deps.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
+  const eventBudgetMs = deps.eventBudgetMs ?? FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS;
   const collection = db.collection(deps.stateCollection);
 
   /** One transaction: record the entry, decide, latch a pending trigger. Retried whole on transient errors. */
-  async function recordInFirestore(c: ResolvedCompletion, now: Date) {
+  async function recordInFirestore(c: ResolvedCompletion, now: Date, deadlineAt = Date.now() + eventBudgetMs) {
     const latchMode = latchModeFor(transition, c.gameDate, now, deps.timeZone);
     const ref = collection.doc(phaseStateDocId(transition.id, c.gameDate, latchMode));
     return deps.firestoreBreaker.fire(() =>
@@ -94,13 +106,13 @@ export function createCompletionTracker(deps: TrackerDeps) {
             return { doc: latched, changed: applied.changed, decision, ref };
           }),
         RETRY_PRESETS.firestoreWrite,
-        { logger, attemptTimeoutMs: txTimeoutMs },
+        { logger, attemptTimeoutMs: txTimeoutMs, deadlineAt },
       ),
     );
   }
 
   /** Publish a latched trigger, then mark it published. Safe to repeat: consumers de-duplicate by trigger_id. */
-  async function publishPending(doc: PhaseStateDoc, ref: FirebaseRef): Promise<TriggerOutcome | null> {
+  async function publishPending(doc: PhaseStateDoc, ref: FirebaseRef, deadlineAt = Date.now() + eventBudgetMs): Promise<TriggerOutcome | null> {
     const trigger = doc.trigger;
     if (!trigger) return null;
     if (trigger.state === "published") return { triggerId: trigger.triggerId, state: "published", publishedNow: false };
@@ -114,7 +126,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
             game_date: doc.gameDate,
           }),
         RETRY_PRESETS.pubsubPublish,
-        { logger },
+        { logger, deadlineAt },
       );
       await deps.firestoreBreaker.fire(() =>
         withRetry(
@@ -126,7 +138,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
               tx.set(ref, markPublished(snap.data() as PhaseStateDoc, messageId, clock()));
             }),
           RETRY_PRESETS.firestoreWrite,
-          { logger, attemptTimeoutMs: txTimeoutMs },
+          { logger, attemptTimeoutMs: txTimeoutMs, deadlineAt },
         ),
       );
       logger.info(`trigger ${trigger.triggerId} published to ${transition.outputTopicName}`, {
@@ -216,6 +228,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
    */
   async function record(c: ResolvedCompletion, raw: RawFacts = {}): Promise<TrackResult> {
     const now = clock();
+    const deadlineAt = Date.now() + eventBudgetMs;
     const latchMode = latchModeFor(transition, c.gameDate, now, deps.timeZone);
     let firestore: TrackResult["firestore"];
     let decision: Decision | null = null;
@@ -223,11 +236,11 @@ export function createCompletionTracker(deps: TrackerDeps) {
     let doc: PhaseStateDoc | null = null;
 
     try {
-      const r = await recordInFirestore(c, now);
+      const r = await recordInFirestore(c, now, deadlineAt);
       firestore = { ok: true, duplicate: !r.changed };
       decision = r.decision;
       doc = r.doc;
-      trigger = await publishPending(r.doc, r.ref);
+      trigger = await publishPending(r.doc, r.ref, deadlineAt);
     } catch (error) {
       firestore = failed(error);
     }

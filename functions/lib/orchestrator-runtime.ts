@@ -10,6 +10,7 @@ import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import { createBreaker } from "./circuit-breaker.ts";
+import { setDefaultRetryRuntime } from "./retry.ts";
 import { createSlackAlerter } from "./slack.ts";
 import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck } from "./health.ts";
 import { createCompletionTracker } from "./completion-tracker.ts";
@@ -26,6 +27,51 @@ import { collectionNames } from "./collections.ts";
  * and uses it as the whole base URL (without /bigquery/v2), which bypasses apiEndpoint.
  */
 export const BIGQUERY_API_ENDPOINT = "BIGQUERY_API_ENDPOINT";
+
+/**
+ * Knobs for tests and local runs only, so fault tests do not wait out production retry budgets and a
+ * date's same-day and overnight runs can be driven on one day. Rejected (the function then starts
+ * misconfigured: 500/503 and CRITICAL) when DEPLOY_ENV is prod.
+ */
+export const LOCAL_KNOBS = {
+  /** Bound of one Firestore attempt (transaction, quarantine write), ms. */
+  firestoreAttemptTimeoutMs: "ORCHESTRATOR_FIRESTORE_ATTEMPT_TIMEOUT_MS",
+  /** "1": retries follow at once (full jitter's lower bound, 0 ms) instead of after a random backoff. */
+  noRetryBackoff: "ORCHESTRATOR_NO_RETRY_BACKOFF",
+  /** Added to the wall clock the tracker decides with (run mode, tiers), ms; may be negative. */
+  clockOffsetMs: "ORCHESTRATOR_CLOCK_OFFSET_MS",
+} as const;
+
+export interface LocalKnobs {
+  firestoreAttemptTimeoutMs?: number;
+  noRetryBackoff: boolean;
+  clockOffsetMs: number;
+}
+
+/** Parses the local knobs; throws when one is malformed, or set at all in prod. */
+export function parseLocalKnobs(env: Record<string, string | undefined>): LocalKnobs {
+  const set = Object.values(LOCAL_KNOBS).filter((k) => env[k] !== undefined && env[k] !== "");
+  if (set.length > 0 && env.DEPLOY_ENV === "prod") {
+    throw new Error(`${set.join(", ")} are test/local knobs and must not be set when DEPLOY_ENV is prod`);
+  }
+  const int = (key: string, min: number, max: number): number | undefined => {
+    const raw = env[key];
+    if (raw === undefined || raw === "") return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${key} must be an integer in [${min}, ${max}], got "${raw}"`);
+    return n;
+  };
+  const timeout = int(LOCAL_KNOBS.firestoreAttemptTimeoutMs, 50, 60_000);
+  const backoff = env[LOCAL_KNOBS.noRetryBackoff];
+  if (backoff !== undefined && backoff !== "" && backoff !== "1" && backoff !== "0") {
+    throw new Error(`${LOCAL_KNOBS.noRetryBackoff} must be 0 or 1, got "${backoff}"`);
+  }
+  return {
+    ...(timeout === undefined ? {} : { firestoreAttemptTimeoutMs: timeout }),
+    noRetryBackoff: backoff === "1",
+    clockOffsetMs: int(LOCAL_KNOBS.clockOffsetMs, -366 * 86_400_000, 366 * 86_400_000) ?? 0,
+  };
+}
 
 export function createOrchestratorFromEnv(
   transitionId: string,
@@ -48,6 +94,9 @@ export function createOrchestratorFromEnv(
 
 function build(transitionId: string, env: Record<string, string | undefined>, baseLogger: Logger): HttpHandler {
   const rt = parseRuntimeEnv(env, "orchestrator");
+  const knobs = parseLocalKnobs(env);
+  if (knobs.noRetryBackoff) setDefaultRetryRuntime({ random: () => 0 });
+  const clock = () => new Date(Date.now() + knobs.clockOffsetMs);
   if (rt.transitionId !== transitionId) {
     throw new Error(`TRANSITION_ID is "${rt.transitionId}" but this bundle is the ${transitionId} orchestrator`);
   }
@@ -75,6 +124,8 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     timeZone: pipeline.timeZone,
     functionName: rt.functionName,
     codeHash: rt.codeHash,
+    clock,
+    ...(knobs.firestoreAttemptTimeoutMs === undefined ? {} : { transactionTimeoutMs: knobs.firestoreAttemptTimeoutMs }),
   });
   const quarantine = createQuarantine({
     db,
@@ -82,6 +133,7 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     unknownProcessorCollection: collections.unknownProcessors,
     breaker: firestoreBreaker,
     logger,
+    ...(knobs.firestoreAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: knobs.firestoreAttemptTimeoutMs }),
   });
   const health = createHealthChecker({
     service: rt.functionName,
@@ -102,5 +154,6 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     health,
     alerter,
     logger,
+    clock,
   });
 }

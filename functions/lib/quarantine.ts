@@ -27,6 +27,8 @@ export interface QuarantineDeps {
   unknownProcessorCollection: string;
   breaker: Breaker;
   logger: Logger;
+  /** Bound of one write attempt (default: the firestoreWrite preset's). */
+  attemptTimeoutMs?: number;
 }
 
 /** Stable id: the Pub/Sub message id when there is one, else a digest of the body (redeliveries collapse). */
@@ -37,7 +39,12 @@ export function quarantineDocId(transitionId: string, messageId: string | null, 
 
 export function createQuarantine(deps: QuarantineDeps) {
   const write = <T>(op: string, fn: () => Promise<T>) =>
-    deps.breaker.fire(() => withRetry(op, fn, RETRY_PRESETS.firestoreWrite, { logger: deps.logger }));
+    deps.breaker.fire(() =>
+      withRetry(op, fn, RETRY_PRESETS.firestoreWrite, {
+        logger: deps.logger,
+        ...(deps.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: deps.attemptTimeoutMs }),
+      }),
+    );
 
   return {
     /** Throws when the record could not be stored: the caller must then answer non-2xx. */
