@@ -6,8 +6,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
+import { firestoreAt } from "../harness/clients.ts";
 import { clearFirestore, uniqueName } from "../harness/emulators.ts";
 import { mochaHooks, sharedEmulators } from "../harness/global-fixtures.ts";
+import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
 
 describe("smoke: shared emulators", function () {
   before(function () {
@@ -107,6 +109,43 @@ describe("smoke: shared emulators", function () {
       assert.equal((await db.listCollections()).length, 1);
       await mochaHooks.beforeEach();
       assert.deepEqual(await db.listCollections(), []);
+    });
+  });
+
+  describe("through the TCP proxy", () => {
+    let proxy: TcpProxy;
+    let viaProxy: Firestore;
+    let direct: Firestore;
+    beforeEach(async () => {
+      const { firestore, projectId } = sharedEmulators();
+      proxy = await startTcpProxy(firestore.host);
+      viaProxy = firestoreAt(proxy.host, projectId);
+      direct = new Firestore({ projectId });
+    });
+    afterEach(async () => {
+      await Promise.all([viaProxy.terminate(), direct.terminate()]);
+      await proxy.close();
+    });
+
+    it("a stall holds a real client's write until the network passes again", async () => {
+      const path = `${uniqueName("proxied")}/doc`;
+      await viaProxy.doc(path).set({ step: 1 });
+      assert.ok(proxy.acceptedConnections >= 1, "the client's traffic went through the proxy");
+      assert.equal(process.env.FIRESTORE_EMULATOR_HOST, sharedEmulators().firestore.host, "firestoreAt restored the env");
+      assert.equal((await direct.doc(path).get()).get("step"), 1);
+
+      proxy.setMode("stall");
+      const write = viaProxy.doc(path).set({ step: 2 });
+      const outcome = await Promise.race([
+        write.then(() => "written"),
+        new Promise((resolve) => setTimeout(resolve, 1_000, "still waiting")),
+      ]);
+      assert.equal(outcome, "still waiting");
+      assert.equal((await direct.doc(path).get()).get("step"), 1, "nothing reached the emulator");
+
+      proxy.setMode("pass");
+      await write;
+      assert.equal((await direct.doc(path).get()).get("step"), 2);
     });
   });
 
