@@ -3,7 +3,8 @@
 // - BigQuery -> Firestore: a row is missing from Firestore exactly when applyCompletion (the single
 //   writer's rule) would change the document; the repair then goes through that same rule.
 // - Firestore -> BigQuery: an entry is missing from BigQuery when no row has its deterministic
-//   insert id (completionInsertId), and is inserted with that id, so repeats collapse.
+//   insert id, and is inserted with that id, so repeats collapse. The id is the BigQuery store's
+//   (passed in as insertIdOf), so this module can never disagree with what the store writes.
 import type { CompletionStatus, Transition } from "./pipeline-types.ts";
 import { COMPLETION_STATUSES, RUN_MODES } from "./pipeline-types.ts";
 import {
@@ -14,7 +15,7 @@ import {
   type PhaseStateDoc,
   type ResolvedCompletion,
 } from "./phase-state.ts";
-import { completionInsertId, type PhaseCompletionRow } from "./tables.ts";
+import type { PhaseCompletionRow } from "./tables.ts";
 
 /** A completion BigQuery has and Firestore lacks, ready for the single writer's transaction. */
 export interface FirestoreRepair {
@@ -63,9 +64,8 @@ function isoOrNull(value: unknown): string | null {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
-function rowKey(row: Pick<PhaseCompletionRow, "transition_id" | "game_date" | "mode" | "processor_name" | "execution_id">): string {
-  return completionInsertId(row.transition_id, row.game_date, row.mode, row.processor_name, row.execution_id);
-}
+/** The deterministic insert id the store gives a completion row (bigquery-store.ts buildCompletionRow). */
+export type InsertIdOf = (row: Omit<PhaseCompletionRow, "insert_id">) => string;
 
 /** Phase 5 facts the exporter's trigger carries, from the row's metadata JSON (as the orchestrator reads them). */
 function coordinatorFacts(row: PhaseCompletionRow): { batchId?: string; completedPredictions?: number } | { problem: string } {
@@ -98,6 +98,7 @@ function parseJsonObject(text: string): Record<string, unknown> | null {
 export function completionFromRow(
   row: PhaseCompletionRow,
   transition: Transition,
+  insertIdOf: InsertIdOf,
 ): { ok: true; completion: ResolvedCompletion; recordedAt: string; latchMode: LatchMode } | { ok: false; problem: string } {
   if (!validLatchMode(transition, row.mode)) return { ok: false, problem: `mode "${row.mode}" is not a latch mode of ${transition.id}` };
   if (!(COMPLETION_STATUSES as readonly string[]).includes(row.status)) return { ok: false, problem: `status "${row.status}" is unknown` };
@@ -119,7 +120,7 @@ export function completionFromRow(
     correlationId: row.correlation_id,
     completedAt,
     // The delivery that wrote the row; the row always has an insert id to fall back on.
-    messageId: row.message_id ?? `reconciled:${rowKey(row)}`,
+    messageId: row.message_id ?? `reconciled:${insertIdOf(row)}`,
     ...(row.completion_pct === null || row.completion_pct === undefined ? {} : { completionPct: row.completion_pct }),
     ...phase5,
   };
@@ -154,6 +155,7 @@ export interface ReconcileInput {
   transitions: readonly Transition[];
   docs: readonly PhaseStateDoc[];
   rows: readonly PhaseCompletionRow[];
+  insertIdOf: InsertIdOf;
 }
 
 export function planReconciliation(input: ReconcileInput): ReconcilePlan {
@@ -174,7 +176,7 @@ export function planReconciliation(input: ReconcileInput): ReconcilePlan {
       unrepairable.push({ source: "bigquery", key, problem: `transition "${row.transition_id}" is not in the pipeline` });
       continue;
     }
-    const replay = completionFromRow(row, transition);
+    const replay = completionFromRow(row, transition, input.insertIdOf);
     if (!replay.ok) {
       unrepairable.push({ source: "bigquery", key, problem: replay.problem });
       continue;
@@ -191,12 +193,12 @@ export function planReconciliation(input: ReconcileInput): ReconcilePlan {
       latchMode: replay.latchMode,
       completion: replay.completion,
       recordedAt: replay.recordedAt,
-      insertId: rowKey(row),
+      insertId: input.insertIdOf(row),
     });
   }
 
   // Firestore -> BigQuery: every stored entry must have its row.
-  const inBigQuery = new Set(input.rows.map(rowKey));
+  const inBigQuery = new Set(input.rows.map((row) => input.insertIdOf(row)));
   const toBigQuery: BigQueryRepair[] = [];
   let entries = 0;
   for (const [docId, doc] of docs) {
@@ -208,7 +210,7 @@ export function planReconciliation(input: ReconcileInput): ReconcilePlan {
     for (const processor of Object.keys(doc.entries).sort()) {
       entries++;
       const row = rowFromEntry(doc, transition, processor);
-      const insertId = rowKey(row);
+      const insertId = input.insertIdOf(row);
       if (!inBigQuery.has(insertId)) toBigQuery.push({ docId, insertId, row });
     }
   }

@@ -12,16 +12,20 @@ import { planReconciliation, type ReconcilePlan } from "../core/reconcile-rules.
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { lookbackRange } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
-import type { BigQueryStore } from "./bigquery-store.ts";
+import { buildCompletionRow, type BigQueryStore } from "./bigquery-store.ts";
 import type { OutboxRepublisher } from "./outbox-republisher.ts";
 import type { PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { errorType } from "./errors.ts";
+import type { Breaker } from "./circuit-breaker.ts";
+import { RETRY_PRESETS, withRetry } from "./retry.ts";
 
 export interface ReconcilerDeps {
   db: Firestore;
   stateCollection: string;
+  /** The Firestore breaker shared with the transactions. */
+  breaker: Breaker;
   store: Pick<BigQueryStore, "listCompletions" | "insertCompletion">;
   pipeline: Pipeline;
   transactions: PhaseStateTransactions;
@@ -62,12 +66,10 @@ export function createReconciler(deps: ReconcilerDeps) {
   const { logger, pipeline } = deps;
   const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
 
+  /** Bounded like every Firestore call here: a refused or hung connection fails the run, never hangs it. */
   async function readDocs(fromDate: string, toDate: string): Promise<PhaseStateDoc[]> {
-    const snap = await deps.db
-      .collection(deps.stateCollection)
-      .where("gameDate", ">=", fromDate)
-      .where("gameDate", "<=", toDate)
-      .get();
+    const query = deps.db.collection(deps.stateCollection).where("gameDate", ">=", fromDate).where("gameDate", "<=", toDate);
+    const snap = await deps.breaker.fire(() => withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreWrite, { logger }));
     return snap.docs.map((d) => d.data() as PhaseStateDoc);
   }
 
@@ -76,7 +78,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     async reconcile(now: Date, runId: string): Promise<ReconcileReport> {
       const { fromDate, toDate } = lookbackRange(now, pipeline.timeZone, deps.lookbackDays);
       const [docs, rows] = await Promise.all([readDocs(fromDate, toDate), deps.store.listCompletions({ fromDate, toDate })]);
-      const plan = planReconciliation({ transitions: pipeline.transitions, docs, rows });
+      const plan = planReconciliation({ transitions: pipeline.transitions, docs, rows, insertIdOf: (row) => buildCompletionRow(row).insert_id });
       const report: ReconcileReport = {
         ok: true,
         runId,

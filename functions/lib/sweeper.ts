@@ -16,10 +16,14 @@ import type { PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { errorType } from "./errors.ts";
+import type { Breaker } from "./circuit-breaker.ts";
+import { RETRY_PRESETS, withRetry } from "./retry.ts";
 
 export interface SweeperDeps {
   db: Firestore;
   stateCollection: string;
+  /** The Firestore breaker shared with the transactions. */
+  breaker: Breaker;
   pipeline: Pipeline;
   transactions: PhaseStateTransactions;
   republisher: OutboxRepublisher;
@@ -61,12 +65,10 @@ export function createSweeper(deps: SweeperDeps) {
   const { logger, pipeline } = deps;
   const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
 
+  /** Bounded like every Firestore call here: a refused or hung connection fails the run, never hangs it. */
   async function readDocs(fromDate: string, toDate: string): Promise<PhaseStateDoc[]> {
-    const snap = await deps.db
-      .collection(deps.stateCollection)
-      .where("gameDate", ">=", fromDate)
-      .where("gameDate", "<=", toDate)
-      .get();
+    const query = deps.db.collection(deps.stateCollection).where("gameDate", ">=", fromDate).where("gameDate", "<=", toDate);
+    const snap = await deps.breaker.fire(() => withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreWrite, { logger }));
     return snap.docs.map((d) => d.data() as PhaseStateDoc);
   }
 
@@ -221,7 +223,7 @@ export function createSweeper(deps: SweeperDeps) {
           missing: stall.missing,
           stall_after_minutes: stall.stallAfterMinutes,
           waiting_reason: plan.decision?.reason ?? null,
-          runbook: "docs/runbooks/phase-stalled.md",
+          runbook: "docs/runbooks/pipeline-stalled.md",
         },
       });
       entry.alerted = sent.delivered || sent.suppressed;

@@ -23,11 +23,15 @@ import { createAlertLedger } from "../lib/alert-ledger.ts";
 import { createSweeper } from "../lib/sweeper.ts";
 import { createReconciler } from "../lib/reconciler.ts";
 
+/**
+ * Local BigQuery endpoint (the fake), the same variable the orchestrators read (orchestrator-runtime.ts);
+ * not imported from there, so this bundle does not carry the orchestrator's code (and its hash).
+ */
+const BIGQUERY_API_ENDPOINT = "BIGQUERY_API_ENDPOINT";
+
 export type ScheduledJobKind = "sweeper" | "reconciler";
 export type HttpHandler = (req: Request, res: Response) => Promise<void>;
 
-/** Local emulators only; in the cloud the client's default endpoint is used. */
-const BIGQUERY_EMULATOR_HOST = "BIGQUERY_EMULATOR_HOST";
 
 /** What one run reports; `ok` false means work was left undone (answered 500 so Cloud Scheduler retries). */
 export interface JobReport {
@@ -105,7 +109,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
 
   const db = new Firestore({ projectId: rt.projectId, ignoreUndefinedProperties: true });
   const pubsub = new PubSub({ projectId: rt.projectId });
-  const bqEndpoint = env[BIGQUERY_EMULATOR_HOST];
+  const bqEndpoint = env[BIGQUERY_API_ENDPOINT];
   const bigquery = createBigQueryClient({ projectId: rt.projectId, ...(bqEndpoint ? { apiEndpoint: bqEndpoint } : {}) });
   const store = createBigQueryStore({ bigquery, projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger });
   const breaker = createBreaker(`${rt.functionName}:firestore`, { logger });
@@ -164,6 +168,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
     const sweeper = createSweeper({
       db,
       stateCollection: collections.phaseState,
+      breaker,
       pipeline,
       transactions,
       republisher,
@@ -177,6 +182,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
   const reconciler = createReconciler({
     db,
     stateCollection: collections.phaseState,
+    breaker,
     store,
     pipeline,
     transactions,

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { applyCompletion, phaseStateDocId, type PhaseStateDoc, type ResolvedCompletion } from "../../functions/core/phase-state.ts";
 import { completionFromRow, planReconciliation } from "../../functions/core/reconcile-rules.ts";
-import { completionInsertId, type PhaseCompletionRow } from "../../functions/core/tables.ts";
+import type { PhaseCompletionRow } from "../../functions/core/tables.ts";
+import { buildCompletionRow } from "../../functions/lib/bigquery-store.ts";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
 import { completion, docWith, MINUTE, PIPELINE, transitionOf } from "./support.ts";
 
@@ -17,7 +18,7 @@ const at = (m: number) => new Date(T0.getTime() + m * MINUTE);
 
 /** The row the tracker inserts for a completion recorded at `recordedAt` (tracker.completionRow). */
 function rowOf(transition: Transition, c: ResolvedCompletion, recordedAt: Date, mode = "daily"): PhaseCompletionRow {
-  return {
+  const row: Omit<PhaseCompletionRow, "insert_id"> = {
     phase: transition.phaseWireName,
     transition_id: transition.id,
     game_date: c.gameDate,
@@ -34,18 +35,25 @@ function rowOf(transition: Transition, c: ResolvedCompletion, recordedAt: Date, 
     duration_seconds: 1.5,
     completion_pct: c.completionPct ?? null,
     message_id: c.messageId,
-    insert_id: completionInsertId(transition.id, c.gameDate, mode, c.processor, c.executionId),
     metadata: null,
   };
+  return { ...row, insert_id: insertIdOf(row) };
+}
+
+/** The store's own id, as the reconciler passes it. */
+const insertIdOf = (row: Omit<PhaseCompletionRow, "insert_id">) => buildCompletionRow(row).insert_id;
+
+function planFor(input: { docs: PhaseStateDoc[]; rows: PhaseCompletionRow[] }) {
+  return planReconciliation({ transitions: PIPELINE.transitions, insertIdOf, ...input });
 }
 
 describe("reconcile rules: planReconciliation", () => {
   it("a completion only in BigQuery goes to Firestore, with its original recorded time and latch", () => {
     const c = completion(NAMES[0]!, GAME_DATE, at(0));
-    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [], rows: [rowOf(PHASE4, c, at(1))] });
-    assert.equal(plan.toBigQuery.length, 0);
-    assert.equal(plan.toFirestore.length, 1);
-    const repair = plan.toFirestore[0]!;
+    const result = planFor({ docs: [], rows: [rowOf(PHASE4, c, at(1))] });
+    assert.equal(result.toBigQuery.length, 0);
+    assert.equal(result.toFirestore.length, 1);
+    const repair = result.toFirestore[0]!;
     assert.equal(repair.docId, phaseStateDocId(PHASE4.id, GAME_DATE, "daily"));
     assert.equal(repair.recordedAt, at(1).toISOString());
     assert.equal(repair.completion.executionId, c.executionId);
@@ -55,11 +63,12 @@ describe("reconcile rules: planReconciliation", () => {
   it("an entry only in Firestore goes to BigQuery under the tracker's deterministic insert id", () => {
     const c = completion(NAMES[1]!, GAME_DATE, at(0));
     const doc = docWith(PHASE4, GAME_DATE, [c], T0);
-    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [doc], rows: [] });
-    assert.equal(plan.toFirestore.length, 0);
-    assert.equal(plan.toBigQuery.length, 1);
-    const repair = plan.toBigQuery[0]!;
-    assert.equal(repair.insertId, completionInsertId(PHASE4.id, GAME_DATE, "daily", c.processor, c.executionId));
+    const result = planFor({ docs: [doc], rows: [] });
+    assert.equal(result.toFirestore.length, 0);
+    assert.equal(result.toBigQuery.length, 1);
+    const repair = result.toBigQuery[0]!;
+    assert.equal(repair.insertId, insertIdOf(repair.row));
+    assert.match(repair.insertId, /^c-[0-9a-f]{64}$/);
     assert.equal(repair.row.execution_id, c.executionId);
     assert.equal(repair.row.mode, "daily");
     assert.equal(repair.row.phase, PHASE4.phaseWireName);
@@ -69,10 +78,10 @@ describe("reconcile rules: planReconciliation", () => {
     const failed = completion(NAMES[0]!, GAME_DATE, at(0), { status: "failed" });
     const success = completion(NAMES[0]!, GAME_DATE, at(10));
     const doc = docWith(PHASE4, GAME_DATE, [success], T0);
-    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [doc], rows: [rowOf(PHASE4, failed, at(0)), rowOf(PHASE4, success, at(10))] });
-    assert.deepEqual(plan.toFirestore, []);
-    assert.deepEqual(plan.toBigQuery, []);
-    assert.deepEqual(plan.checked, { firestoreDocs: 1, firestoreEntries: 1, bigqueryRows: 2 });
+    const result = planFor({ docs: [doc], rows: [rowOf(PHASE4, failed, at(0)), rowOf(PHASE4, success, at(10))] });
+    assert.deepEqual(result.toFirestore, []);
+    assert.deepEqual(result.toBigQuery, []);
+    assert.deepEqual(result.checked, { firestoreDocs: 1, firestoreEntries: 1, bigqueryRows: 2 });
   });
 
   it("a later success only in BigQuery replaces Firestore's failure; one repair per processor", () => {
@@ -81,9 +90,9 @@ describe("reconcile rules: planReconciliation", () => {
     const retry2 = completion(NAMES[0]!, GAME_DATE, at(9));
     const doc = docWith(PHASE4, GAME_DATE, [failed], T0);
     const rows = [rowOf(PHASE4, retry2, at(9)), rowOf(PHASE4, failed, at(0)), rowOf(PHASE4, retry1, at(5))];
-    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [doc], rows });
-    assert.equal(plan.toFirestore.length, 1);
-    assert.equal(plan.toFirestore[0]!.completion.executionId, retry2.executionId);
+    const result = planFor({ docs: [doc], rows });
+    assert.equal(result.toFirestore.length, 1);
+    assert.equal(result.toFirestore[0]!.completion.executionId, retry2.executionId);
   });
 
   it("rows it cannot replay are reported, not guessed at", () => {
@@ -94,10 +103,10 @@ describe("reconcile rules: planReconciliation", () => {
       { ...rowOf(PHASE4, c, at(0)), recorded_at: "yesterday-ish" },
       { ...rowOf(PHASE5, completion("prediction_coordinator", GAME_DATE, at(0)), at(0)), metadata: "{not json" },
     ];
-    const plan = planReconciliation({ transitions: PIPELINE.transitions, docs: [], rows });
-    assert.equal(plan.toFirestore.length, 0);
+    const result = planFor({ docs: [], rows });
+    assert.equal(result.toFirestore.length, 0);
     assert.deepEqual(
-      plan.unrepairable.map((u) => u.problem).sort(),
+      result.unrepairable.map((u) => u.problem).sort(),
       [
         'transition "phase9-to-phase10" is not in the pipeline',
         'mode "same_day" is not a latch mode of phase4-to-phase5',
@@ -110,7 +119,7 @@ describe("reconcile rules: planReconciliation", () => {
   it("phase 5 rows carry the coordinator's batch and predictions into the replayed completion", () => {
     const c = completion("prediction_coordinator", GAME_DATE, at(0), { completionPct: 92, executionId: "batch_x" });
     const row = { ...rowOf(PHASE5, c, at(0)), metadata: JSON.stringify({ batch_id: "batch_2026-01-15_1", completed_predictions: 400 }) };
-    const replay = completionFromRow(row, PHASE5);
+    const replay = completionFromRow(row, PHASE5, insertIdOf);
     assert.ok(replay.ok);
     assert.equal(replay.completion.batchId, "batch_2026-01-15_1");
     assert.equal(replay.completion.completedPredictions, 400);
@@ -130,15 +139,15 @@ describe("reconcile rules: planReconciliation", () => {
           if (where === "both" || where === "bigquery") rows.push(rowOf(PHASE4, c, at(minute)));
         }
         if (inFirestore.length > 0) docs = [docWith(PHASE4, GAME_DATE, inFirestore, T0)];
-        const plan = planReconciliation({ transitions: PIPELINE.transitions, docs, rows });
+        const result = planFor({ docs, rows });
         // Apply it as the reconciler does: Firestore through applyCompletion, BigQuery by inserting the row.
         const byId = new Map(docs.map((d) => [phaseStateDocId(d.transitionId, d.gameDate, d.latchMode), d]));
-        for (const r of plan.toFirestore) {
+        for (const r of result.toFirestore) {
           const current = byId.get(r.docId) ?? docWith(PHASE4, GAME_DATE, [], T0);
           byId.set(r.docId, applyCompletion(current, r.completion, new Date(r.recordedAt)).doc);
         }
-        const repairedRows = [...rows, ...plan.toBigQuery.map((b) => ({ ...b.row, insert_id: b.insertId }))];
-        const again = planReconciliation({ transitions: PIPELINE.transitions, docs: [...byId.values()], rows: repairedRows });
+        const repairedRows = [...rows, ...result.toBigQuery.map((b) => ({ ...b.row, insert_id: b.insertId }))];
+        const again = planFor({ docs: [...byId.values()], rows: repairedRows });
         assert.deepEqual(again.toFirestore, []);
         assert.deepEqual(again.toBigQuery, []);
         // Every counting completion known to either side is now counted in Firestore.

@@ -79,7 +79,7 @@ export function scheduledEnv(o: {
     FIRESTORE_COLLECTION_PREFIX: o.prefix,
     DEPLOY_ENV: "test",
     PIPELINE_CONFIG: serializePipeline(o.pipeline),
-    BIGQUERY_EMULATOR_HOST: o.bigqueryUrl,
+    BIGQUERY_API_ENDPOINT: o.bigqueryUrl,
     ...(o.slackUrl ? { SLACK_WEBHOOK_URL: o.slackUrl } : {}),
     ...o.extra,
   };
