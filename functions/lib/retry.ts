@@ -8,7 +8,10 @@
 // Budget (DESIGN "Resilience parameters"; function timeout taken as 60 s): every attempt is bounded by
 // the preset's attemptTimeoutMs, so one withRetry call can take at most worstCaseBudgetMs(preset).
 // EVENT_RETRY_PLAN lists what one event may spend; a test pins that it fits in the function timeout.
-// Anything beyond the plan must pass `deadlineAt` so no retry starts that cannot finish in time.
+// Callers do more than the plan (and may raise attemptTimeoutMs), so the budget is also enforced
+// structurally: the handler runs each event inside runWithDeadline(start + timeout - margin, ...), and
+// every withRetry underneath caps its attempts to the time left and starts no retry past it.
+import { AsyncLocalStorage } from "node:async_hooks";
 import pRetry from "p-retry";
 import { classifyError, isTransient } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -105,6 +108,22 @@ export function setDefaultRetryRuntime(runtime: Partial<RetryRuntime>): () => vo
   };
 }
 
+const eventDeadline = new AsyncLocalStorage<number>();
+
+/**
+ * Runs fn with an ambient deadline (epoch ms on the runtime clock) that every withRetry inside it
+ * honours, in addition to its own deadline options. Nested calls keep the earlier deadline.
+ */
+export function runWithDeadline<T>(deadlineAt: number, fn: () => Promise<T>): Promise<T> {
+  const outer = eventDeadline.getStore();
+  return eventDeadline.run(outer === undefined ? deadlineAt : Math.min(outer, deadlineAt), fn);
+}
+
+/** The ambient deadline set by runWithDeadline, if any. */
+export function currentDeadline(): number | undefined {
+  return eventDeadline.getStore();
+}
+
 export interface RetryInfo {
   op: string;
   /** The attempt that just failed (1-based). */
@@ -192,6 +211,7 @@ export async function withRetry<T>(
   const deadlines = [
     opts.deadlineMs !== undefined ? startedAt + opts.deadlineMs : Infinity,
     opts.deadlineAt ?? Infinity,
+    eventDeadline.getStore() ?? Infinity,
   ];
   const deadline = Math.min(...deadlines);
   const attemptTimeoutMs = opts.attemptTimeoutMs ?? preset.attemptTimeoutMs;
@@ -248,7 +268,8 @@ export async function withRetry<T>(
     if (opts.signal?.aborted) gaveUp = "aborted";
     // p-retry stops on its own when attempts run out, or on a non-network TypeError, without asking us.
     gaveUp ??= lastAttempt >= preset.attempts ? "attempts_exhausted" : "not_transient";
-    if (typeof err === "object" && err !== null) {
+    // A frozen or sealed error (rare) keeps its shape; it is still rethrown as is.
+    if (typeof err === "object" && err !== null && Object.isExtensible(err)) {
       Object.assign(err as object, { attempts: lastAttempt, retryOp: op, retryGaveUp: gaveUp } satisfies RetriedError);
     }
     throw err;

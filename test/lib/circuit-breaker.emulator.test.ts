@@ -1,6 +1,7 @@
 // The breaker in front of the real Firestore emulator, with the network failing under it.
 // A refused connection does not fail a Firestore call quickly (the client waits for the channel), so
-// the breaker's own call timeout (ETIMEDOUT, transient) is what counts the failures here.
+// the breaker's own call timeout (ETIMEDOUT, transient) is what counts the failures here. It is 2 s
+// because the first call after the heal can wait ~1 s for gRPC's reconnect backoff.
 import assert from "node:assert/strict";
 import type { Firestore } from "@google-cloud/firestore";
 import { createBreaker, type Breaker } from "../../functions/lib/circuit-breaker.ts";
@@ -29,9 +30,9 @@ describe("circuit-breaker: real Firestore emulator behind a refused TCP proxy", 
     await proxy.close();
   });
 
-  it("closed -> open after 3 failures -> fails fast -> half-open -> closed after the network heals", async () => {
+  it("closed -> open after 2 consecutive failures -> fails fast -> half-open -> closed after the network heals", async () => {
     const cap = captureLogs();
-    const b = createBreaker("firestore-emulator", { failureThreshold: 3, resetTimeoutMs: 3000, timeoutMs: 1000, logger: cap.logger });
+    const b = createBreaker("firestore-emulator", { failureThreshold: 2, resetTimeoutMs: 3000, timeoutMs: 2000, logger: cap.logger });
     breaker = b;
     let writes = 0;
     const write = () => b.fire(() => {
@@ -43,7 +44,7 @@ describe("circuit-breaker: real Firestore emulator behind a refused TCP proxy", 
     assert.equal(b.state, "closed");
 
     proxy.setMode("refuse");
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       const err = await write().then(() => assert.fail("should fail while refused"), (e: unknown) => e as { code?: string });
       assert.equal(err.code, "ETIMEDOUT");
     }
@@ -54,7 +55,7 @@ describe("circuit-breaker: real Firestore emulator behind a refused TCP proxy", 
     const started = performance.now();
     const fast = await write().then(() => assert.fail("should fail fast"), (e: unknown) => e);
     assert.ok(fast instanceof CircuitOpenError);
-    assert.ok(performance.now() - started < 50, "fails fast without touching the network");
+    assert.ok(performance.now() - started < 100, "fails fast without touching the network");
     assert.equal(writes, callsBefore);
 
     proxy.setMode("pass");
