@@ -31,6 +31,11 @@ export const ARCHIVE_FILES = { bundle: "index.js", packageJson: "package.json", 
 
 export const sha256Hex = (data: Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
+/** Build without the cache (determinism checks). */
+export async function buildFunctionArchiveFresh(req: ArchiveRequest): Promise<FunctionArchive> {
+  return buildUncached(req, await readFile(path.join(req.rootDir, LOCKFILE), "utf8"));
+}
+
 async function buildUncached(req: ArchiveRequest, rootLockText: string): Promise<FunctionArchive> {
   const bundle = await bundleEntry(req.rootDir, req.entry);
   const manifest = platformManifest(JSON.parse(rootLockText), req.name, PLATFORM_PACKAGES);

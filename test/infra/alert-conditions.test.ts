@@ -10,17 +10,19 @@ describe("alert conditions and delivery parameters", () => {
     fc.assert(
       fc.property(fc.double({ min: 0.05, max: 200, noNaN: true }), (hours) => {
         const c = pipelineStalledCondition("phase2-to-phase3", 3, hours);
+        const absent = c.conditionAbsent as { duration: string; filter: string } | undefined;
+        const promql = c.conditionPrometheusQueryLanguage as { query: string } | undefined;
         if (hours * 3600 <= MAX_ABSENCE_SECONDS) {
-          assert.ok(c.conditionAbsent !== undefined && c.conditionPrometheusQueryLanguage === undefined);
-          const seconds = Number(String(c.conditionAbsent.duration).replace(/s$/, ""));
+          assert.ok(absent !== undefined && promql === undefined);
+          const seconds = Number(absent.duration.replace(/s$/, ""));
           assert.ok(seconds % 60 === 0 && seconds >= hours * 3600 && seconds - hours * 3600 < 60);
-          assert.match(String(c.conditionAbsent.filter), /user\/triggers_published.*transition="phase2-to-phase3"/);
+          assert.match(absent.filter, /user\/triggers_published.*transition="phase2-to-phase3"/);
         } else {
-          assert.ok(c.conditionPrometheusQueryLanguage !== undefined && c.conditionAbsent === undefined);
-          const m = /\[(\d+)m\]\)$/.exec(String(c.conditionPrometheusQueryLanguage.query));
+          assert.ok(promql !== undefined && absent === undefined);
+          const m = /\[(\d+)m\]\)$/.exec(promql.query);
           assert.ok(m !== null);
           assert.ok(Number(m[1]) * 60 >= hours * 3600);
-          assert.match(String(c.conditionPrometheusQueryLanguage.query), /^absent_over_time\(logging_googleapis_com:user_triggers_published\{.*transition="phase2-to-phase3"/);
+          assert.match(promql.query, /^absent_over_time\(logging_googleapis_com:user_triggers_published\{.*transition="phase2-to-phase3"/);
         }
       }),
     );
