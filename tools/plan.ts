@@ -1,12 +1,13 @@
-// `npm run plan -- --stack <name> [--json]`: evaluates the Pulumi program offline under the mock
+// `npm run plan -- --stack <name> [--json] [--policy]`: evaluates the Pulumi program offline under the mock
 // runtime for one stack and prints the resources it declares. One stack per process: the SDK's
 // runtime state is global.
 import { parseArgs } from "node:util";
 import { evaluateStack } from "./plan/evaluate.ts";
+import { hasMandatoryViolation, jsonWithViolations, renderViolations, stackViolations } from "./plan/policy-runner.ts";
 import { planJson, renderTable } from "./plan/render.ts";
 import { UnknownStackError } from "./plan/stack-files.ts";
 
-const USAGE = `usage: npm run plan -- --stack <name> [--json]
+const USAGE = `usage: npm run plan -- --stack <name> [--json] [--policy]
 
 Evaluates the Pulumi program for a stack offline (Pulumi mock runtime, config from Pulumi.yaml
 defaults and Pulumi.<name>.yaml) and prints every resource it declares.
@@ -14,17 +15,21 @@ defaults and Pulumi.<name>.yaml) and prints every resource it declares.
   --stack <name>  dev, staging, prod (any Pulumi.<name>.yaml)
   --json          exactly one JSON document on stdout:
                   {"stack", "resources": [{"type", "name", "inputs"}], "outputs"}
+  --policy        also run the policy pack (policies/) over the planned resources and print the
+                  violations; with --json they are in "violations": [{"policy", "level",
+                  "resource", "message"}]. Exit 1 if a mandatory policy is violated.
   --help          this text
 
 Secrets are not available offline: they are placeholders, shown as "[secret]".
-Exit codes: 0 ok, 1 the program failed (e.g. invalid config), 2 usage error or unknown stack.`;
+Exit codes: 0 ok, 1 the program failed (e.g. invalid config) or a mandatory policy is violated,
+2 usage error or unknown stack.`;
 
 async function main(argv: string[]): Promise<number> {
-  let values: { stack?: string; json?: boolean; help?: boolean };
+  let values: { stack?: string; json?: boolean; policy?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: { stack: { type: "string" }, json: { type: "boolean" }, policy: { type: "boolean" }, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: false,
     }));
@@ -42,8 +47,13 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     const plan = await evaluateStack(values.stack);
-    process.stdout.write(values.json === true ? planJson(plan) + "\n" : renderTable(plan));
-    return 0;
+    if (values.policy !== true) {
+      process.stdout.write(values.json === true ? planJson(plan) + "\n" : renderTable(plan));
+      return 0;
+    }
+    const violations = await stackViolations(values.stack);
+    process.stdout.write(values.json === true ? jsonWithViolations(planJson(plan), violations) + "\n" : renderTable(plan) + "\n" + renderViolations(violations));
+    return hasMandatoryViolation(violations) ? 1 : 0;
   } catch (error) {
     if (error instanceof UnknownStackError) {
       process.stderr.write(`${error.message}\n`);
