@@ -40,7 +40,12 @@ export interface ScheduledFunctionDef {
  *     target: "sweep", schedule: "*\/10 * * * *", publishes: "all_outputs" }
  * (they are not listed until their entry points exist: an entry that does not bundle fails the program).
  */
-export const SCHEDULED_FUNCTIONS: readonly ScheduledFunctionDef[] = [];
+export const SCHEDULED_FUNCTIONS: readonly ScheduledFunctionDef[] = [
+  // Both may publish: the sweeper re-publishes pending triggers and latches tiers/deadlines; the
+  // reconciler latches (and publishes) a trigger that a repaired completion makes due.
+  { name: "phase-sweeper", shortName: "sweeper", entry: "functions/scheduled/sweeper.ts", target: "sweep", schedule: "*/10 * * * *", publishes: "all_outputs" },
+  { name: "phase-reconciler", shortName: "reconciler", entry: "functions/scheduled/reconciler.ts", target: "reconcile", schedule: "17 * * * *", publishes: "all_outputs" },
+];
 
 export const ORCHESTRATOR_TARGET = "orchestrate";
 
