@@ -216,3 +216,52 @@ export async function startSlackSink(): Promise<SlackSink> {
     close: () => new Promise((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
   };
 }
+
+/** Polls until check() returns a value other than undefined/false, or fails after timeoutMs. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A phase 2 completion exactly as today's publisher sends it (class name, no nulls at top level). */
+export function phase2Message(className: string, gameDate: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    processor_name: className,
+    phase: "phase_2_raw",
+    execution_id: Math.random().toString(16).slice(2, 10).padEnd(8, "0"),
+    correlation_id: "3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b",
+    game_date: gameDate,
+    status: "success",
+    record_count: 120,
+    records_failed: 0,
+    timestamp: pythonTimestamp(),
+    duration_seconds: 4.2,
+    trigger_source: "scraper",
+    metadata: { is_incremental: false, entities_changed: null },
+    ...over,
+  };
+}
+
+/** One class name per phase 2 expected processor (today's aliases). */
+export const PHASE2_CLASS_NAMES = [
+  "BigDataBallPbpProcessor",
+  "OddsGameLinesProcessor",
+  "OddsApiPropsProcessor",
+  "NbacGamebookProcessor",
+  "NbacPlayerBoxscoreProcessor",
+] as const;
+
+/** Severity and event of each log line that has an event, in order. */
+export function loggedEvents(fn: FunctionProcess, event: string): Record<string, unknown>[] {
+  return fn.logs.filter((l) => l.event === event);
+}
+
+/** A name that is a valid Firestore collection prefix. */
+export function collectionPrefix(tag: string): string {
+  return `${tag}_${process.pid}_${Date.now().toString(36)}_`;
+}
