@@ -10,14 +10,15 @@ const hostOf = (url: string): string | undefined => /^https?:\/\/([^/:?#]+)/i.ex
 
 /** Whether an uptime check probes this function (its Cloud Run service, or its URL's host). */
 export function checksFunction(check: PolicyResource, fn: PolicyResource): boolean {
-  if (dependenciesOf(check, "monitoredResource", T.function).some((d) => d.urn === fn.urn)) return true;
   const service = stringAt(check.props, "monitoredResource", "labels", "service_name");
-  if (typeof service === "string" && functionServiceMatches(fn, service)) return true;
   const host = stringAt(check.props, "monitoredResource", "labels", "host");
-  const fnHosts = [stringAt(fn.props, "serviceConfig", "uri"), stringAt(fn.props, "url")]
-    .filter((u): u is string => typeof u === "string")
-    .map(hostOf);
-  return typeof host === "string" && fnHosts.includes(host.toLowerCase());
+  if (typeof service === "string") return functionServiceMatches(fn, service);
+  if (typeof host === "string") {
+    const fnHosts = [stringAt(fn.props, "serviceConfig", "uri"), stringAt(fn.props, "url")].filter((u): u is string => typeof u === "string").map(hostOf);
+    return fnHosts.includes(host.toLowerCase());
+  }
+  // Computed during a preview: the check probes the function its target was computed from.
+  return (service === UNKNOWN || host === UNKNOWN) && dependenciesOf(check, "monitoredResource", T.function).some((d) => d.urn === fn.urn);
 }
 
 /** Whether an enabled alert policy fires on this uptime check's failures. */

@@ -30,12 +30,12 @@ function roleGrantsInvoke(role: unknown): boolean {
 }
 
 /** Whether an IAM resource on a Cloud Run service is attached to this function's service. */
-function onServiceOf(binding: PolicyResource, fn: PolicyResource): boolean {
+function onServiceOf(binding: PolicyResource, fn: PolicyResource, functions: readonly PolicyResource[]): boolean {
   const prop = binding.type.startsWith("gcp:cloudrunv2/") ? "name" : "service";
   const ref = stringAt(binding.props, prop);
   if (ref === undefined) return false;
-  const services = resolveReference(binding, prop, ref, [fn], T.function, functionServiceMatches);
-  if (services.length === 0) return false;
+  const services = resolveReference(binding, prop, ref, functions, T.function, functionServiceMatches);
+  if (!services.some((s) => s.urn === fn.urn)) return false;
   const where = stringAt(binding.props, "location");
   const fnWhere = stringAt(fn.props, "location");
   return !(typeof where === "string" && typeof fnWhere === "string" && where !== fnWhere);
@@ -75,7 +75,7 @@ export const pushSubscriptionInvoker: StackValidationPolicy = {
       const shownAccount = typeof email === "string" ? email : who.accounts.map((a) => a.name).join(", ") || "(computed)";
       for (const fn of pushTargets(sub, functions, T.function)) {
         const granted =
-          serviceBindings.some((b) => onServiceOf(b, fn) && bindingGrants(b, who)) || projectBindings.some((b) => bindingGrants(b, who));
+          serviceBindings.some((b) => onServiceOf(b, fn, functions) && bindingGrants(b, who)) || projectBindings.some((b) => bindingGrants(b, who));
         if (!granted) {
           report(
             `push account ${shownAccount} of ${describe(sub)} holds no roles/run.invoker on the service of ${describe(fn)}: every push would be rejected with 403`,
