@@ -43,7 +43,7 @@ export type Store = (typeof STORES)[number];
 export const LOG_EVENT_SEVERITY = {
   [LOG_EVENTS.dualWriteFailed]: "WARNING",
   [LOG_EVENTS.bothStoresFailed]: "CRITICAL",
-  [LOG_EVENTS.messageQuarantined]: "WARNING",
+  [LOG_EVENTS.messageQuarantined]: "ERROR",
   [LOG_EVENTS.triggerPublished]: "INFO",
   [LOG_EVENTS.dualWriteSucceeded]: "INFO",
 } as const satisfies Record<LogEvent, string>;
