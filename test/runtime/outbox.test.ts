@@ -1,0 +1,192 @@
+// The trigger outbox end to end (failure mode 3): the latch is written pending in the completion's
+// transaction, published after commit, then marked published. A publish that fails leaves it pending
+// and answers 500, so the redelivery publishes it; a crash between the pending mark and the publish is
+// repaired the same way. The consumer de-duplicates by trigger_id, so downstream acts exactly once.
+import assert from "node:assert/strict";
+import { Firestore } from "@google-cloud/firestore";
+import { PubSub, type Message, type Subscription } from "@google-cloud/pubsub";
+import { sharedEmulators } from "../harness/global-fixtures.ts";
+import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { uniqueName } from "../harness/emulators.ts";
+import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
+import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
+import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
+import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";
+import { LOCAL_KNOBS } from "../../functions/lib/orchestrator-runtime.ts";
+import {
+  collectionPrefix,
+  orchestratorEnv,
+  orchestratorSource,
+  PHASE2_CLASS_NAMES,
+  phase2Message,
+  postJson,
+  pushEnvelope,
+  startFunctionProcess,
+  startSlackSink,
+  TEST_DATASET,
+  waitFor,
+  type FunctionProcess,
+  type SlackSink,
+} from "./support.ts";
+
+const transition = transitionById(loadPipeline(), "phase2-to-phase3");
+
+describe("trigger outbox: publish failure and a crash before the publish (end to end)", function () {
+  this.timeout(90_000);
+  let pubProxy: TcpProxy;
+  let bq: BigQueryFake;
+  let slack: SlackSink;
+  let db: Firestore;
+  let pubsub: PubSub;
+  const running: FunctionProcess[] = [];
+
+  before(async () => {
+    const { projectId, pubsub: ps } = sharedEmulators();
+    pubProxy = await startTcpProxy(ps.host);
+    bq = await startBigQueryFake({ projectId });
+    await provisionOrchestrationTables(createBigQueryClient({ projectId, apiEndpoint: bq.url }), TEST_DATASET);
+    slack = await startSlackSink();
+    db = new Firestore({ projectId });
+    pubsub = new PubSub({ projectId });
+    await pubsub.topic(transition.outputTopicName).get({ autoCreate: true });
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((f) => f.stop()));
+    pubProxy.setMode("pass");
+  });
+  after(async () => {
+    await pubProxy.close();
+    await bq.stop();
+    await slack.close();
+    await pubsub.close();
+    await db.terminate();
+  });
+
+  async function start(prefix: string): Promise<FunctionProcess> {
+    const { projectId, firestore } = sharedEmulators();
+    const fn = await startFunctionProcess({
+      source: orchestratorSource(transition.id),
+      target: "orchestrate",
+      env: orchestratorEnv({
+        transitionId: transition.id,
+        projectId,
+        firestoreHost: firestore.host,
+        pubsubHost: pubProxy.host,
+        bigqueryUrl: bq.url,
+        slackUrl: slack.url,
+        firestorePrefix: prefix,
+        extra: { [LOCAL_KNOBS.noRetryBackoff]: "1" },
+      }),
+    });
+    running.push(fn);
+    return fn;
+  }
+
+  /** Raw deliveries on a fresh subscription of the trigger topic, and the consumer's de-duplicated view. */
+  async function consumer(prefix: string) {
+    const [sub] = await pubsub.topic(transition.outputTopicName).createSubscription(uniqueName("consumer"));
+    const dedupe = createTriggerDeduper(db, `${prefix}consumed_triggers`);
+    const raw: Record<string, unknown>[] = [];
+    const effective: Record<string, unknown>[] = [];
+    const handled: Promise<void>[] = [];
+    sub.on("message", (m: Message) => {
+      const data = JSON.parse(m.data.toString("utf8")) as Record<string, unknown>;
+      raw.push(data);
+      handled.push(
+        dedupe.firstDelivery(m.attributes.trigger_id ?? "").then((first) => {
+          if (first) effective.push(data);
+          m.ack();
+        }),
+      );
+    });
+    return {
+      raw,
+      effective,
+      async settle(ms: number) {
+        await new Promise((r) => setTimeout(r, ms));
+        await Promise.all(handled);
+      },
+      close: async (s: Subscription = sub) => {
+        await s.close();
+        await s.delete();
+      },
+    };
+  }
+
+  const stateOf = async (prefix: string) => {
+    const snap = await db.collection(`${prefix}phase_state`).get();
+    return snap.docs[0]?.data() as { trigger: { state: string; triggerId: string } | null } | undefined;
+  };
+
+  it("publish refused -> 500 with the trigger left pending (and an alert); the redelivery publishes it; one effective trigger", async () => {
+    const prefix = collectionPrefix("outbox_refuse");
+    const fn = await start(prefix);
+    const downstream = await consumer(prefix);
+    const envelopes = PHASE2_CLASS_NAMES.map((name) => pushEnvelope(phase2Message(name, "2026-01-15")));
+    for (const e of envelopes.slice(0, -1)) assert.equal((await postJson(fn.url, e)).status, 200);
+
+    pubProxy.setMode("refuse");
+    const last = envelopes.at(-1)!;
+    const failed = await postJson(fn.url, last);
+    assert.equal(failed.status, 500, JSON.stringify(failed.body));
+    assert.deepEqual(failed.body.trigger, { trigger_id: `${transition.id}:2026-01-15:daily`, state: "pending" });
+    assert.equal((await stateOf(prefix))?.trigger?.state, "pending");
+    assert.equal(fn.logsAt("ERROR").filter((l) => String(l.message).includes("left pending")).length, 1);
+    assert.ok(slack.received.some((a) => String(a.text).includes("could not be published")));
+
+    pubProxy.setMode("pass");
+    const redelivered = await waitFor("the redelivery to be acknowledged", async () => {
+      const r = await postJson(fn.url, last);
+      return r.status === 200 ? r : undefined;
+    }, 30_000);
+    assert.deepEqual(redelivered.body.trigger, { trigger_id: `${transition.id}:2026-01-15:daily`, state: "published" });
+    assert.equal(redelivered.body.firestore, "duplicate");
+    assert.equal((await stateOf(prefix))?.trigger?.state, "published");
+
+    await downstream.settle(1500);
+    await downstream.close();
+    // Raw deliveries: 1, or more if a publish attempt given up during the outage still reached the
+    // server once the network healed. The consumer acts once either way.
+    assert.ok(downstream.raw.length >= 1);
+    assert.equal(downstream.effective.length, 1);
+    assert.equal(downstream.effective[0]?.trigger_id, `${transition.id}:2026-01-15:daily`);
+    assert.equal(bq.rows("phase_execution_log").filter((r) => r.trigger_id === `${transition.id}:2026-01-15:daily`).length, 1);
+  });
+
+  it("crash (SIGKILL) after the pending mark, before the publish: a restarted instance republishes on redelivery; one effective trigger", async () => {
+    const prefix = collectionPrefix("outbox_crash");
+    const gameDate = "2026-01-16";
+    const triggerId = `${transition.id}:${gameDate}:daily`;
+    const fn = await start(prefix);
+    const downstream = await consumer(prefix);
+    const envelopes = PHASE2_CLASS_NAMES.map((name) => pushEnvelope(phase2Message(name, gameDate)));
+    for (const e of envelopes.slice(0, -1)) assert.equal((await postJson(fn.url, e)).status, 200);
+
+    pubProxy.setMode("stall");
+    const last = envelopes.at(-1)!;
+    const hanging = postJson(fn.url, last).then(
+      (r) => r.status,
+      () => "connection lost" as const,
+    );
+    await waitFor("the trigger to be latched pending", async () => (await stateOf(prefix))?.trigger?.state === "pending");
+    await fn.kill();
+    assert.equal(await hanging, "connection lost", "the push never got an answer: Pub/Sub will redeliver");
+
+    pubProxy.setMode("pass");
+    const restarted = await start(prefix);
+    const r = await postJson(restarted.url, last);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.firestore, "duplicate", "the entry was committed before the crash");
+    assert.deepEqual(r.body.trigger, { trigger_id: triggerId, state: "published" });
+    assert.equal((await stateOf(prefix))?.trigger?.state, "published");
+
+    await downstream.settle(1500);
+    await downstream.close();
+    // The killed instance's publish was held by the stalled proxy and died with its socket, so the
+    // server saw one publish. Had it got through before the crash, raw would be 2 and the consumer
+    // would still act once: that is what de-duplication by trigger_id is for.
+    assert.equal(downstream.raw.length, 1);
+    assert.equal(downstream.effective.length, 1);
+    assert.equal(downstream.effective[0]?.trigger_id, triggerId);
+  });
+});
