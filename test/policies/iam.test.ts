@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { functionPublicInvoker } from "../../policies/rules/function-public-invoker.ts";
 import { functionServiceAccount } from "../../policies/rules/function-service-account.ts";
 import { pushSubscriptionInvoker } from "../../policies/rules/push-subscription-invoker.ts";
-import { about, check, copyOf, edit, find, MODES, obj, ofType, planned, STACKS, T, without } from "./fixtures.ts";
+import { check, copyOf, edit, find, MODES, obj, ofType, planned, STACKS, T, without } from "./fixtures.ts";
 
 const INVOKER_NAME = "phase3-to-phase4-push-push-invoker";
 
