@@ -57,7 +57,8 @@ describe("function archives", function () {
     const copy = await tempProjectCopy();
     try {
       // Shared code used by a strict subset: a module imported by two of the entry points.
-      const subset = specs.slice(0, 2);
+      const orchestrators = specs.filter((s) => s.kind === "orchestrator");
+      const subset = orchestrators.slice(0, 2);
       await writeFile(path.join(copy.dir, "functions/lib/infra-test-shared.ts"), "export const sharedMarker: string[] = [];\n");
       for (const s of subset) {
         await appendFile(path.join(copy.dir, s.entry), '\nimport { sharedMarker } from "../lib/infra-test-shared.ts";\nsharedMarker.push("x");\n');
@@ -65,8 +66,9 @@ describe("function archives", function () {
       const base = await hashes(copy.dir);
       assert.equal(new Set(base.values()).size, specs.length, "every function has its own hash");
 
-      const target = specs[specs.length - 1]!;
-      await appendFile(path.join(copy.dir, orchestratorEntry(target.transitionId!)), '\n(globalThis as Record<string, unknown>).infraTestEdit = 1;\n');
+      const target = orchestrators[orchestrators.length - 1]!;
+      assert.equal(target.entry, orchestratorEntry(target.transitionId!));
+      await appendFile(path.join(copy.dir, target.entry), '\n(globalThis as Record<string, unknown>).infraTestEdit = 1;\n');
       const afterEntryEdit = await hashes(copy.dir);
       assert.deepEqual(changed(base, afterEntryEdit), [target.name]);
 
@@ -74,14 +76,18 @@ describe("function archives", function () {
       const afterSharedEdit = await hashes(copy.dir);
       assert.deepEqual(changed(afterEntryEdit, afterSharedEdit), subset.map((s) => s.name).sort());
 
-      // Shared runtime code in every bundle: every hash moves.
+      // Shared runtime code: exactly the functions whose bundles include it move (by the bundler's
+      // own input list), and for a module in every orchestrator that is at least all of them.
       const archives = await buildArchives(copy.dir, specs);
-      const inAll = archives[0]!.inputs.filter((i) => i.startsWith("functions/lib/") && archives.every((a) => a.inputs.includes(i)));
+      const inAll = archives[0]!.inputs.filter((i) => i.startsWith("functions/lib/") && archives.filter((a) => orchestrators.some((o) => o.name === a.name)).every((a) => a.inputs.includes(i)));
       assert.ok(inAll.length > 0, "some runtime module is shared by every orchestrator");
-      const sharedFile = path.join(copy.dir, inAll[0]!);
+      const shared = inAll[0]!;
+      const including = archives.filter((a) => a.inputs.includes(shared)).map((a) => a.name).sort();
+      const sharedFile = path.join(copy.dir, shared);
       await writeFile(sharedFile, (await readFile(sharedFile, "utf8")) + '\nexport const infraTestAddedExport = "x";\n(globalThis as Record<string, unknown>).infraTestShared = infraTestAddedExport;\n');
       const afterRuntimeEdit = await hashes(copy.dir);
-      assert.deepEqual(changed(afterSharedEdit, afterRuntimeEdit), specs.map((s) => s.name).sort());
+      assert.deepEqual(changed(afterSharedEdit, afterRuntimeEdit), including);
+      for (const o of orchestrators) assert.ok(including.includes(o.name));
     } finally {
       await copy.remove();
     }

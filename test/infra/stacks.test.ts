@@ -36,7 +36,10 @@ describe("the Pulumi program under mocks", function () {
         assert.equal(ofType(plan, T.topic).length, topicNames.size);
         assert.equal(ofType(plan, T.fn).length, specs.length);
         assert.equal(ofType(plan, T.subscription).length, 2 * n);
-        assert.equal(ofType(plan, T.account).length, specs.length + n);
+        const scheduled = specs.filter((s) => s.kind === "scheduled").length;
+        // A runtime account per function, a push account per transition, a scheduler account per scheduled function.
+        assert.equal(ofType(plan, T.account).length, specs.length + n + scheduled);
+        assert.equal(ofType(plan, "gcp:cloudscheduler/job:Job").length, scheduled);
         assert.equal(ofType(plan, T.bucketObject).length, specs.length);
         assert.equal(ofType(plan, T.table).length, 3);
         assert.deepEqual(ofType(plan, T.table).map((r) => r.inputs.tableId).sort(), ["phase_completion_status", "phase_completions", "phase_execution_log"]);
