@@ -1,11 +1,98 @@
-// Placeholder until the local-stack issue lands: say what `npm start` will do, and fail clearly.
-process.stderr.write(
-  [
-    "npm start: the local stack is not built yet.",
-    "It will evaluate the Pulumi program for a stack (default dev), provision what it declares onto the",
-    "Firestore and Pub/Sub emulators and a local BigQuery fake, serve every function with the functions",
-    "framework, and replay a game day through every phase, then print a report.",
-    "",
-  ].join("\n"),
-);
-process.exit(1);
+// `npm start -- [--stack <name>] [--dates <N>] [--fault <name>]... [--keep-running] [--json]`: the whole
+// stack on local emulators, derived from the Pulumi program, then a game day through every phase.
+// Progress goes to stderr; stdout carries the report (or, with --json, exactly one JSON document).
+// Every process started is stopped on exit, on failure and on Ctrl-C.
+import { UnknownStackError } from "../plan/stack-files.ts";
+import { parseCliArgs, USAGE, UsageError } from "./args.ts";
+import { WiringError } from "./declared.ts";
+import { killAllEmulatorsSync } from "./emulators.ts";
+import { runGameDay } from "./game-day.ts";
+import { gameDates } from "./messages.ts";
+import { renderReport, reportJson } from "./report.ts";
+import { MisconfiguredFunctionError, PrerequisiteError, startLocalStack, type LocalStack } from "./stack.ts";
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function localEndpoints(stack: LocalStack): string {
+  const lines = [
+    "the local stack keeps running (Ctrl-C stops everything):",
+    `  FIRESTORE_EMULATOR_HOST=${stack.firestore.host}`,
+    `  PUBSUB_EMULATOR_HOST=${stack.pubsub.host}`,
+    `  BIGQUERY_API_ENDPOINT=${stack.bigquery.url}`,
+    `  GCLOUD_PROJECT=${stack.project}`,
+    `  Slack sink: ${stack.slack.url}`,
+  ];
+  for (const f of stack.functions.values()) lines.push(`  ${f.name}: ${f.url} (GET ${f.url}/health)`);
+  for (const s of stack.plan.subscriptions) if (s.pushTo !== undefined) lines.push(`  ${s.name} -> ${s.pushTo}`);
+  return lines.join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  // This process reaches only local endpoints: no Google client here may probe the metadata server.
+  process.env.METADATA_SERVER_DETECTION ??= "none";
+  let options;
+  try {
+    options = parseCliArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    log(`${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+
+  let stack: LocalStack | undefined;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: stopping every process the local stack started ...`);
+    const done = stack === undefined ? Promise.resolve() : stack.close();
+    void done.then(
+      () => process.exit(signal === "SIGINT" ? 130 : 143),
+      (error: unknown) => {
+        log(`cleanup failed: ${String(error)}`);
+        stack?.killAllSync();
+        killAllEmulatorsSync();
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // Last resort (an exception escaping everything): no child outlives this process.
+  process.on("exit", () => stack?.killAllSync());
+
+  try {
+    stack = await startLocalStack({ stack: options.stack, log });
+    const dates = gameDates(options.dates, new Date(), stack.pipeline.timeZone);
+    const report = await runGameDay(stack, { dates, faults: options.faults, log });
+    process.stdout.write(options.json ? JSON.stringify(reportJson(report)) + "\n" : renderReport(report));
+    if (options.keepRunning) {
+      log(localEndpoints(stack));
+      await new Promise<never>(() => undefined);
+    }
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    if (error instanceof UnknownStackError || error instanceof PrerequisiteError) {
+      log(error.message);
+      if (options.json) process.stdout.write(JSON.stringify({ ok: false, stack: options.stack, error: error.message }) + "\n");
+      return 2;
+    }
+    const known = error instanceof WiringError || error instanceof MisconfiguredFunctionError;
+    log(known ? `npm start failed: ${(error as Error).message}` : `npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (options.json) process.stdout.write(JSON.stringify({ ok: false, stack: options.stack, error: error instanceof Error ? error.message : String(error) }) + "\n");
+    return 1;
+  } finally {
+    if (stack !== undefined && !stopping) {
+      stopping = true;
+      await stack.close().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));
+    }
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// Open handles of the Google clients must not keep a finished run alive.
+process.exit();

@@ -1,0 +1,86 @@
+// Command-line flags of `npm start` (pure).
+import { parseArgs } from "node:util";
+
+export const FAULT_NAMES = ["firestore-down", "bigquery-down", "pubsub-publish", "slack-down", "crash-before-publish", "malformed"] as const;
+export type FaultName = (typeof FAULT_NAMES)[number];
+
+export const MAX_DATES = 14;
+
+export interface CliOptions {
+  stack: string;
+  dates: number;
+  faults: FaultName[];
+  keepRunning: boolean;
+  json: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export const USAGE = `usage: npm start -- [--stack <name>] [--dates <N>] [--fault <name>]... [--keep-running] [--json]
+
+Evaluates the Pulumi program for a stack offline and provisions what it declares onto local parts:
+topics and subscriptions (push endpoints, ack deadline, retry backoff, dead-letter policy as declared)
+on the Pub/Sub emulator, Firestore on its emulator, the BigQuery dataset and tables in the local
+BigQuery fake, every declared function served by the functions framework from the same archive the
+program uploads (with the environment it declares; secrets replaced by local values), and a local
+Slack sink that prints alerts. Then it replays a game day through every phase and prints a report.
+
+  --stack <name>   stack to evaluate (default dev; any Pulumi.<name>.yaml)
+  --dates <N>      game dates to run at once (default 1, at most ${MAX_DATES}): yesterday and the days before
+  --fault <name>   inject a fault for a window, then heal it (repeatable):
+                     firestore-down        the functions' path to Firestore refuses connections
+                     bigquery-down         the BigQuery fake stops listening
+                     pubsub-publish        the functions' path to Pub/Sub refuses (publishing triggers fails;
+                                           push deliveries still arrive)
+                     slack-down            the Slack sink answers 503 (alert probes are published)
+                     crash-before-publish  the phase 2 orchestrator is killed after its trigger is marked
+                                           pending and before the publish completes, then restarted
+                     malformed             malformed and unknown-processor messages are published
+                                           (expected: quarantined, no dead letters, no effect on triggering)
+  --keep-running   leave everything up afterwards and print the local URLs and emulator hosts (Ctrl-C stops)
+  --json           one JSON document on stdout: {"ok", "stack", "dates", "triggers": [{"transition",
+                   "gameDate", "count"}], "completions": {"published", "firestore", "bigquery"},
+                   "deadLettered", "quarantined", "alerts", "faults", ...}; progress goes to stderr
+  --help           this text
+
+Exit codes: 0 every transition triggered exactly once per date and nothing was lost; 1 the run failed
+(or a wiring mistake in the program); 2 usage error, unknown stack, or gcloud/Java missing.
+Pushes carry no OIDC token locally (the emulator does not mint them) and nothing verifies one.`;
+
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  let values: { stack?: string; dates?: string; fault?: string[]; "keep-running"?: boolean; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        stack: { type: "string" },
+        dates: { type: "string" },
+        fault: { type: "string", multiple: true },
+        "keep-running": { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const stack = values.stack ?? "dev";
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name`);
+  const datesRaw = values.dates ?? "1";
+  const dates = Number(datesRaw);
+  if (!/^\d+$/.test(datesRaw) || dates < 1 || dates > MAX_DATES) throw new UsageError(`--dates must be a whole number 1..${MAX_DATES}, got ${JSON.stringify(datesRaw)}`);
+  const faults: FaultName[] = [];
+  for (const f of values.fault ?? []) {
+    if (!(FAULT_NAMES as readonly string[]).includes(f)) throw new UsageError(`unknown fault ${JSON.stringify(f)}; known: ${FAULT_NAMES.join(", ")}`);
+    if (!faults.includes(f as FaultName)) faults.push(f as FaultName);
+  }
+  return { stack, dates, faults, keepRunning: values["keep-running"] === true, json: values.json === true, help: values.help === true };
+}
