@@ -10,7 +10,7 @@ import { RUNTIME_ENV_KEYS } from "../../functions/core/runtime-env.ts";
 import type { ScheduledFunctionDef } from "../../infra/function-registry.ts";
 import { StackConfigError } from "../../infra/stack-config.ts";
 import { evaluateStack } from "../../tools/plan/evaluate.ts";
-import { accountEmail, ofType, one, ROOT, stackModel, T } from "./helpers.ts";
+import { accountEmail, ofType, one, planOf, ROOT, stackModel, T } from "./helpers.ts";
 
 const run = promisify(execFile);
 type Obj = Record<string, unknown>;
@@ -18,6 +18,15 @@ const obj = (v: unknown): Obj => v as Obj;
 
 describe("program variants and the plan tool", function () {
   this.timeout(180_000);
+
+  it("evaluations in one process do not leak into each other: dev again after other stacks declares the same resources", async () => {
+    const first = await planOf("dev");
+    await planOf("prod");
+    const again = await evaluateStack("dev");
+    const key = (r: { type: string; name: string; inputs: Obj }) => `${r.type}::${r.name}::${JSON.stringify(r.inputs)}`;
+    assert.deepEqual(again.resources.map(key).sort(), first.resources.map(key).sort());
+    assert.deepEqual(again.outputs, first.outputs);
+  });
 
   it("a scheduled function is one registry entry: function, Cloud Scheduler job with OIDC, invoker binding, no push subscription", async () => {
     const sweeper: ScheduledFunctionDef = {
