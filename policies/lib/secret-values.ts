@@ -13,6 +13,9 @@ const VALUE_PATTERNS: readonly { what: string; re: RegExp }[] = [
   { what: "a JSON web token", re: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
   { what: "a private key", re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
   { what: "a bearer token", re: /\bbearer\s+[A-Za-z0-9._~+/-]{16,}/i },
+  // `npm run plan` has no secret values offline and puts this placeholder in their place
+  // (tools/plan/stack-files.ts): seen in a plain setting, a Pulumi secret was written there.
+  { what: "a Pulumi secret (the offline plan's placeholder)", re: /^\[secret\]$/ },
 ];
 
 /** Keys that say their value is a secret. */

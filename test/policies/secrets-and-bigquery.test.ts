@@ -32,6 +32,7 @@ describe("policies: secrets and BigQuery", function () {
       ["SLACK_TOKEN", "not-obviously-a-token", "named like a secret"],
       ["GH", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "GitHub token"],
       ["KEY", "-----BEGIN PRIVATE KEY-----\nabc", "private key"],
+      ["ALERT_TARGET", "[secret]", "a Pulumi secret (offline placeholder)"],
     ];
     for (const [key, value, what] of secrets) {
       it(`reports ${what} in a function's environment`, async () => {
