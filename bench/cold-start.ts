@@ -1,0 +1,291 @@
+// Section 1: cold start per function. Each run is a fresh Node process serving one function with the
+// real functions framework (as the platform does): the time until it listens (loading the code) and
+// until it has answered its first request (for an orchestrator: a real completion, so the clients'
+// first connection is included), median of several runs. Variants:
+// - bundle: the esbuild bundle that is deployed (infra/bundle), alone in a folder whose node_modules
+//   holds only the functions framework (the platform installs just that);
+// - bundle + compile cache: the same with NODE_COMPILE_CACHE primed by one unmeasured run;
+// - unbundled: our code compiled to one file, every dependency loaded from node_modules;
+// - floors (once): a bare Node process that loads nothing but node:http, and the framework serving a
+//   function that does nothing (what the framework itself costs).
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import { loadPipeline } from "../functions/core/pipeline.ts";
+import { bundleEntry } from "../infra/bundle/esbuild-bundle.ts";
+import { buildFunctionArchive } from "../infra/bundle/function-archive.ts";
+import { functionRegistry, type FunctionSpec } from "../infra/function-registry.ts";
+import { findFreePort, uniqueName } from "../test/harness/emulators.ts";
+import type { BenchEnvironment } from "./environment.ts";
+import { trackChild } from "./environment.ts";
+import { benchOrchestratorEnv } from "./in-process.ts";
+import { benchDate, completionsFor, pushEnvelope } from "./messages.ts";
+import { median, ratio } from "./stats.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+// The deployed bundle's banner (infra/bundle/esbuild-bundle.ts): bundled CommonJS needs require/__dirname in ESM.
+const ESM_CJS_SHIM_FOR_BENCH = [
+  'import { createRequire as __bundleCreateRequire } from "node:module";',
+  'import { fileURLToPath as __bundleFileURLToPath } from "node:url";',
+  'import { dirname as __bundleDirname } from "node:path";',
+  "const require = __bundleCreateRequire(import.meta.url);",
+  "const __filename = __bundleFileURLToPath(import.meta.url);",
+  "const __dirname = __bundleDirname(__filename);",
+].join("\n");
+const FRAMEWORK_MAIN = path.join(ROOT, "node_modules/@google-cloud/functions-framework/build/src/main.js");
+
+export interface ColdSample {
+  /** Process spawn to listening (framework printed its URL), ms. */
+  loadMs: number;
+  /** Process spawn to the first request's answer, ms. */
+  firstResponseMs: number;
+  /** The first request alone (listening to answered), ms. */
+  firstRequestMs: number;
+  /** A second, warm request, ms (orchestrators only). */
+  warmRequestMs: number | null;
+}
+
+export type ColdMedian = ColdSample & { runs: number };
+
+export const COLD_VARIANTS = ["bundle", "bundleCompileCache", "bundleMinified", "unbundled"] as const;
+export type ColdVariant = (typeof COLD_VARIANTS)[number];
+
+export interface ColdFunctionResult {
+  name: string;
+  kind: FunctionSpec["kind"];
+  bundleBytes: number;
+  minifiedBundleBytes: number;
+  archiveBytes: number;
+  unbundledOwnCodeBytes: number;
+  /** "bundle" for every function; the other variants for the first orchestrator only (same code apart from the entry). */
+  variants: Partial<Record<ColdVariant, ColdMedian>>;
+  /** firstResponseMs of each variant / the bare Node floor's. */
+  vsBareNode: Partial<Record<ColdVariant, number | null>>;
+}
+
+export interface ColdStartResult {
+  floors: { bareNode: ColdMedian; frameworkOnly: ColdMedian; nodeExit: { ms: number; runs: number } };
+  functions: ColdFunctionResult[];
+}
+
+interface Launch {
+  args: string[];
+  env: Record<string, string>;
+  /** First request (after listening); resolves when answered. Second call = warm request. */
+  request: (url: string) => Promise<void>;
+  warm: boolean;
+}
+
+async function spawnAndMeasure(launch: Launch, port: number): Promise<ColdSample> {
+  const started = performance.now();
+  const child = spawn(process.execPath, launch.args, {
+    cwd: tmpdir(),
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...launch.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  trackChild(child);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+  try {
+    const loadMs = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout!.setEncoding("utf8").on("data", (c: string) => {
+        out += c;
+        if (/URL: http/.test(out)) resolve(performance.now() - started);
+      });
+      child.once("exit", (code) => reject(new Error(`process exited (${code}) before listening: ${stderr.slice(-2000)}`)));
+      setTimeout(() => reject(new Error(`not listening after 30 s: ${stderr.slice(-2000)}`)), 30_000).unref();
+    });
+    const url = `http://127.0.0.1:${port}/`;
+    const before = performance.now();
+    await launch.request(url);
+    const answered = performance.now();
+    const firstResponseMs = answered - started;
+    let warmRequestMs: number | null = null;
+    if (launch.warm) {
+      const w = performance.now();
+      await launch.request(url);
+      warmRequestMs = performance.now() - w;
+    }
+    return { loadMs, firstResponseMs, firstRequestMs: answered - before, warmRequestMs };
+  } finally {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+function medianOf(samples: ColdSample[]): ColdMedian {
+  const warm = samples.map((s) => s.warmRequestMs).filter((x): x is number => x !== null);
+  return {
+    runs: samples.length,
+    loadMs: median(samples.map((s) => s.loadMs)),
+    firstResponseMs: median(samples.map((s) => s.firstResponseMs)),
+    firstRequestMs: median(samples.map((s) => s.firstRequestMs)),
+    warmRequestMs: warm.length ? median(warm) : null,
+  };
+}
+
+async function repeat(runs: number, make: () => Promise<Launch & { port: number }>): Promise<ColdMedian> {
+  const samples: ColdSample[] = [];
+  for (let i = 0; i < runs; i++) {
+    const launch = await make();
+    samples.push(await spawnAndMeasure(launch, launch.port));
+  }
+  return medianOf(samples);
+}
+
+const frameworkArgs = (source: string, target: string, port: number) => [
+  FRAMEWORK_MAIN,
+  `--target=${target}`,
+  `--source=${source}`,
+  `--port=${port}`,
+  "--signature-type=http",
+];
+
+async function get(url: string): Promise<void> {
+  const res = await fetch(url);
+  await res.text();
+}
+
+/** A folder holding one ESM file and a node_modules link to the project's (only the framework is used by a bundle). */
+async function codeFolder(base: string, name: string, code: Uint8Array | string): Promise<string> {
+  const dir = path.join(base, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, "index.js"), code);
+  await writeFile(path.join(dir, "package.json"), JSON.stringify({ type: "module", main: "index.js" }));
+  await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return path.join(dir, "index.js");
+}
+
+async function measureNodeExit(runs: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const child = spawn(process.execPath, ["-e", "0"], { stdio: "ignore" });
+    trackChild(child);
+    await new Promise((r) => child.once("exit", r));
+    samples.push(performance.now() - started);
+  }
+  return median(samples);
+}
+
+export async function measureColdStarts(env: BenchEnvironment, opts: { runs: number; includeScheduled: boolean; smoke: boolean }): Promise<ColdStartResult> {
+  const base = await mkdtemp(path.join(tmpdir(), "bench-cold-"));
+  try {
+    const floorFile = path.join(base, "floor.mjs");
+    await writeFile(
+      floorFile,
+      'import { createServer } from "node:http";\nconst port = Number(process.argv[2]);\ncreateServer((q, r) => r.end("ok")).listen(port, () => console.log(`URL: http://localhost:${port}/`));\n',
+    );
+    const bareNode = await repeat(opts.runs, async () => {
+      const port = await findFreePort();
+      return { port, args: [floorFile, String(port)], env: {}, request: get, warm: false };
+    });
+    const helloSource = await codeFolder(
+      base,
+      "hello",
+      'import * as functions from "@google-cloud/functions-framework";\nfunctions.http("hello", (req, res) => { res.send("ok"); });\n',
+    );
+    const frameworkOnly = await repeat(opts.runs, async () => {
+      const port = await findFreePort();
+      return { port, args: frameworkArgs(helloSource, "hello", port), env: { NODE_ENV: "test" }, request: get, warm: false };
+    });
+    const nodeExit = await measureNodeExit(opts.runs);
+
+    const pipeline = loadPipeline();
+    const registry = functionRegistry(pipeline).filter((s) => s.kind === "orchestrator" || opts.includeScheduled);
+    const specs = opts.smoke ? registry.slice(0, 1) : registry;
+    const functions: ColdFunctionResult[] = [];
+    let dateIndex = 0;
+    for (const spec of specs) {
+      const [bundle, archive] = await Promise.all([bundleEntry(ROOT, spec.entry), buildFunctionArchive({ rootDir: ROOT, name: spec.name, entry: spec.entry })]);
+      const ownCode = await esbuild.build({
+        absWorkingDir: ROOT,
+        entryPoints: [spec.entry],
+        bundle: true,
+        packages: "external",
+        platform: "node",
+        target: "node22",
+        format: "esm",
+        write: false,
+        logLevel: "silent",
+      });
+      const minified = await esbuild.build({
+        absWorkingDir: ROOT,
+        entryPoints: [spec.entry],
+        bundle: true,
+        platform: "node",
+        target: "node22",
+        format: "esm",
+        banner: { js: ESM_CJS_SHIM_FOR_BENCH },
+        external: ["@google-cloud/functions-framework"],
+        minify: true,
+        write: false,
+        logLevel: "silent",
+      });
+      const bundleSource = await codeFolder(base, `${spec.name}-bundle`, bundle.code);
+      const minifiedSource = await codeFolder(base, `${spec.name}-minified`, minified.outputFiles[0]!.contents);
+      const unbundledSource = await codeFolder(base, `${spec.name}-unbundled`, ownCode.outputFiles[0]!.contents);
+      const cacheDir = path.join(base, `${spec.name}-compile-cache`);
+      const transition = spec.transitionId === undefined ? undefined : pipeline.transitions.find((t) => t.id === spec.transitionId);
+
+      const launchFor = (source: string, compileCache: boolean) => async (): Promise<Launch & { port: number }> => {
+        const port = await findFreePort();
+        const prefix = `${uniqueName("bench_cold").replace(/[^A-Za-z0-9_]/g, "_")}_`;
+        const fnEnv = {
+          ...benchOrchestratorEnv(env, spec.transitionId ?? "phase2-to-phase3", prefix),
+          FUNCTION_NAME: spec.name,
+          NODE_ENV: "test",
+          METADATA_SERVER_DETECTION: "none",
+          LOG_LEVEL: "warn",
+          ...(compileCache ? { NODE_COMPILE_CACHE: cacheDir } : {}),
+        };
+        const messages = transition ? completionsFor(transition, benchDate(dateIndex++, 40_000)) : [];
+        let next = 0;
+        const request = transition
+          ? async (url: string) => {
+              const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(pushEnvelope(messages[next++ % messages.length])) });
+              const text = await res.text();
+              if (res.status !== 200) throw new Error(`${spec.name} answered ${res.status} to its first completion: ${text}`);
+            }
+          : async (url: string) => {
+              // A scheduled function's first request would run its job; OPTIONS exercises the loaded handler only.
+              const res = await fetch(url, { method: "OPTIONS" });
+              await res.text();
+            };
+        return { port, args: frameworkArgs(source, spec.target, port), env: fnEnv, request, warm: transition !== undefined };
+      };
+      const variants: Partial<Record<ColdVariant, ColdMedian>> = { bundle: await repeat(opts.runs, launchFor(bundleSource, false)) };
+      if (functions.length === 0 && !opts.smoke) {
+        // Prime the compile cache once (not measured).
+        const priming = await launchFor(bundleSource, true)();
+        await spawnAndMeasure(priming, priming.port);
+        variants.bundleCompileCache = await repeat(opts.runs, launchFor(bundleSource, true));
+        variants.bundleMinified = await repeat(opts.runs, launchFor(minifiedSource, false));
+        variants.unbundled = await repeat(opts.runs, launchFor(unbundledSource, false));
+      }
+      const vsBareNode: Partial<Record<ColdVariant, number | null>> = {};
+      for (const v of COLD_VARIANTS) {
+        const m = variants[v];
+        if (m) vsBareNode[v] = ratio(m.firstResponseMs, bareNode.firstResponseMs);
+      }
+      functions.push({
+        name: spec.name,
+        kind: spec.kind,
+        bundleBytes: bundle.code.byteLength,
+        minifiedBundleBytes: minified.outputFiles[0]!.contents.byteLength,
+        archiveBytes: archive.bytes,
+        unbundledOwnCodeBytes: ownCode.outputFiles[0]!.contents.byteLength,
+        variants,
+        vsBareNode,
+      });
+    }
+    return { floors: { bareNode, frameworkOnly, nodeExit: { ms: nodeExit, runs: opts.runs } }, functions };
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,112 @@
+// Command-line options of `npm run bench`. Pure: parses argv, no I/O.
+import { parseArgs } from "node:util";
+
+export const SECTIONS = ["cold", "latency", "contention", "operations"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  json: boolean;
+  /** Fresh Node processes per cold-start variant (the median is reported). */
+  runs: number;
+  /** Sequential completions measured for handler latency (5 per game date). */
+  latencyDates: number;
+  /** End-to-end samples (one per game date) through the Pub/Sub emulator's push. */
+  e2eDates: number;
+  /** Floor samples (bare transaction + bare publish). */
+  floorSamples: number;
+  /** Completions of one date arriving at once. */
+  contentionSizes: number[];
+  /** Dates arriving at once (5 completions each). */
+  contentionDates: number[];
+  sections: Section[];
+  /** Cold start: also measure the scheduled functions (load only). */
+  coldScheduled: boolean;
+  /** Cold start: only the first orchestrator's deployed bundle (no other variants or functions). */
+  coldSmoke: boolean;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  json: false,
+  runs: 5,
+  latencyDates: 30,
+  e2eDates: 15,
+  floorSamples: 200,
+  contentionSizes: [5, 20, 100],
+  contentionDates: [10],
+  sections: [...SECTIONS],
+  coldScheduled: true,
+  coldSmoke: false,
+};
+
+/** --quick: every section in a tiny configuration (the smoke test's; numbers are not meaningful). */
+export const QUICK_OPTIONS: Omit<BenchOptions, "json" | "sections"> = {
+  runs: 1,
+  latencyDates: 2,
+  e2eDates: 1,
+  floorSamples: 5,
+  contentionSizes: [3],
+  contentionDates: [2],
+  coldScheduled: false,
+  coldSmoke: true,
+};
+
+export const USAGE = `npm run bench -- [--json] [--quick] [--runs N] [--only cold,latency,contention,operations]
+  [--latency-dates N] [--e2e-dates N] [--floor-samples N] [--sizes 5,20,100] [--dates 10,40]
+  --json     print one JSON document instead of tables
+  --quick    tiny configuration (seconds of work; for the smoke test, not for numbers)
+  --runs N   fresh processes per cold-start variant (median reported; default ${DEFAULT_OPTIONS.runs})
+  --only     sections to run, comma-separated (default: all)
+  --sizes    completions of one date arriving at once (default ${DEFAULT_OPTIONS.contentionSizes.join(",")})
+  --dates    dates arriving at once, 5 completions each (default ${DEFAULT_OPTIONS.contentionDates.join(",")})`;
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+function positiveInt(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function intList(name: string, raw: string): number[] {
+  const parts = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (parts.length === 0) throw new UsageError(`--${name} must list positive integers, got "${raw}"`);
+  return parts.map((p) => positiveInt(name, p));
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions & { help: boolean } {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      json: { type: "boolean", default: false },
+      quick: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+      runs: { type: "string" },
+      only: { type: "string" },
+      "latency-dates": { type: "string" },
+      "e2e-dates": { type: "string" },
+      "floor-samples": { type: "string" },
+      sizes: { type: "string" },
+      dates: { type: "string" },
+    },
+  });
+  const base = values.quick ? { ...DEFAULT_OPTIONS, ...QUICK_OPTIONS } : { ...DEFAULT_OPTIONS };
+  const sections = values.only === undefined ? base.sections : values.only.split(",").map((s) => s.trim());
+  for (const s of sections) {
+    if (!(SECTIONS as readonly string[]).includes(s)) throw new UsageError(`--only: unknown section "${s}" (known: ${SECTIONS.join(", ")})`);
+  }
+  return {
+    ...base,
+    help: values.help,
+    json: values.json,
+    sections: sections as Section[],
+    ...(values.runs === undefined ? {} : { runs: positiveInt("runs", values.runs) }),
+    ...(values["latency-dates"] === undefined ? {} : { latencyDates: positiveInt("latency-dates", values["latency-dates"]) }),
+    ...(values["e2e-dates"] === undefined ? {} : { e2eDates: positiveInt("e2e-dates", values["e2e-dates"]) }),
+    ...(values["floor-samples"] === undefined ? {} : { floorSamples: positiveInt("floor-samples", values["floor-samples"]) }),
+    ...(values.sizes === undefined ? {} : { contentionSizes: intList("sizes", values.sizes) }),
+    ...(values.dates === undefined ? {} : { contentionDates: intList("dates", values.dates) }),
+  };
+}

@@ -1,0 +1,124 @@
+// The readable report: plain-text tables with the numbers and their ratios to the floors. Pure.
+import type { BenchReport } from "./report.ts";
+import type { Summary } from "./stats.ts";
+import { COLD_VARIANTS } from "./cold-start.ts";
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
+}
+
+const ms = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const x = (r: number | null | undefined) => (r === null || r === undefined || !Number.isFinite(r) ? "-" : `${r.toFixed(1)}x`);
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MB`;
+const n2 = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+const usd = (v: number) => `$${v.toFixed(6)}`;
+
+function pct(label: string, s: Summary, floor?: Summary): (string | number)[] {
+  return [label, s.n, ms(s.p50), ms(s.p95), ms(s.p99), floor ? x(s.p50 / floor.p50) : "", floor ? x(s.p95 / floor.p95) : "", floor ? x(s.p99 / floor.p99) : ""];
+}
+
+export function renderReport(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`Benchmarks — ${r.startedAt} — ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, Node ${r.machine.node}`);
+  out.push(`load average at start ${r.machine.loadAverageStart.map((v) => v.toFixed(1)).join(" ")}, at end ${r.machine.loadAverageEnd.map((v) => v.toFixed(1)).join(" ")}; took ${(r.durationMs / 1000).toFixed(0)} s`);
+  if (r.options.quick) out.push("--quick: tiny configuration, the numbers are not meaningful");
+
+  const c = r.coldStart;
+  if (c) {
+    out.push("", "1. Cold start (median of runs; ms from process spawn; ratio = first response / bare Node's)");
+    out.push(
+      table(
+        ["floor", "runs", "listening", "first response"],
+        [
+          ["node -e 0 (exit)", c.floors.nodeExit.runs, ms(c.floors.nodeExit.ms), ""],
+          ["bare node:http server", c.floors.bareNode.runs, ms(c.floors.bareNode.loadMs), ms(c.floors.bareNode.firstResponseMs)],
+          ["functions framework, empty function", c.floors.frameworkOnly.runs, ms(c.floors.frameworkOnly.loadMs), ms(c.floors.frameworkOnly.firstResponseMs)],
+        ],
+      ),
+    );
+    const rows: (string | number)[][] = [];
+    for (const f of c.functions) {
+      for (const v of COLD_VARIANTS) {
+        const m = f.variants[v];
+        if (!m) continue;
+        rows.push([f.name, v, v === "bundleMinified" ? mb(f.minifiedBundleBytes) : v === "unbundled" ? mb(f.unbundledOwnCodeBytes) : mb(f.bundleBytes), ms(m.loadMs), ms(m.firstRequestMs), ms(m.firstResponseMs), ms(m.warmRequestMs), x(f.vsBareNode[v])]);
+      }
+    }
+    out.push("", table(["function", "variant", "code size", "listening", "1st request", "1st response", "warm request", "vs floor"], rows));
+    out.push("(orchestrators' first request is a real completion; scheduled functions' is an OPTIONS request. unbundled code size = our code only)");
+  }
+
+  const l = r.latency;
+  if (l) {
+    out.push("", `2. Event latency (${l.transition}, ms; ratios to the floor's same percentile)`);
+    const f = l.floor.transactionPlusPublish;
+    out.push(
+      table(
+        ["measure", "n", "p50", "p95", "p99", "p50/floor", "p95/floor", "p99/floor"],
+        [
+          pct("floor: bare transaction", l.floor.transaction),
+          pct("floor: bare publish", l.floor.publish),
+          pct("FLOOR: bare transaction + publish", f),
+          pct("bare BigQuery insertAll + MERGE (fake)", l.floor.bigqueryInsertPlusMerge),
+          pct("handler, every completion", l.handler.all, f),
+          pct("handler, recording only", l.handler.recordOnly, f),
+          pct("handler, completion that triggers", l.handler.triggering, f),
+          pct("handler, server side", l.handler.serverSide, f),
+          pct("e2e: last publish -> trigger arrives", l.endToEnd.lastPublishToTrigger, f),
+          pct("e2e floor: push relay (no work)", l.endToEnd.relayFloor),
+          pct("e2e vs relay floor", l.endToEnd.lastPublishToTrigger, l.endToEnd.relayFloor),
+          pct("handler time of the last completion", l.endToEnd.lastHandler),
+        ],
+      ),
+    );
+  }
+
+  if (r.contention) {
+    out.push("", "3. Contention (all at once at one instance; latency = burst start to each completion's 2xx)");
+    out.push(
+      table(
+        ["burst", "compl.", "wall ms", "per s", "p50", "p95", "p99", "non-2xx", "redeliv.", "undeliv.", "tx retries", "retries/compl.", "one trigger/date", "floor wall ms", "floor retries"],
+        r.contention.map((c) => [
+          c.kind === "one_date" ? `N=${c.size}, one date` : `M=${c.size} dates x 5`,
+          c.completions,
+          ms(c.wallMs),
+          c.throughputPerSecond.toFixed(1),
+          ms(c.latency.p50),
+          ms(c.latency.p95),
+          ms(c.latency.p99),
+          c.non2xx,
+          c.redeliveries,
+          c.undelivered,
+          c.transactionRetries,
+          c.transactionRetriesPerCompletion.toFixed(2),
+          `${c.exactlyOneTriggerPerDate ? "yes" : "NO"} (${c.triggers.datesWithExactlyOne}/${c.dates}, ${c.triggers.messagesReceived} msgs, ${c.triggers.publishes} publishes)`,
+          c.floor ? `${ms(c.floor.wallMs)}${c.floor.cutOff ? " (cut off)" : ""}` : "",
+          c.floor ? c.floor.attempts - c.floor.committed : "",
+        ]),
+      ),
+    );
+  }
+
+  const o = r.operations;
+  if (o) {
+    out.push("", "4. Cloud operations (counted by instrumentation), per completion / per triggered phase, vs the existing design");
+    out.push(
+      table(
+        ["transition", "compl.", "FS reads", "FS writes", "BQ rows", "BQ DML", "publishes", "legacy FS r/w", "legacy BQ rows/DML", "dup: FS r/w, BQ rows/DML"],
+        o.transitions.flatMap((t) => [
+          [`${t.transition} per completion`, t.completions, n2(t.perCompletion.firestoreReads), n2(t.perCompletion.firestoreWrites), n2(t.perCompletion.bigqueryInsertRows), n2(t.perCompletion.bigqueryDml), n2(t.perCompletion.pubsubPublishes), "1 / 2", "1 / 1", `${n2(t.perDuplicate.firestoreReads)}/${n2(t.perDuplicate.firestoreWrites)}, ${n2(t.perDuplicate.bigqueryInsertRows)}/${n2(t.perDuplicate.bigqueryDml)}`],
+          [`${t.transition} per phase`, "", n2(t.perTriggeredPhase.firestoreReads), n2(t.perTriggeredPhase.firestoreWrites), n2(t.perTriggeredPhase.bigqueryInsertRows), n2(t.perTriggeredPhase.bigqueryDml), n2(t.perTriggeredPhase.pubsubPublishes), `${t.legacyPerTriggeredPhase.firestoreReads} / ${t.legacyPerTriggeredPhase.firestoreWrites}`, `${t.legacyPerTriggeredPhase.bigqueryInsertRows} / ${t.legacyPerTriggeredPhase.bigqueryDml}`, ""],
+        ]),
+      ),
+    );
+    const g = o.gameDay;
+    out.push(
+      "",
+      `game day (${g.completions} completions, ${g.triggers} triggers): ours ${usd(g.oursCostUsd)} (every message delivered twice: ${usd(g.oursWithEveryMessageDuplicatedCostUsd)}), existing design ${usd(g.legacyCostUsd)}; list prices recorded ${o.pricesRecordedOn} (bench/cost-model.ts)`,
+    );
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,81 @@
+// `npm run bench [-- --json] [--quick] [--runs N] [--only ...]`: the benchmarks of issue 8. Starts its own
+// emulators and BigQuery fake (and stops them, also on Ctrl-C), runs the sections in an order that keeps
+// the cold starts away from the load of the others (contention last: a cut-off burst leaves work behind),
+// and prints tables, or one JSON document with --json. Method and results: docs/BENCHMARKS.md.
+import os from "node:os";
+import { loadPipeline } from "../functions/core/pipeline.ts";
+import { measureColdStarts } from "./cold-start.ts";
+import { measureContention } from "./contention.ts";
+import { startBenchEnvironment } from "./environment.ts";
+import { installInstrumentation } from "./instrument.ts";
+import { measureLatency } from "./latency.ts";
+import { measureOperations } from "./operations.ts";
+import { parseBenchArgs, USAGE, UsageError } from "./options.ts";
+import { renderReport } from "./render.ts";
+import { machineFacts, type BenchReport } from "./report.ts";
+
+/** A burst that has not settled by then is cut off (reported as undelivered). */
+const CONTENTION_CAP_MS = { quick: 20_000, full: 30_000 };
+
+async function main(argv: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseBenchArgs(argv);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const quick = argv.includes("--quick");
+  const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+  const started = performance.now();
+  progress("starting the Firestore and Pub/Sub emulators and the BigQuery fake");
+  const env = await startBenchEnvironment();
+  const report: Omit<BenchReport, "machine" | "durationMs"> = { startedAt: startedAt.toISOString(), options: { ...options, quick } };
+  try {
+    const instrumentation = installInstrumentation(env.bq);
+    instrumentation.watchTopics(loadPipeline().transitions.map((t) => t.outputTopicName));
+    if (options.sections.includes("cold")) {
+      progress(`cold starts (${options.runs} runs per variant)`);
+      report.coldStart = await measureColdStarts(env, { runs: options.runs, includeScheduled: options.coldScheduled, smoke: options.coldSmoke });
+    }
+    if (options.sections.includes("latency")) {
+      progress(`event latency (${options.latencyDates} dates, ${options.e2eDates} end-to-end, ${options.floorSamples} floor samples)`);
+      report.latency = await measureLatency(env, { dates: options.latencyDates, e2eDates: options.e2eDates, floorSamples: options.floorSamples });
+    }
+    if (options.sections.includes("operations")) {
+      progress("cloud operations over a game day");
+      report.operations = await measureOperations(env, instrumentation);
+    }
+    if (options.sections.includes("contention")) {
+      progress(`contention (N = ${options.contentionSizes.join(", ")}; M = ${options.contentionDates.join(", ")} dates)`);
+      report.contention = await measureContention(env, instrumentation, {
+        sizes: options.contentionSizes,
+        dates: options.contentionDates,
+        capMs: quick ? CONTENTION_CAP_MS.quick : CONTENTION_CAP_MS.full,
+      });
+    }
+  } finally {
+    progress("stopping the emulators");
+    await env.stop();
+  }
+  const full: BenchReport = { ...report, machine: machineFacts(loadStart), durationMs: performance.now() - started };
+  process.stdout.write(options.json ? `${JSON.stringify(full, null, 2)}\n` : `${renderReport(full)}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

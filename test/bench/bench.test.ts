@@ -1,0 +1,61 @@
+// Smoke test of `npm run bench`: the tiny configuration runs every section against its own emulators and
+// prints one valid JSON document. No timing assertions: the numbers belong in docs/BENCHMARKS.md.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { BenchReport } from "../../bench/report.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const run = promisify(execFile);
+
+describe("npm run bench -- --quick --json (smoke)", function () {
+  this.timeout(300_000);
+
+  it("runs every section in the tiny configuration and prints one JSON document", async () => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--json"], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const report = JSON.parse(stdout) as BenchReport;
+
+    assert.equal(report.options.quick, true);
+    assert.ok(report.machine.cpus >= 1);
+
+    const cold = report.coldStart!;
+    assert.equal(cold.functions.length, 1);
+    assert.ok(cold.functions[0]!.bundleBytes > 0);
+    assert.ok(cold.functions[0]!.variants.bundle!.firstResponseMs >= cold.functions[0]!.variants.bundle!.loadMs);
+    assert.ok(cold.floors.bareNode.firstResponseMs > 0);
+
+    const latency = report.latency!;
+    assert.equal(latency.handler.all.n, 2 * 5, "two measured dates of five completions");
+    assert.equal(latency.handler.triggering.n, 2, "one triggering completion per date");
+    assert.equal(latency.endToEnd.lastPublishToTrigger.n, 1);
+    assert.equal(latency.errors, 0);
+
+    const ops = report.operations!;
+    assert.equal(ops.transitions.length, 4);
+    for (const t of ops.transitions) {
+      assert.equal(t.triggers, 1, `${t.transition}: one trigger`);
+      assert.equal(t.perTriggeredPhase.pubsubPublishes, 1, `${t.transition}: one publish per triggered phase`);
+      assert.ok(t.perTriggeredPhase.firestoreWrites >= t.completions, `${t.transition}: every completion written`);
+      assert.equal(t.perDuplicate.firestoreWrites, 0, `${t.transition}: a redelivered duplicate writes nothing to Firestore`);
+    }
+    assert.ok(ops.gameDay.oursCostUsd > 0 && ops.gameDay.legacyCostUsd > 0);
+
+    const contention = report.contention!;
+    assert.deepEqual(
+      contention.map((c) => [c.kind, c.size]),
+      [
+        ["one_date", 3],
+        ["many_dates", 2],
+      ],
+    );
+    for (const c of contention) {
+      assert.equal(c.undelivered, 0, `${c.kind} ${c.size}: every completion acknowledged`);
+      assert.equal(c.exactlyOneTriggerPerDate, true, `${c.kind} ${c.size}: ${JSON.stringify(c.triggers)}`);
+    }
+  });
+});
