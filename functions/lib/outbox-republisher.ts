@@ -7,13 +7,17 @@
 // de-duplicates by trigger_id, so a publish racing an orchestrator's redelivery is harmless.
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import type { PhaseStateDoc } from "../core/phase-state.ts";
+import type { Transition } from "../core/pipeline-types.ts";
+import { executionLogRowOf } from "../core/sweep-rules.ts";
+import type { BigQueryStore } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { CompletionTracker } from "./completion-tracker.ts";
 import type { Logger } from "./logger.ts";
 import { RETRY_PRESETS, withRetry } from "./retry.ts";
 
 export type RepublishOutcome =
-  | { outcome: "published"; triggerId: string }
+  /** executionLogError: the trigger went out but its phase_execution_log row could not be written. */
+  | { outcome: "published"; triggerId: string; executionLogError?: unknown }
   /** Published meanwhile (by the orchestrator or another run): nothing to do. */
   | { outcome: "already_published"; triggerId: string | null }
   /** Another run holds an unexpired claim on this trigger. */
@@ -28,6 +32,11 @@ export interface OutboxRepublisherDeps {
   logger: Logger;
   /** The tracker of the trigger's transition: its publishPending publishes and marks published. */
   trackerFor(transitionId: string): CompletionTracker;
+  /** The transition's model (for the execution-log row). */
+  transitionFor(transitionId: string): Transition;
+  /** Where the execution-log row of a trigger this job published goes, and who published it. */
+  executionLog: Pick<BigQueryStore, "insertExecutionLog">;
+  identity: { functionName: string; codeHash: string };
   /** How long a claim holds (longer than one publish + mark with all retries). */
   claimLeaseMs?: number;
 }
@@ -87,9 +96,14 @@ export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
       const result = await deps.trackerFor(transitionId).publishPending(claimed.doc, ref);
       if (result === null) return { outcome: "already_published", triggerId: null };
       if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error };
-      return result.publishedNow
-        ? { outcome: "published", triggerId: result.triggerId }
-        : { outcome: "already_published", triggerId: result.triggerId };
+      if (!result.publishedNow) return { outcome: "already_published", triggerId: result.triggerId };
+      // One row per trigger id (deterministic insert id), as when an orchestrator publishes.
+      try {
+        await deps.executionLog.insertExecutionLog(executionLogRowOf(claimed.doc, deps.transitionFor(transitionId), deps.identity));
+      } catch (error) {
+        return { outcome: "published", triggerId: result.triggerId, executionLogError: error };
+      }
+      return { outcome: "published", triggerId: result.triggerId };
     },
   };
 }

@@ -36,7 +36,7 @@ export interface ReconcilerDeps {
 }
 
 export interface ReconcileFailure {
-  direction: "to_firestore" | "to_bigquery" | "publish";
+  direction: "to_firestore" | "to_bigquery" | "publish" | "execution_log";
   key: string;
   error: string;
   errorType: string;
@@ -128,7 +128,10 @@ export function createReconciler(deps: ReconcilerDeps) {
         }
         try {
           const published = await deps.republisher.republish(transition.id, outcome.ref, runId, now);
-          if (published.outcome === "published") report.published.push(published.triggerId);
+          if (published.outcome === "published") {
+            report.published.push(published.triggerId);
+            if (published.executionLogError !== undefined) fail("execution_log", trigger.triggerId, published.executionLogError);
+          }
           else if (published.outcome === "failed") fail("publish", trigger.triggerId, published.error);
         } catch (error) {
           fail("publish", trigger.triggerId, error);

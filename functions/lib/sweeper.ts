@@ -35,7 +35,7 @@ export interface SweeperDeps {
 
 export interface SweepFailure {
   docId: string;
-  step: "plan" | "latch" | "publish" | "stall_alert";
+  step: "plan" | "latch" | "publish" | "execution_log" | "stall_alert";
   error: string;
   errorType: string;
 }
@@ -180,6 +180,7 @@ export function createSweeper(deps: SweeperDeps) {
     switch (result.outcome) {
       case "published":
         report.published.push(result.triggerId);
+        if (result.executionLogError !== undefined) fail(plan.docId, "execution_log", result.executionLogError);
         return;
       case "failed":
         fail(plan.docId, "publish", result.error);

@@ -7,7 +7,7 @@ import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import type { Request, Response } from "@google-cloud/functions-framework";
 import { parseRuntimeEnv } from "../core/runtime-env.ts";
-import { pipelineFromEnv } from "../core/pipeline.ts";
+import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
 import { parseScheduledSettings, scheduledCollectionNames } from "../core/scheduled-config.ts";
 import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
 import { createBreaker } from "../lib/circuit-breaker.ts";
@@ -140,6 +140,9 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
     claimsCollection: ownCollections.publishClaims,
     breaker,
     logger,
+    transitionFor: (id) => transitionById(pipeline, id),
+    executionLog: store,
+    identity: { functionName: rt.functionName, codeHash: rt.codeHash },
     trackerFor: (id) => {
       const tracker = trackers.get(id);
       if (tracker === undefined) throw new Error(`no tracker for transition "${id}"`);

@@ -180,6 +180,8 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     assert.equal(got.length, 1);
     assert.equal(got[0]!.trigger_reason, "all_complete");
     assert.equal(got[0]!.correlation_id, "corr-last");
+    const logged = bq.rows("phase_execution_log");
+    assert.deepEqual(logged.map((r) => [r.trigger_id, r.function_name, r.degraded]), [[`phase2-to-phase3:${GAME_DATE}:daily`, "phase-reconciler", false]]);
     const doc = (await stateDoc(phase2))!;
     assert.equal(doc.trigger?.state, "published");
   });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { latchTrigger, decideFor, markPublished } from "../../functions/core/phase-state.ts";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
-import { latchCauseOf, lookbackRange, planSweep, stallAlertId } from "../../functions/core/sweep-rules.ts";
+import { executionLogRowOf, latchCauseOf, lookbackRange, planSweep, stallAlertId } from "../../functions/core/sweep-rules.ts";
 import { completion, docWith, MINUTE, PIPELINE, transitionOf } from "./support.ts";
 
 const TZ = "America/New_York";
@@ -127,6 +127,19 @@ describe("sweep rules: helpers", () => {
       completion(PHASE4_NAMES[2]!, GAME_DATE, at(20), { correlationId: "failed-later", status: "failed" }),
     ], T0);
     assert.equal(latchCauseOf(doc).correlationId, "late");
+  });
+
+  it("executionLogRowOf: what the latched trigger said, published by the scheduled job", () => {
+    const doc = phase4Doc(4);
+    const latched = latchTrigger(doc, PHASE4, decideFor(doc, PHASE4, at(60), TZ), latchCauseOf(doc), at(60));
+    const row = executionLogRowOf(latched, PHASE4, { functionName: "phase-sweeper", codeHash: "h" });
+    assert.equal(row.trigger_id, latched.trigger!.triggerId);
+    assert.deepEqual(row.missing_processors, [PHASE4_NAMES[4]]);
+    assert.deepEqual(row.complete_processors, [...PHASE4_NAMES.slice(0, 4)].sort());
+    assert.equal(row.triggered_at, at(60).toISOString());
+    assert.equal(row.function_name, "phase-sweeper");
+    assert.equal(row.degraded, true);
+    assert.throws(() => executionLogRowOf(doc, PHASE4, { functionName: "x", codeHash: "h" }), /no trigger/);
   });
 
   it("lookbackRange covers N days back through tomorrow, in the pipeline's zone", () => {

@@ -141,6 +141,13 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     assert.equal(doc.trigger?.state, "published");
     assert.equal(doc.trigger?.decidedAt, at(60).toISOString());
     assert.equal(slackTexts().filter((t) => t.includes("triggered without every processor (tier_1_60min_4of5)")).length, 1);
+    // One execution-log row for the trigger, saying who published it and what was missing.
+    const logged = bq.rows("phase_execution_log");
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]!.trigger_id, `phase4-to-phase5:${GAME_DATE}:daily`);
+    assert.equal(logged[0]!.function_name, "phase-sweeper");
+    assert.equal(logged[0]!.degraded, true);
+    assert.deepEqual(logged[0]!.missing_processors, [names[4]]);
   });
 
   it("a trigger left pending by a failed publish is published exactly once by two racing sweeper instances", async () => {
@@ -170,6 +177,7 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     const triggers = await drain(sub);
     assert.equal(triggers.length, 1, JSON.stringify(triggers));
     assert.equal(triggers[0]!.data.trigger_reason, "all_complete");
+    assert.equal(bq.rows("phase_execution_log").length, 1, "one execution-log row per trigger");
     const doc = await stateDoc(phase4);
     assert.equal(doc.trigger?.state, "published");
     // Consumers de-duplicate by trigger_id anyway: the first delivery is the only one acted on.
