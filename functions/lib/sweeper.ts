@@ -224,7 +224,7 @@ export function createSweeper(deps: SweeperDeps) {
           missing: stall.missing,
           stall_after_minutes: stall.stallAfterMinutes,
           waiting_reason: plan.decision?.reason ?? null,
-          runbook: "docs/runbooks/pipeline-stalled.md",
+          runbook: "docs/runbooks/scheduled-jobs.md",
         },
       });
       entry.alerted = sent.delivered || sent.suppressed;
