@@ -11,6 +11,7 @@ import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
 import { parseScheduledSettings, scheduledCollectionNames } from "../core/scheduled-config.ts";
 import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
 import { createBreaker } from "../lib/circuit-breaker.ts";
+import { FUNCTION_TIMEOUT_MS, HANDLER_MARGIN_MS, runWithDeadline } from "../lib/retry.ts";
 import { createSlackAlerter, type Alerter } from "../lib/slack.ts";
 import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck, type HealthChecker } from "../lib/health.ts";
 import { createCompletionTracker, type CompletionTracker } from "../lib/completion-tracker.ts";
@@ -82,7 +83,8 @@ export function createScheduledHandler(job: ScheduledJob): HttpHandler {
     const runId = randomUUID();
     const log = job.logger.withTrace(parseTraceHeaders(req.headers), job.projectId).child({ run_id: runId });
     try {
-      const report = await job.run(clock(), runId);
+      // Every retry inside honours this deadline, so the run answers before the platform's timeout.
+      const report = await runWithDeadline(Date.now() + FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS, () => job.run(clock(), runId));
       res.status(report.ok ? 200 : 500).json(report);
     } catch (error) {
       // A store could not be read at all: nothing was checked. 500, so Cloud Scheduler retries; alerted.
