@@ -1,6 +1,7 @@
 // Faults injected into the system under test (the functions' paths to Firestore, BigQuery, Pub/Sub and
 // Slack; a function process; its input) for a window, then healed. The simulated processors and the
 // report read the emulators directly, so a fault never hides what the system did.
+import { randomBytes } from "node:crypto";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
 import { latchModeFor, phaseStateDocId } from "../../functions/core/phase-state.ts";
 import type { FaultName } from "./args.ts";
@@ -94,8 +95,13 @@ function slackDown(ctx: FaultContext): RunningFault {
   const { stack } = ctx;
   const refusedBefore = stack.slack.refused;
   let healedAt = Number.POSITIVE_INFINITY;
+  // A processor name never seen before, so its first-sighting alert is neither de-duplicated by the
+  // alerter nor by the unknown-processor ledger of an earlier run on the same stack.
+  let probes = 0;
   const probe = async () => {
-    const msg = { ...unknownProcessorTemplate(ctx.first, ctx.fixtures), game_date: ctx.dates[0], timestamp: pythonIsoTimestamp(new Date()) };
+    probes += 1;
+    const name = `LocalStackProbe${randomBytes(3).toString("hex")}N${probes}Processor`;
+    const msg = { ...unknownProcessorTemplate(ctx.first, ctx.fixtures), processor_name: name, game_date: ctx.dates[0], timestamp: pythonIsoTimestamp(new Date()) };
     await ctx.publishRaw(ctx.first, Buffer.from(JSON.stringify(msg)));
   };
   const fault = windowed(

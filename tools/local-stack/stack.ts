@@ -126,14 +126,14 @@ export function localFunctionEnv(
 }
 
 /** How long a function may stay degraded at start-up (its health result is cached 30 s, so two real checks). */
-const HEALTH_DEADLINE_MS = 75_000;
+export const HEALTH_DEADLINE_MS = 75_000;
 
 /**
  * Waits for GET /health to answer 200. "misconfigured" (the runtime rejected its environment, e.g. a
  * variable the program does not set) fails at once; a dependency that stays unhealthy fails at the
  * deadline. A first check may time out on a cold, busy machine, hence the patience.
  */
-async function awaitHealthy(name: string, url: string, log: (line: string) => void): Promise<string | undefined> {
+export async function awaitHealthy(name: string, url: string, log: (line: string) => void): Promise<string | undefined> {
   const deadline = Date.now() + HEALTH_DEADLINE_MS;
   let reported = false;
   for (;;) {
