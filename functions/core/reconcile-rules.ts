@@ -156,6 +156,12 @@ export interface ReconcileInput {
   docs: readonly PhaseStateDoc[];
   rows: readonly PhaseCompletionRow[];
   insertIdOf: InsertIdOf;
+  /**
+   * Entries recorded after this instant (ISO) are left alone: their orchestrator may still be writing
+   * the BigQuery row, whose facts (record_count, metadata) only it has; the same insert id would
+   * make BigQuery drop that richer row in favour of ours.
+   */
+  settledBefore?: string;
 }
 
 export function planReconciliation(input: ReconcileInput): ReconcilePlan {
@@ -209,6 +215,7 @@ export function planReconciliation(input: ReconcileInput): ReconcilePlan {
     }
     for (const processor of Object.keys(doc.entries).sort()) {
       entries++;
+      if (input.settledBefore !== undefined && doc.entries[processor]!.recordedAt > input.settledBefore) continue;
       const row = rowFromEntry(doc, transition, processor);
       const insertId = input.insertIdOf(row);
       if (!inBigQuery.has(insertId)) toBigQuery.push({ docId, insertId, row });

@@ -60,6 +60,9 @@ export interface ReconcileReport {
   failures: ReconcileFailure[];
 }
 
+/** How long an orchestrator may take between its Firestore and its BigQuery write (one event, with retries). */
+const SETTLE_MS = 10 * 60_000;
+
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 export function createReconciler(deps: ReconcilerDeps) {
@@ -78,7 +81,13 @@ export function createReconciler(deps: ReconcilerDeps) {
     async reconcile(now: Date, runId: string): Promise<ReconcileReport> {
       const { fromDate, toDate } = lookbackRange(now, pipeline.timeZone, deps.lookbackDays);
       const [docs, rows] = await Promise.all([readDocs(fromDate, toDate), deps.store.listCompletions({ fromDate, toDate })]);
-      const plan = planReconciliation({ transitions: pipeline.transitions, docs, rows, insertIdOf: (row) => buildCompletionRow(row).insert_id });
+      const plan = planReconciliation({
+        transitions: pipeline.transitions,
+        docs,
+        rows,
+        insertIdOf: (row) => buildCompletionRow(row).insert_id,
+        settledBefore: new Date(now.getTime() - SETTLE_MS).toISOString(),
+      });
       const report: ReconcileReport = {
         ok: true,
         runId,

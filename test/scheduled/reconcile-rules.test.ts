@@ -74,6 +74,16 @@ describe("reconcile rules: planReconciliation", () => {
     assert.equal(repair.row.phase, PHASE4.phaseWireName);
   });
 
+  it("an entry recorded after settledBefore is left alone (its orchestrator may still be writing the row)", () => {
+    const c = completion(NAMES[1]!, GAME_DATE, at(0));
+    const doc = docWith(PHASE4, GAME_DATE, [c], T0);
+    const recorded = doc.entries[NAMES[1]!]!.recordedAt;
+    const early = planReconciliation({ transitions: PIPELINE.transitions, insertIdOf, docs: [doc], rows: [], settledBefore: new Date(Date.parse(recorded) - 1).toISOString() });
+    assert.deepEqual(early.toBigQuery, []);
+    const settled = planReconciliation({ transitions: PIPELINE.transitions, insertIdOf, docs: [doc], rows: [], settledBefore: recorded });
+    assert.equal(settled.toBigQuery.length, 1);
+  });
+
   it("in both: nothing; a superseded failure in BigQuery is not 'missing' from Firestore", () => {
     const failed = completion(NAMES[0]!, GAME_DATE, at(0), { status: "failed" });
     const success = completion(NAMES[0]!, GAME_DATE, at(10));

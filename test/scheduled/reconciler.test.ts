@@ -193,7 +193,7 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     const reconciler = reconcilerJob();
 
     bq.injectFault({ method: "insertAll", status: 503, times: 3 });
-    const failed = await reconciler.reconcile(at(10));
+    const failed = await reconciler.reconcile(at(15));
     assert.equal(failed.ok, false);
     assert.equal(failed.failures.length, 1);
     assert.equal(failed.failures[0]!.direction, "to_bigquery");
@@ -201,7 +201,7 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     assert.ok(slack.received.some((m) => String(m.text).includes("Reconciler could not repair 1 item(s)")));
     assert.equal(rowsOf(phase4.id).length, 0);
 
-    const healed = await reconciler.reconcile(at(20));
+    const healed = await reconciler.reconcile(at(25));
     assert.equal(healed.ok, true);
     assert.equal(healed.repairedBigQuery.length, 1);
     assert.equal(rowsOf(phase4.id).length, 1);
