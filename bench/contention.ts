@@ -192,6 +192,8 @@ export interface ContentionFloor {
   attempts: number;
   latency: Summary;
   cutOff: boolean;
+  /** The same N transactions one after another on a fresh document (what serialising them per document would cost). */
+  serializedWallMs: number;
 }
 
 /** N bare read-modify-write transactions on one document at once, through one client (one instance). */
@@ -220,9 +222,18 @@ export async function bareContentionFloor(env: BenchEnvironment, n: number, capM
   );
   const outcome = await Promise.race([all.then(() => "done" as const), cap]);
   const wallMs = performance.now() - started;
+  const serialRef = ref.parent.doc("serial");
+  const serialStarted = performance.now();
+  for (let i = 0; i < n; i++) {
+    await db.runTransaction(async (tx) => {
+      const snap = await tx.get(serialRef);
+      tx.set(serialRef, { ...snap.data(), [`p${i}`]: new Date().toISOString() });
+    });
+  }
+  const serializedWallMs = performance.now() - serialStarted;
   // A cut-off run's transactions keep going in the background; terminate() waits for them, so leave the client.
   if (outcome === "done") await db.terminate();
-  return { transactions: n, wallMs, committed: latencies.length, failed, attempts, latency: summarize(latencies), cutOff: outcome === "cap" };
+  return { transactions: n, wallMs, committed: latencies.length, failed, attempts, latency: summarize(latencies), cutOff: outcome === "cap", serializedWallMs };
 }
 
 let dateOffset = 3_000;

@@ -31,6 +31,9 @@ export interface LatencyResult {
     /** Server-side handler time of the last completion (the rest is the push and pull transport). */
     lastHandler: Summary;
     relayFloor: Summary;
+    /** Requests the push subscription made, against the completions published (more = duplicate pushes). */
+    pushDeliveries: number;
+    completionsPublished: number;
     vsRelayFloor: { p50: number | null; p95: number | null; p99: number | null };
     vsTransactionPlusPublish: { p50: number | null; p95: number | null; p99: number | null };
   };
@@ -197,6 +200,7 @@ export async function measureLatency(env: BenchEnvironment, opts: { dates: numbe
     const sub = await pushSubscription(inTopic, served.url);
     const e2e: number[] = [];
     const lastHandler: number[] = [];
+    const deliveriesBefore = served.handlerMs.length;
     for (let d = 0; d < opts.e2eDates + 1; d++) {
       const gameDate = benchDate(d, 1_000);
       const messages = completionsFor(transition, gameDate);
@@ -214,6 +218,7 @@ export async function measureLatency(env: BenchEnvironment, opts: { dates: numbe
       e2e.push(arrival.at - started);
       lastHandler.push(served.handlerMs.at(-1)!);
     }
+    const pushDeliveries = served.handlerMs.length - deliveriesBefore;
     await sub.delete();
     await listener.close();
 
@@ -230,6 +235,8 @@ export async function measureLatency(env: BenchEnvironment, opts: { dates: numbe
         lastPublishToTrigger: e2eSummary,
         lastHandler: summarize(lastHandler),
         relayFloor,
+        pushDeliveries,
+        completionsPublished: (opts.e2eDates + 1) * transition.processors.length,
         vsRelayFloor: ratioSummary(e2eSummary, relayFloor),
         vsTransactionPlusPublish: ratioSummary(e2eSummary, floor.transactionPlusPublish),
       },

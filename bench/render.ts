@@ -74,13 +74,14 @@ export function renderReport(r: BenchReport): string {
         ],
       ),
     );
+    out.push(`(push deliveries during the end-to-end runs: ${l.endToEnd.pushDeliveries} for ${l.endToEnd.completionsPublished} completions published)`);
   }
 
   if (r.contention) {
     out.push("", "3. Contention (all at once at one instance; latency = burst start to each completion's 2xx)");
     out.push(
       table(
-        ["burst", "compl.", "wall ms", "per s", "p50", "p95", "p99", "non-2xx", "redeliv.", "undeliv.", "tx retries", "retries/compl.", "one trigger/date", "floor wall ms", "floor retries"],
+        ["burst", "compl.", "wall ms", "per s", "p50", "p95", "p99", "non-2xx", "redeliv.", "undeliv.", "tx retries", "retries/compl.", "one trigger/date", "floor wall ms", "floor retries", "floor serialized ms"],
         r.contention.map((c) => [
           c.kind === "one_date" ? `N=${c.size}, one date` : `M=${c.size} dates x 5`,
           c.completions,
@@ -97,6 +98,7 @@ export function renderReport(r: BenchReport): string {
           `${c.exactlyOneTriggerPerDate ? "yes" : "NO"} (${c.triggers.datesWithExactlyOne}/${c.dates}, ${c.triggers.messagesReceived} msgs, ${c.triggers.publishes} publishes)`,
           c.floor ? `${ms(c.floor.wallMs)}${c.floor.cutOff ? " (cut off)" : ""}` : "",
           c.floor ? c.floor.attempts - c.floor.committed : "",
+          c.floor ? ms(c.floor.serializedWallMs) : "",
         ]),
       ),
     );
