@@ -6,6 +6,7 @@ import { UnknownStackError } from "../plan/stack-files.ts";
 import { parseCliArgs, USAGE, UsageError } from "./args.ts";
 import { WiringError } from "./declared.ts";
 import { killAllEmulatorsSync } from "./emulators.ts";
+import { killAllFunctionsSync } from "./function-host.ts";
 import { runGameDay } from "./game-day.ts";
 import { gameDates } from "./messages.ts";
 import { renderReport, reportJson } from "./report.ts";
@@ -49,12 +50,13 @@ async function main(argv: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     log(`\n${signal}: stopping every process the local stack started ...`);
+    // During start-up there is no stack to close yet: the exit handlers kill what was started.
     const done = stack === undefined ? Promise.resolve() : stack.close();
     void done.then(
       () => process.exit(signal === "SIGINT" ? 130 : 143),
       (error: unknown) => {
         log(`cleanup failed: ${String(error)}`);
-        stack?.killAllSync();
+        killAllFunctionsSync();
         killAllEmulatorsSync();
         process.exit(1);
       },
@@ -62,8 +64,9 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  // Last resort (an exception escaping everything): no child outlives this process.
-  process.on("exit", () => stack?.killAllSync());
+  // Last resort (an exception escaping everything, a signal during start-up): no child outlives this
+  // process. The emulator groups have the same handler in test/harness/emulators.ts.
+  process.on("exit", killAllFunctionsSync);
 
   try {
     stack = await startLocalStack({ stack: options.stack, log });

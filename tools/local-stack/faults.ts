@@ -172,6 +172,9 @@ function crashBeforePublish(ctx: FaultContext): RunningFault {
       if (observedPending === undefined) await sleep(50);
     }
     await fn.kill();
+    // The dead process's stalled connections are reset, not resumed: a publish it never finished
+    // sending must not reach the emulator after its death.
+    proxy.setMode("reset");
     proxy.setMode("pass");
     await fn.restart();
     record.detail =

@@ -64,6 +64,15 @@ function installOnce(rootDir: string, depsDir: string, lockPaths: string[]): Pro
   return pending;
 }
 
+/** Every function child still running, for the synchronous last-resort cleanup of an exiting process. */
+const liveChildren = new Set<ChildProcess>();
+
+/** SIGKILL every function child this process started and that is still running (exit handlers). */
+export function killAllFunctionsSync(): void {
+  for (const c of liveChildren) c.kill("SIGKILL");
+  liveChildren.clear();
+}
+
 export interface ServedFunction {
   readonly name: string;
   readonly url: string;
@@ -105,6 +114,8 @@ export async function serveFunction(o: ServeOptions): Promise<ServedFunction> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     child = c;
+    liveChildren.add(c);
+    c.once("exit", () => liveChildren.delete(c));
     let buffered = "";
     c.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       buffered += chunk;

@@ -19,7 +19,7 @@ export interface GameDayOptions {
   dates: string[];
   faults: readonly FaultName[];
   log: (line: string) => void;
-  /** Until every date reached the last phase (default 240 s). */
+  /** Until every date reached the last phase (default: defaultTimeoutMs). */
   timeoutMs?: number;
   /** How long a fault stays injected (default 5 s). */
   faultWindowMs?: number;
@@ -184,9 +184,17 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
   const terminal = transitions.filter((t) => nextOf(t) === undefined);
   try {
     for (const date of o.dates) track(runPhase(first, date, randomUUID(), date === o.dates[0] ? 2 : 1), `phase ${first.fromPhase} of ${date}`);
-    const deadline = t0 + (o.timeoutMs ?? 240_000);
+    const deadline = t0 + (o.timeoutMs ?? defaultTimeoutMs(stack, o.faults.length > 0));
     const reachedEnd = () => o.dates.every((d) => terminal.every((t) => triggeredAt.has(key(t.id, d))));
-    while (!reachedEnd() && Date.now() < deadline) await sleep(200);
+    let nextNotice = Date.now() + 20_000;
+    while (!reachedEnd() && Date.now() < deadline) {
+      await sleep(200);
+      if (Date.now() >= nextNotice) {
+        nextNotice = Date.now() + 20_000;
+        const waiting = o.dates.flatMap((d) => transitions.filter((t) => firstPublishedAt.has(key(t.id, d)) && !triggeredAt.has(key(t.id, d))).map((t) => `${t.id} ${d}`));
+        o.log(`  still waiting (${(since() / 1000).toFixed(0)} s) for ${waiting.join(", ") || "the first completions"}: redelivery follows the declared backoff`);
+      }
+    }
     const timedOut = !reachedEnd();
     await Promise.all(faults.map((f) => f.healed.catch(() => undefined)));
 
@@ -247,6 +255,15 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
     }
     for (const t of transitions) await stack.ps.subscription(`local-sim-${t.outputTopicName}-${tag}`).delete();
   }
+}
+
+/**
+ * How long a game day may take: 4 minutes, plus the longest declared retry backoff when faults are
+ * injected (a message that failed several times waits up to that long for its next delivery).
+ */
+export function defaultTimeoutMs(stack: Pick<LocalStack, "plan">, withFaults: boolean): number {
+  const maxBackoff = Math.max(0, ...stack.plan.subscriptions.map((s) => s.retry?.maximumBackoffSeconds ?? 0));
+  return 240_000 + (withFaults ? maxBackoff * 1000 : 0);
 }
 
 /** Completions recorded in Firestore (entries of the phase-state documents) and BigQuery (rows), for these dates. */

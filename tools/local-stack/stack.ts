@@ -83,8 +83,6 @@ export interface LocalStack {
   readonly bq: BigQuery;
   /** Things the local stack does differently from the cloud, for the report. */
   readonly localNotes: string[];
-  /** Synchronous last-resort cleanup (exit handlers): SIGKILL every function child. */
-  killAllSync(): void;
   close(): Promise<void>;
 }
 
@@ -164,7 +162,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
   const region = stackConfig["gcp:region"] ?? "us-central1";
 
   const closers: (() => Promise<unknown>)[] = [];
-  const children = new Map<string, ServedFunction>();
   const close = async (): Promise<void> => {
     const errors: unknown[] = [];
     for (const c of closers.splice(0).reverse()) {
@@ -175,12 +172,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       }
     }
     if (errors.length > 0) throw new AggregateError(errors, `local stack cleanup: ${errors.map(String).join("; ")}`);
-  };
-  const killAllSync = () => {
-    for (const f of children.values()) {
-      const pid = f.pid();
-      if (pid !== undefined) process.kill(pid, "SIGKILL");
-    }
   };
 
   try {
@@ -278,7 +269,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
             }
           },
         });
-        children.set(f.name, fn);
         closers.push(() => fn.stop());
         return fn;
       }),
@@ -313,7 +303,6 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       ps,
       bq,
       localNotes,
-      killAllSync,
       close,
     };
   } catch (error) {
