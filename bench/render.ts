@@ -12,7 +12,7 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 const ms = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const x = (r: number | null | undefined) => (r === null || r === undefined || !Number.isFinite(r) ? "-" : `${r.toFixed(1)}x`);
-const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MB`;
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MiB`;
 const n2 = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 const usd = (v: number) => `$${v.toFixed(6)}`;
 
