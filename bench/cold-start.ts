@@ -20,7 +20,7 @@ import { buildFunctionArchive } from "../infra/bundle/function-archive.ts";
 import { functionRegistry, type FunctionSpec } from "../infra/function-registry.ts";
 import { findFreePort, uniqueName } from "../test/harness/emulators.ts";
 import type { BenchEnvironment } from "./environment.ts";
-import { trackChild } from "./environment.ts";
+import { trackChild, trackTempDir } from "./environment.ts";
 import { benchOrchestratorEnv } from "./in-process.ts";
 import { benchDate, completionsFor, pushEnvelope } from "./messages.ts";
 import { median, ratio } from "./stats.ts";
@@ -175,6 +175,7 @@ async function measureNodeExit(runs: number): Promise<number> {
 
 export async function measureColdStarts(env: BenchEnvironment, opts: { runs: number; includeScheduled: boolean; smoke: boolean }): Promise<ColdStartResult> {
   const base = await mkdtemp(path.join(tmpdir(), "bench-cold-"));
+  trackTempDir(base);
   try {
     const floorFile = path.join(base, "floor.mjs");
     await writeFile(

@@ -2,6 +2,7 @@
 // its own process group, stopped at the end and on Ctrl-C) and the BigQuery fake (in this process).
 // Child processes the bench spawns (cold starts) are tracked so an interrupted run leaves none behind.
 import type { ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { startFirestoreEmulator, startPubsubEmulator, type EmulatorHandle } from "../test/harness/emulators.ts";
 import { createBigQueryClient } from "../functions/lib/bigquery-store.ts";
 import { provisionOrchestrationTables, startBigQueryFake, type BigQueryFake } from "../tools/bigquery-fake/index.ts";
@@ -28,11 +29,20 @@ export function trackChild(child: ChildProcess): void {
   child.once("exit", () => children.delete(child));
 }
 
+const tempDirs = new Set<string>();
+
+/** Remember a temporary folder so that an interrupted run removes it too. */
+export function trackTempDir(dir: string): void {
+  tempDirs.add(dir);
+}
+
 function killChildrenSync(): void {
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
   children.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
 }
 
 process.on("exit", killChildrenSync);
