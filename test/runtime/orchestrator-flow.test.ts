@@ -2,7 +2,7 @@
 // real functions framework, the Firestore emulator, the Pub/Sub emulator and the BigQuery fake.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { PubSub } from "@google-cloud/pubsub";
+import { PubSub, type Subscription } from "@google-cloud/pubsub";
 import { Firestore } from "@google-cloud/firestore";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
@@ -101,7 +101,7 @@ describe("orchestrators end to end (today's message shapes)", function () {
     return sub;
   }
 
-  async function pullAll(sub: import("@google-cloud/pubsub").Subscription, waitMs: number) {
+  async function pullAll(sub: Subscription, waitMs: number) {
     const got: { data: Record<string, unknown>; attributes: Record<string, string> }[] = [];
     sub.on("message", (m) => {
       got.push({ data: JSON.parse(m.data.toString("utf8")) as Record<string, unknown>, attributes: m.attributes });
