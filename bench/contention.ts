@@ -59,6 +59,8 @@ export interface ContentionRun {
   triggers: { datesWithExactlyOne: number; publishes: number; messagesReceived: number; distinctTriggerIds: number; latchedAndPublishedInFirestore: number; executionLogRows: number };
   exactlyOneTriggerPerDate: boolean;
   errors: number;
+  /** Distinct messages of the ERROR+ log lines (first five), e.g. the Firestore circuit opening. */
+  errorMessages: string[];
 }
 
 /** The default pipeline with phase 2 expecting `n` processors (bench_p001...), all required. Pure. */
@@ -170,6 +172,7 @@ async function runBurst(
       exactlyOneTriggerPerDate: exactlyOne,
       floor: null,
       errors: served.errors.length,
+      errorMessages: [...new Set(served.errors.map((e) => String(e.message).replace(/\d{4}-\d{2}-\d{2}|[0-9a-f]{8,}/g, "…")))].slice(0, 5),
     };
   } finally {
     await listener.close();

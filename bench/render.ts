@@ -102,6 +102,9 @@ export function renderReport(r: BenchReport): string {
         ]),
       ),
     );
+    for (const c of r.contention) {
+      if (c.errorMessages.length > 0) out.push(`${c.kind} ${c.size}: ERROR lines: ${c.errorMessages.join(" | ")}`);
+    }
   }
 
   const o = r.operations;
