@@ -2,12 +2,13 @@
 // stack started from the dev stack's program (one game date per scenario, each its own date, so the
 // scenarios do not share phase state). The CLI run goes on in parallel with the fault scenarios.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FAULT_NAMES, type FaultName } from "../../tools/local-stack/args.ts";
 import { findFreePort } from "../../tools/local-stack/emulators.ts";
+import { isPortFree } from "../harness/emulators.ts";
 import { serveFunction, unpackArchive } from "../../tools/local-stack/function-host.ts";
 import { runGameDay } from "../../tools/local-stack/game-day.ts";
 import { gameDates } from "../../tools/local-stack/messages.ts";
@@ -24,9 +25,9 @@ interface CliRun {
   stderr: string;
 }
 
-function runCli(args: string[], timeoutMs = 420_000): Promise<CliRun> {
+function runCli(args: string[], timeoutMs = 420_000, opts: { env?: NodeJS.ProcessEnv; onStderr?: (all: string, child: ChildProcess) => void } = {}): Promise<CliRun> {
   // The CLI starts its own emulators; the test process's emulator hosts must not leak into it.
-  const env = { ...process.env };
+  const env = { ...(opts.env ?? process.env) };
   delete env.FIRESTORE_EMULATOR_HOST;
   delete env.PUBSUB_EMULATOR_HOST;
   return new Promise((resolve, reject) => {
@@ -34,7 +35,10 @@ function runCli(args: string[], timeoutMs = 420_000): Promise<CliRun> {
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      stderr += c;
+      opts.onStderr?.(stderr, child);
+    });
     const timer = setTimeout(() => {
       child.kill("SIGINT");
       reject(new Error(`npm start ${args.join(" ")} did not finish within ${timeoutMs} ms:\n${stderr.slice(-3000)}`));
@@ -88,6 +92,14 @@ describe("npm start: the local stack and its game day", function () {
       const r = await runCli(["--fault", "disk-full"], 60_000);
       assert.equal(r.code, 2);
       assert.match(r.stderr, /unknown fault "disk-full"/);
+    });
+
+    it("without gcloud and Java on PATH it exits 2 naming both, before starting anything", async () => {
+      const r = await runCli(["--json"], 60_000, { env: { ...process.env, PATH: path.dirname(process.execPath) } });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /gcloud is not on PATH/);
+      assert.match(r.stderr, /java does not run/);
+      assert.equal((JSON.parse(r.stdout) as { ok: boolean }).ok, false);
     });
 
     it("an unknown stack exits 2 before starting anything, with one JSON document under --json", async () => {
@@ -157,6 +169,25 @@ describe("npm start: the local stack and its game day", function () {
       } finally {
         await rm(workDir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe("Ctrl-C", () => {
+    it("SIGINT during the game day stops every process it started (exit 130, ports free)", async () => {
+      let signalled = false;
+      const r = await runCli(["--fault", "bigquery-down"], 300_000, {
+        onStderr: (all, child) => {
+          if (!signalled && /game day /.test(all)) {
+            signalled = true;
+            child.kill("SIGINT");
+          }
+        },
+      });
+      assert.ok(signalled, r.stderr);
+      assert.equal(r.code, 130, r.stderr.slice(-3000));
+      const ports = [...r.stderr.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+      assert.ok(ports.length >= 4, `ports named in the progress lines: ${ports.join(", ")}`);
+      for (const port of new Set(ports)) assert.equal(await isPortFree(port), true, `port ${port} is still in use after the CLI exited`);
     });
   });
 

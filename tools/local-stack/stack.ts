@@ -238,7 +238,10 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
 
     await provisionPubSub(ps, plan, (fn) => `http://127.0.0.1:${ports.get(fn)!}/`);
     await provisionBigQuery(bq, plan);
-    o.log(`provisioned topics and subscriptions on the Pub/Sub emulator (${pubsub.host}) and the dataset in the BigQuery fake (${bigqueryFake.url})`);
+    o.log(
+      `provisioned topics and subscriptions on the Pub/Sub emulator (${pubsub.host}) and the dataset in the BigQuery fake ` +
+        `(${bigqueryFake.url}); Firestore emulator at ${firestore.host}`,
+    );
 
     const localNotes = ["pushes carry no OIDC token locally and nothing verifies one (the emulator does not mint tokens)"];
     const served = await Promise.all(
