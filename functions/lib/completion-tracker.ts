@@ -44,9 +44,10 @@ export interface TrackerDeps {
   codeHash: string;
   clock?: () => Date;
   /**
-   * Bound of one Firestore transaction attempt (default 8 s: under contention a transaction takes longer
-   * than one plain write, and the client never fails on its own while the network is down, so this
-   * bound is what ends an attempt). Three attempts fit in the event budget.
+   * Bound of one Firestore transaction attempt (default 20 s). The client never fails on its own while
+   * the network is down, so this bound is what ends an attempt; under contention one runTransaction
+   * (with the client's own ABORTED retries) is slow: 20 transactions on one document in the emulator
+   * took up to 9 s each on a loaded 2-core machine. The event budget cuts the third attempt short.
    */
   transactionTimeoutMs?: number;
   /**
@@ -63,6 +64,11 @@ export interface TriggerOutcome {
   state: "pending" | "published";
   /** This call published it (false when it was already published, or the publish failed). */
   publishedNow: boolean;
+  /**
+   * false: another call latched this trigger and owns its publish; this message's own work is done.
+   * Absent: this call was responsible for publishing it.
+   */
+  owner?: false;
   error?: unknown;
 }
 
@@ -77,7 +83,7 @@ export interface TrackResult {
 
 const failed = (error: unknown): StoreOutcome => ({ ok: false, error });
 
-export const DEFAULT_TRANSACTION_TIMEOUT_MS = 8_000;
+export const DEFAULT_TRANSACTION_TIMEOUT_MS = 20_000;
 
 export function createCompletionTracker(deps: TrackerDeps) {
   const { db, transition, logger } = deps;
@@ -93,9 +99,13 @@ export function createCompletionTracker(deps: TrackerDeps) {
     return deps.firestoreBreaker.fire(() =>
       withRetry(
         "firestore.recordCompletion",
-        () =>
+        (_attempt, signal) =>
           db.runTransaction(async (tx) => {
+            // An attempt given up on (timed out) must not keep contending: the client would otherwise
+            // keep retrying it in the background next to our next attempt. Throwing rolls it back.
+            signal.throwIfAborted();
             const snap = await tx.get(ref);
+            signal.throwIfAborted();
             const current = snap.exists
               ? (snap.data() as PhaseStateDoc)
               : emptyPhaseState(transition.id, c.gameDate, latchMode, now);
@@ -103,7 +113,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
             const decision = decideFor(applied.doc, transition, now, deps.timeZone);
             const latched = latchTrigger(applied.doc, transition, decision, c, now);
             if (applied.changed || latched !== applied.doc) tx.set(ref, latched);
-            return { doc: latched, changed: applied.changed, decision, ref };
+            return { doc: latched, changed: applied.changed, latchedNow: latched.trigger !== applied.doc.trigger, decision, ref };
           }),
         RETRY_PRESETS.firestoreWrite,
         { logger, attemptTimeoutMs: txTimeoutMs, deadlineAt },
@@ -131,8 +141,9 @@ export function createCompletionTracker(deps: TrackerDeps) {
       await deps.firestoreBreaker.fire(() =>
         withRetry(
           "firestore.markPublished",
-          () =>
+          (_attempt, signal) =>
             db.runTransaction(async (tx) => {
+              signal.throwIfAborted();
               const snap = await tx.get(ref);
               if (!snap.exists) throw new Error(`phase state ${ref.id} vanished before markPublished`);
               tx.set(ref, markPublished(snap.data() as PhaseStateDoc, messageId, clock()));
@@ -240,14 +251,22 @@ export function createCompletionTracker(deps: TrackerDeps) {
       firestore = { ok: true, duplicate: !r.changed };
       decision = r.decision;
       doc = r.doc;
-      trigger = await publishPending(r.doc, r.ref, deadlineAt);
+      // Who publishes a pending trigger: the call that latched it, or a redelivery (a duplicate entry:
+      // possibly the latching message again, after a failed publish or a crash). A new completion that
+      // finds another call's latch pending leaves it to that call, whose message is not acknowledged
+      // until the trigger is published (and to the sweeper): no burst of duplicate publishes.
+      if (r.latchedNow || !r.changed || r.doc.trigger?.state !== "pending") {
+        trigger = await publishPending(r.doc, r.ref, deadlineAt);
+      } else {
+        trigger = { triggerId: r.doc.trigger.triggerId, state: "pending", publishedNow: false, owner: false };
+      }
     } catch (error) {
       firestore = failed(error);
     }
 
     const bigquery = await writeBigQuery(c, latchMode, raw, now, doc, decision, trigger);
     reportOutcome(c, firestore, bigquery);
-    const done = firestore.ok && bigquery.ok && (trigger === null || trigger.state === "published");
+    const done = firestore.ok && bigquery.ok && (trigger === null || trigger.state === "published" || trigger.owner === false);
     return { firestore, bigquery, decision, trigger, done };
   }
 
