@@ -23,7 +23,7 @@ function localEndpoints(stack: LocalStack): string {
     `  GCLOUD_PROJECT=${stack.project}`,
     `  Slack sink: ${stack.slack.url}`,
   ];
-  for (const f of stack.functions.values()) lines.push(`  ${f.name}: ${f.url} (GET ${f.url}/health)`);
+  for (const [name, url] of stack.urls) lines.push(`  ${name}: ${url} (GET ${url}/health)`);
   for (const s of stack.plan.subscriptions) if (s.pushTo !== undefined) lines.push(`  ${s.name} -> ${s.pushTo}`);
   return lines.join("\n");
 }

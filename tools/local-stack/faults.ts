@@ -171,12 +171,17 @@ function crashBeforePublish(ctx: FaultContext): RunningFault {
       }
       if (observedPending === undefined) await sleep(50);
     }
+    // Callers wait at the front (as at Cloud Run's front end) while the instance is replaced; requests
+    // in flight to the dead process fail, as they do when an instance crashes.
+    const front = stack.frontProxies.get(fnName)!;
+    front.setMode("stall");
     await fn.kill();
     // The dead process's stalled connections are reset, not resumed: a publish it never finished
     // sending must not reach the emulator after its death.
     proxy.setMode("reset");
     proxy.setMode("pass");
     await fn.restart();
+    front.setMode("pass");
     record.detail =
       observedPending === undefined
         ? `${fnName} killed, but no trigger was seen pending within 60 s; restarted`

@@ -160,13 +160,14 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
   const interval = o.scheduleIntervalMs ?? 5000;
   for (const job of stack.plan.schedules) {
     const fn = stack.functions.get(job.functionName);
-    if (fn === undefined) continue;
+    const url = stack.urls.get(job.functionName);
+    if (fn === undefined || url === undefined) continue;
     localOverrides.push(`scheduler job ${job.name} (${job.schedule}) calls ${job.functionName} every ${interval / 1000} s`);
     scheduleTimers.push(
       setInterval(() => {
         if (!fn.running()) return;
         track(
-          fetch(`${fn.url}/`, { method: job.httpMethod, headers: { "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(60_000) }).then(async (res) => {
+          fetch(`${url}/`, { method: job.httpMethod, headers: { "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(60_000) }).then(async (res) => {
             const text = await res.text();
             if (res.status >= 300) o.log(`  [scheduler] ${job.functionName} answered ${res.status}: ${text.slice(0, 200)}`);
           }),

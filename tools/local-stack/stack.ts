@@ -73,8 +73,15 @@ export interface LocalStack {
   readonly firestoreProxy: TcpProxy;
   /** Each function's own path to Pub/Sub, by deployed name. */
   readonly pubsubProxies: ReadonlyMap<string, TcpProxy>;
-  /** Served functions by deployed name. */
+  /** Served functions by deployed name (each listening on an internal port). */
   readonly functions: ReadonlyMap<string, ServedFunction>;
+  /**
+   * The URL of each function as callers see it (push endpoints, scheduler, health): a front proxy to
+   * the function's internal port, as Cloud Run's front end is, so a restarting instance makes callers
+   * wait (stall) instead of being refused.
+   */
+  readonly urls: ReadonlyMap<string, string>;
+  readonly frontProxies: ReadonlyMap<string, TcpProxy>;
   /** Deployed function name of each transition's orchestrator (from its TRANSITION_ID). */
   readonly orchestrators: ReadonlyMap<string, string>;
   /** Direct clients (not through the fault proxies): the simulated processors and the report use them. */
@@ -223,11 +230,16 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     closers.push(() => firestoreProxy.close());
     const pubsubProxies = new Map<string, TcpProxy>();
     const ports = new Map<string, number>();
+    const frontProxies = new Map<string, TcpProxy>();
     for (const f of plan.functions) {
       const proxy = await startTcpProxy(pubsub.host);
       closers.push(() => proxy.close());
       pubsubProxies.set(f.name, proxy);
-      ports.set(f.name, await findFreePort());
+      const port = await findFreePort();
+      ports.set(f.name, port);
+      const front = await startTcpProxy(`127.0.0.1:${port}`);
+      closers.push(() => front.close());
+      frontProxies.set(f.name, front);
     }
 
     const ps = pubsubAt(pubsub.host, project);
@@ -236,7 +248,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     closers.push(() => db.terminate());
     const bq = createBigQueryClient({ projectId: project, apiEndpoint: bigqueryFake.url });
 
-    await provisionPubSub(ps, plan, (fn) => `http://127.0.0.1:${ports.get(fn)!}/`);
+    const urls = new Map([...frontProxies].map(([name, front]) => [name, `http://${front.host}`]));
+    await provisionPubSub(ps, plan, (fn) => `${urls.get(fn)!}/`);
     await provisionBigQuery(bq, plan);
     o.log(
       `provisioned topics and subscriptions on the Pub/Sub emulator (${pubsub.host}) and the dataset in the BigQuery fake ` +
@@ -281,12 +294,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const problems: string[] = [];
     await Promise.all(
       plan.functions.map(async (f) => {
-        const problem = await awaitHealthy(f.name, functions.get(f.name)!.url, o.log);
+        const problem = await awaitHealthy(f.name, urls.get(f.name)!, o.log);
         if (problem !== undefined) problems.push(problem);
       }),
     );
     if (problems.length > 0) throw new MisconfiguredFunctionError(problems);
-    o.log(`serving ${functions.size} functions from their archives: ${[...functions.values()].map((f) => `${f.name} ${f.url}`).join(", ")}`);
+    o.log(`serving ${functions.size} functions from their archives: ${[...urls].map(([name, url]) => `${name} ${url}`).join(", ")}`);
 
     return {
       plan,
@@ -301,6 +314,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       firestoreProxy,
       pubsubProxies,
       functions,
+      urls,
+      frontProxies,
       orchestrators,
       db,
       ps,
