@@ -29,8 +29,7 @@ import { collectionNames } from "./collections.ts";
 export const BIGQUERY_API_ENDPOINT = "BIGQUERY_API_ENDPOINT";
 
 /**
- * Knobs for tests and local runs only, so fault tests do not wait out production retry budgets and a
- * date's same-day and overnight runs can be driven on one day. Rejected (the function then starts
+ * Knobs for tests and local runs only, so fault tests do not wait out production retry budgets. Rejected (the function then starts
  * misconfigured: 500/503 and CRITICAL) when DEPLOY_ENV is prod.
  */
 export const LOCAL_KNOBS = {
@@ -38,14 +37,11 @@ export const LOCAL_KNOBS = {
   firestoreAttemptTimeoutMs: "ORCHESTRATOR_FIRESTORE_ATTEMPT_TIMEOUT_MS",
   /** "1": retries follow at once (full jitter's lower bound, 0 ms) instead of after a random backoff. */
   noRetryBackoff: "ORCHESTRATOR_NO_RETRY_BACKOFF",
-  /** Added to the wall clock the tracker decides with (run mode, tiers), ms; may be negative. */
-  clockOffsetMs: "ORCHESTRATOR_CLOCK_OFFSET_MS",
 } as const;
 
 export interface LocalKnobs {
   firestoreAttemptTimeoutMs?: number;
   noRetryBackoff: boolean;
-  clockOffsetMs: number;
 }
 
 /** Parses the local knobs; throws when one is malformed, or set at all in prod. */
@@ -69,7 +65,6 @@ export function parseLocalKnobs(env: Record<string, string | undefined>): LocalK
   return {
     ...(timeout === undefined ? {} : { firestoreAttemptTimeoutMs: timeout }),
     noRetryBackoff: backoff === "1",
-    clockOffsetMs: int(LOCAL_KNOBS.clockOffsetMs, -366 * 86_400_000, 366 * 86_400_000) ?? 0,
   };
 }
 
@@ -96,7 +91,6 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
   const rt = parseRuntimeEnv(env, "orchestrator");
   const knobs = parseLocalKnobs(env);
   if (knobs.noRetryBackoff) setDefaultRetryRuntime({ random: () => 0 });
-  const clock = () => new Date(Date.now() + knobs.clockOffsetMs);
   if (rt.transitionId !== transitionId) {
     throw new Error(`TRANSITION_ID is "${rt.transitionId}" but this bundle is the ${transitionId} orchestrator`);
   }
@@ -124,7 +118,6 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     timeZone: pipeline.timeZone,
     functionName: rt.functionName,
     codeHash: rt.codeHash,
-    clock,
     ...(knobs.firestoreAttemptTimeoutMs === undefined ? {} : { transactionTimeoutMs: knobs.firestoreAttemptTimeoutMs }),
   });
   const quarantine = createQuarantine({
@@ -154,6 +147,5 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     health,
     alerter,
     logger,
-    clock,
   });
 }

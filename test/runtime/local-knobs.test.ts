@@ -4,7 +4,7 @@ import { LOCAL_KNOBS, parseLocalKnobs } from "../../functions/lib/orchestrator-r
 
 describe("orchestrator local knobs", () => {
   it("none set: production behaviour", () => {
-    assert.deepEqual(parseLocalKnobs({ DEPLOY_ENV: "prod" }), { noRetryBackoff: false, clockOffsetMs: 0 });
+    assert.deepEqual(parseLocalKnobs({ DEPLOY_ENV: "prod" }), { noRetryBackoff: false });
   });
 
   it("parses each knob outside prod", () => {
@@ -12,9 +12,8 @@ describe("orchestrator local knobs", () => {
       DEPLOY_ENV: "dev",
       [LOCAL_KNOBS.firestoreAttemptTimeoutMs]: "700",
       [LOCAL_KNOBS.noRetryBackoff]: "1",
-      [LOCAL_KNOBS.clockOffsetMs]: "-86400000",
     });
-    assert.deepEqual(knobs, { firestoreAttemptTimeoutMs: 700, noRetryBackoff: true, clockOffsetMs: -86_400_000 });
+    assert.deepEqual(knobs, { firestoreAttemptTimeoutMs: 700, noRetryBackoff: true });
   });
 
   it("any knob in prod is an error naming it", () => {
@@ -27,6 +26,5 @@ describe("orchestrator local knobs", () => {
     assert.throws(() => parseLocalKnobs({ [LOCAL_KNOBS.firestoreAttemptTimeoutMs]: "fast" }), /ORCHESTRATOR_FIRESTORE_ATTEMPT_TIMEOUT_MS must be an integer/);
     assert.throws(() => parseLocalKnobs({ [LOCAL_KNOBS.firestoreAttemptTimeoutMs]: "10" }), /\[50, 60000\]/);
     assert.throws(() => parseLocalKnobs({ [LOCAL_KNOBS.noRetryBackoff]: "yes" }), /must be 0 or 1/);
-    assert.throws(() => parseLocalKnobs({ [LOCAL_KNOBS.clockOffsetMs]: "1.5" }), /ORCHESTRATOR_CLOCK_OFFSET_MS/);
   });
 });
