@@ -179,7 +179,7 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
 
   const windowMs = o.faultWindowMs ?? 5000;
   o.log(`game day ${o.dates.join(", ")}: ${o.faults.length === 0 ? "no fault" : `faults ${o.faults.join(", ")} (window ${windowMs / 1000} s)`}`);
-  const faults: RunningFault[] = o.faults.map((name) => startFault(name, { stack, log: o.log, since, windowMs, first, dates: o.dates, fixtures, publishRaw }));
+  const faults: RunningFault[] = o.faults.map((name) => startFault(name, { stack, log: o.log, since, windowMs, first, dates: o.dates, allFaults: o.faults, fixtures, publishRaw }));
   for (const f of faults) track(f.healed, `fault ${f.record.name}`);
 
   const terminal = transitions.filter((t) => nextOf(t) === undefined);
