@@ -120,7 +120,7 @@ describe("delivery: a real push subscription, and 20 completions at once (end to
     return { got, effective };
   }
 
-  it("push subscription with infra's retry and dead-letter policy: each message published twice, one redelivered after a 500 -> one count each, one trigger", async () => {
+  it("push subscription with infra's retry and dead-letter policy: publisher duplicates, and a 500 redelivered by Pub/Sub -> one count each, one trigger", async () => {
     const settings = declaredPushSettings();
     const prefix = collectionPrefix("push");
     const fn = await start(prefix);
@@ -138,46 +138,48 @@ describe("delivery: a real push subscription, and 20 completions at once (end to
       deadLetterPolicy: { deadLetterTopic: deadLetter.name, maxDeliveryAttempts: settings.maxDeliveryAttempts },
     });
     cleanups.push(() => push.delete());
-    {
-      const gameDate = "2026-01-15";
-      const messages = PHASE2_CLASS_NAMES.map((name) => phase2Message(name, gameDate));
-      // Today's publishers: JSON data, no attributes.
-      const publish = (m: Record<string, unknown>) => input.publishMessage({ data: Buffer.from(JSON.stringify(m)) });
-      // The first push finds BigQuery failing on every attempt: answered 500, so Pub/Sub redelivers it.
-      bq.injectFault({ method: "insertAll", status: 503, times: 3 });
-      await publish(messages[0]!);
-      await waitFor("the first push to be answered 500", () => fn.logs.some((l) => String(l.message).startsWith("answering 500")));
-      // Then every message (the first one again too), each twice, as a publisher retry would.
-      for (const m of messages) {
-        await publish(m);
-        if (m !== messages[0]) await publish(m);
-      }
 
-      const state = await waitFor(
-        "the trigger to be published",
-        async () => {
-          const snap = await db.collection(`${prefix}phase_state`).get();
-          const doc = snap.docs[0]?.data() as { entries: object; trigger: { state: string } | null } | undefined;
-          return doc?.trigger?.state === "published" && bq.rows("phase_completions").length === messages.length ? doc : undefined;
-        },
-        settings.minimumBackoffSeconds * 1000 + 30_000,
-      );
-      await new Promise((r) => setTimeout(r, 1500)); // let any late duplicate arrive
-      const pushes = fn.logs.filter((l) => String(l.message).includes("recorded in both stores") || String(l.message).startsWith("answering 500"));
-      assert.ok(fn.logs.some((l) => String(l.message).startsWith("answering 500")), "one push was answered 500");
-      assert.ok(pushes.length >= messages.length * 2 + 1, `every published copy was pushed, and the 500 one again (${pushes.length})`);
-      assert.equal(Object.keys(state.entries).length, messages.length);
-      assert.equal(bq.rows("phase_completions").length, messages.length, "one row per completion");
-      // A publisher-retry copy of the completing message is a duplicate entry that may arrive while the
-      // trigger is still pending, and a duplicate republishes a pending trigger (that is how a failed
-      // publish or a crash is repaired): the raw count may be 2, always of one trigger_id. The
-      // consumer's de-duplication makes it one effective trigger.
-      assert.ok(triggers.got.length >= 1 && triggers.got.length <= 2, JSON.stringify(triggers.got));
-      assert.deepEqual([...new Set(triggers.got.map((t) => t.trigger_id))], [`${transition.id}:${gameDate}:daily`]);
-      assert.equal(triggers.effective.length, 1);
-      assert.equal(triggers.effective[0]?.game_date, gameDate);
-      assert.equal(bq.rows("phase_execution_log").length, 1);
+    const gameDate = "2026-01-15";
+    const messages = PHASE2_CLASS_NAMES.map((name) => phase2Message(name, gameDate));
+    // Today's publishers: JSON data, no attributes.
+    const publish = (m: Record<string, unknown>) => input.publishMessage({ data: Buffer.from(JSON.stringify(m)) });
+    // The first push finds BigQuery failing on every attempt: answered 500, so Pub/Sub must redeliver it.
+    bq.injectFault({ method: "insertAll", status: 503, times: 3 });
+    const firstId = await publish(messages[0]!);
+    await waitFor("the first push to be answered 500", () => fn.logs.some((l) => String(l.message).startsWith("answering 500")));
+    // Every other message twice, as a publisher retry would send it.
+    for (const m of messages.slice(1)) {
+      await publish(m);
+      await publish(m);
     }
+
+    const state = await waitFor(
+      "the trigger to be published (after Pub/Sub redelivered the first message)",
+      async () => {
+        const snap = await db.collection(`${prefix}phase_state`).get();
+        const doc = snap.docs[0]?.data() as { entries: object; trigger: { state: string } | null } | undefined;
+        return doc?.trigger?.state === "published" && bq.rows("phase_completions").length === messages.length ? doc : undefined;
+      },
+      settings.minimumBackoffSeconds * 1000 + 30_000,
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // let any late duplicate arrive
+    // The same Pub/Sub message id was answered 500 and then recorded: a real redelivery by the emulator.
+    const failedFirst = fn.logs.filter((l) => l.event === "dual_write_failed" && l.message_id === firstId);
+    const recordedFirst = fn.logs.filter((l) => l.event === "dual_write_succeeded" && l.message_id === firstId);
+    assert.deepEqual([failedFirst.length, recordedFirst.length], [1, 1]);
+    const recorded = fn.logs.filter((l) => l.event === "dual_write_succeeded");
+    assert.equal(recorded.length, 1 + (messages.length - 1) * 2, "every copy was pushed and answered 2xx");
+    assert.equal(Object.keys(state.entries).length, messages.length);
+    assert.equal(bq.rows("phase_completions").length, messages.length, "one row per completion");
+    // A publisher-retry copy of the completing message is a duplicate entry that may arrive while the
+    // trigger is still pending, and a duplicate republishes a pending trigger (that is how a failed
+    // publish or a crash is repaired): the raw count may be 2, always of one trigger_id. The
+    // consumer's de-duplication makes it one effective trigger.
+    assert.ok(triggers.got.length >= 1 && triggers.got.length <= 2, JSON.stringify(triggers.got));
+    assert.deepEqual([...new Set(triggers.got.map((t) => t.trigger_id))], [`${transition.id}:${gameDate}:daily`]);
+    assert.equal(triggers.effective.length, 1);
+    assert.equal(triggers.effective[0]?.game_date, gameDate);
+    assert.equal(bq.rows("phase_execution_log").length, 1);
   });
 
   it("20 completions of one date POSTed at once -> all recorded, exactly one trigger", async () => {
