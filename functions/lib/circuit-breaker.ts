@@ -6,11 +6,13 @@
 // exceeded) and this module counts consecutive transient failures and calls breaker.open() at N.
 // Non-transient errors (INVALID_ARGUMENT, NOT_FOUND, ...) pass opossum's errorFilter: they neither
 // count nor reset the streak, and in half-open they prove the dependency answers, so it closes.
+// Contention (a transaction ABORTED because another writer won) is treated the same way: retried by
+// withRetry, but never counted toward opening -- a burst of completions on one date is not an outage.
 //
 // Compose with retry as withRetry(op, () => breaker.fire(() => call), preset): a CircuitOpenError is
 // not transient, so an open circuit ends the retries of the current event at once.
 import CircuitBreaker from "opossum";
-import { CircuitOpenError, classifyError, isTransient } from "./errors.ts";
+import { CircuitOpenError, classifyError, isContention, isTransient } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 export type BreakerState = "closed" | "open" | "half_open";
@@ -62,6 +64,11 @@ function stateOf(cb: CircuitBreaker): BreakerState {
   return cb.opened ? "open" : "closed";
 }
 
+/** Failures that count toward opening: transient, and not mere contention. */
+function countsAsOutage(err: unknown): boolean {
+  return isTransient(err) && !isContention(err);
+}
+
 export function createBreaker(name: string, options: BreakerOptions = {}): Breaker {
   const failureThreshold = options.failureThreshold ?? BREAKER_DEFAULTS.failureThreshold;
   const resetTimeoutMs = options.resetTimeoutMs ?? BREAKER_DEFAULTS.resetTimeoutMs;
@@ -73,7 +80,7 @@ export function createBreaker(name: string, options: BreakerOptions = {}): Break
     timeout: options.timeoutMs ?? false,
     errorThresholdPercentage: 100, // never exceeded: opening is decided by the consecutive count below
     volumeThreshold: 0,
-    errorFilter: (err: unknown) => !isTransient(err),
+    errorFilter: (err: unknown) => !countsAsOutage(err),
     enableSnapshots: false,
   });
 
@@ -117,7 +124,7 @@ export function createBreaker(name: string, options: BreakerOptions = {}): Break
           rejected++;
           throw new CircuitOpenError(name, { cause: err });
         }
-        if (isTransient(err)) {
+        if (countsAsOutage(err)) {
           consecutiveFailures++;
           const c = classifyError(err);
           lastError = { kind: c.kind, ...(c.code !== undefined ? { code: c.code } : {}), message: String((err as Error).message ?? err) };

@@ -21,6 +21,7 @@ import { FUNCTION_TIMEOUT_MS, HANDLER_MARGIN_MS, RETRY_PRESETS, withRetry } from
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import { errorType } from "./errors.ts";
+import { createKeyedSerializer } from "./keyed-serializer.ts";
 
 /** What the tracker needs of BigQuery. */
 export type CompletionSink = Pick<BigQueryStore, "insertCompletion" | "upsertStatus" | "insertExecutionLog">;
@@ -91,12 +92,13 @@ export function createCompletionTracker(deps: TrackerDeps) {
   const txTimeoutMs = deps.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
   const eventBudgetMs = deps.eventBudgetMs ?? FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS;
   const collection = db.collection(deps.stateCollection);
+  const oneAtATimePerDocument = createKeyedSerializer();
 
   /** One transaction: record the entry, decide, latch a pending trigger. Retried whole on transient errors. */
   async function recordInFirestore(c: ResolvedCompletion, now: Date, deadlineAt = Date.now() + eventBudgetMs) {
     const latchMode = latchModeFor(transition, c.gameDate, now, deps.timeZone);
     const ref = collection.doc(phaseStateDocId(transition.id, c.gameDate, latchMode));
-    return deps.firestoreBreaker.fire(() =>
+    return oneAtATimePerDocument(ref.path, () => deps.firestoreBreaker.fire(() =>
       withRetry(
         "firestore.recordCompletion",
         (_attempt, signal) =>
@@ -118,7 +120,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
         RETRY_PRESETS.firestoreWrite,
         { logger, attemptTimeoutMs: txTimeoutMs, deadlineAt },
       ),
-    );
+    ));
   }
 
   /** Publish a latched trigger, then mark it published. Safe to repeat: consumers de-duplicate by trigger_id. */

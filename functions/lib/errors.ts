@@ -194,6 +194,18 @@ export function isTransient(err: unknown): boolean {
   return classifyError(err).transient;
 }
 
+/**
+ * Contention: the dependency answered, but another writer won (a Firestore transaction ABORTED, a
+ * BigQuery DML concurrent-update conflict). Worth a retry, but no sign of an outage, so it must not
+ * open a circuit breaker.
+ */
+export function isContention(err: unknown): boolean {
+  const code = field(err, "code");
+  if (code === GRPC_STATUS.ABORTED || code === "ABORTED") return true;
+  const message = field(err, "message");
+  return typeof message === "string" && /could not serialize access to table .* due to concurrent update/i.test(message);
+}
+
 /** A short, stable label for an error, for alerts and metrics ("grpc:UNAVAILABLE", "http:503"). */
 export function errorType(err: unknown): string {
   const c = classifyError(err);

@@ -6,6 +6,7 @@ import { captureLogs } from "../../functions/lib/logger.ts";
 import { RETRY_PRESETS, withRetry } from "../../functions/lib/retry.ts";
 
 const unavailable = () => Object.assign(new Error("14 UNAVAILABLE: connect ECONNREFUSED"), { code: 14 });
+const aborted = () => Object.assign(new Error("10 ABORTED: Transaction lock timeout"), { code: 10 });
 const invalid = () => Object.assign(new Error("3 INVALID_ARGUMENT: bad field"), { code: 3 });
 const rejects = (p: Promise<unknown>) => p.then(() => assert.fail("should reject"), (e: unknown) => e);
 
@@ -73,6 +74,19 @@ describe("circuit-breaker: opossum with a consecutive-failure trigger", () => {
     }
     assert.equal(b.state, "closed");
     assert.equal(b.snapshot().consecutiveFailures, 0);
+  });
+
+  it("contention (a transaction ABORTED by another writer) is retried elsewhere but never opens the circuit", async () => {
+    const b = make("fs-contention", { failureThreshold: 2, logger: captureLogs().logger });
+    assert.ok(isTransient(aborted()), "ABORTED stays transient: withRetry retries it");
+    for (let i = 0; i < 10; i++) {
+      const err = await rejects(b.fire(() => Promise.reject(aborted())));
+      assert.match((err as Error).message, /ABORTED/);
+    }
+    assert.equal(b.state, "closed");
+    // ...while the same number of outage errors does open it.
+    for (let i = 0; i < 2; i++) await rejects(b.fire(() => Promise.reject(unavailable())));
+    assert.equal(b.state, "open");
   });
 
   it("half-opens after resetTimeout (30 s on a mocked clock): a failed trial reopens, a good one closes", async () => {
