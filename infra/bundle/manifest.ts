@@ -1,5 +1,5 @@
 // Writes archives to dist/functions/<name>/<sha256>.zip and describes them in
-// dist/functions/manifest.json: {"functions": {"<name>": {"sha256", "archive", "bytes"}}}.
+// dist/functions/manifest.json: {"functions": {"<name>": {"sha256", "archive", "bytes", "inputs"}}}.
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { FunctionArchive } from "./function-archive.ts";
@@ -11,6 +11,8 @@ export interface ManifestEntry {
   /** Archive path relative to the project root (posix). */
   archive: string;
   bytes: number;
+  /** Source files bundled into it (posix, relative to the root): the drift report counts commits to these. */
+  inputs: string[];
 }
 export interface FunctionsManifest {
   functions: Record<string, ManifestEntry>;
@@ -35,7 +37,7 @@ export async function writeArchive(rootDir: string, archive: FunctionArchive): P
 export function manifestOf(archives: readonly FunctionArchive[]): FunctionsManifest {
   const functions: Record<string, ManifestEntry> = {};
   for (const a of [...archives].sort((x, y) => (x.name < y.name ? -1 : 1))) {
-    functions[a.name] = { sha256: a.sha256, archive: archivePath(a), bytes: a.bytes };
+    functions[a.name] = { sha256: a.sha256, archive: archivePath(a), bytes: a.bytes, inputs: [...a.inputs].sort() };
   }
   return { functions };
 }
