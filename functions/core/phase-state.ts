@@ -3,6 +3,7 @@
 // them only through applyCompletion / markPublished inside a transaction.
 import type { CompletionStatus, RunMode, Transition } from "./pipeline-types.ts";
 import type { Decision, PhaseEntry } from "./decision-types.ts";
+import type { PhaseExecutionLogRow } from "./tables.ts";
 import { decide, mergeEntry } from "./decision.ts";
 import { runModeFor } from "./run-mode.ts";
 import { buildTriggerMessage, triggerIdFor } from "./trigger-message.ts";
@@ -174,5 +175,38 @@ export function markPublished(doc: PhaseStateDoc, messageId: string, now: Date):
     ...doc,
     trigger: { ...doc.trigger, state: "published", publishedAt: now.toISOString(), publishedMessageId: messageId },
     updatedAt: now.toISOString(),
+  };
+}
+
+/**
+ * The phase_execution_log row of a published trigger, whoever published it (the orchestrator that
+ * latched it, or a scheduled job). Expected and missing come from the latched trigger, so the row says
+ * what the trigger said, not what arrived after it.
+ */
+export function executionLogRowOf(
+  doc: PhaseStateDoc,
+  transition: Transition,
+  publisher: { functionName: string; codeHash: string },
+): PhaseExecutionLogRow {
+  const t = doc.trigger;
+  if (t === null) throw new Error(`phase state ${doc.transitionId} ${doc.gameDate} has no trigger to log`);
+  const expected = Array.isArray(t.payload.expected_processors) ? (t.payload.expected_processors as string[]) : [];
+  const missing = new Set(t.missing);
+  return {
+    trigger_id: t.triggerId,
+    transition_id: transition.id,
+    from_phase: transition.fromPhase,
+    to_phase: transition.toPhase,
+    game_date: doc.gameDate,
+    mode: doc.latchMode,
+    trigger_reason: t.reason,
+    degraded: t.degraded,
+    correlation_id: String(t.payload.correlation_id ?? ""),
+    expected_processors: expected,
+    complete_processors: expected.filter((name) => !missing.has(name)),
+    missing_processors: t.missing,
+    function_name: publisher.functionName,
+    code_hash: publisher.codeHash,
+    triggered_at: t.decidedAt,
   };
 }

@@ -6,7 +6,6 @@ import { isCounting, nextDeadline } from "./decision.ts";
 import type { Transition } from "./pipeline-types.ts";
 import { decideFor, phaseStateDocId, type LatchMode, type PhaseStateDoc } from "./phase-state.ts";
 import { addDays, instantMs, todayIn } from "./run-mode.ts";
-import type { PhaseExecutionLogRow } from "./tables.ts";
 
 const MS_PER_MINUTE = 60_000;
 
@@ -139,35 +138,3 @@ export function lookbackRange(now: Date, timeZone: string, lookbackDays: number)
   return { fromDate: addDays(today, -lookbackDays), toDate: addDays(today, 1) };
 }
 
-/**
- * The phase_execution_log row of a trigger a scheduled job published (the orchestrator writes its own
- * when it publishes). Expected and missing come from the latched trigger, so the row says what the
- * trigger said.
- */
-export function executionLogRowOf(
-  doc: PhaseStateDoc,
-  transition: Transition,
-  publisher: { functionName: string; codeHash: string },
-): PhaseExecutionLogRow {
-  const t = doc.trigger;
-  if (t === null) throw new Error(`phase state ${doc.transitionId} ${doc.gameDate} has no trigger to log`);
-  const expected = Array.isArray(t.payload.expected_processors) ? (t.payload.expected_processors as string[]) : [];
-  const missing = new Set(t.missing);
-  return {
-    trigger_id: t.triggerId,
-    transition_id: transition.id,
-    from_phase: transition.fromPhase,
-    to_phase: transition.toPhase,
-    game_date: doc.gameDate,
-    mode: doc.latchMode,
-    trigger_reason: t.reason,
-    degraded: t.degraded,
-    correlation_id: String(t.payload.correlation_id ?? ""),
-    expected_processors: expected,
-    complete_processors: expected.filter((name) => !missing.has(name)),
-    missing_processors: t.missing,
-    function_name: publisher.functionName,
-    code_hash: publisher.codeHash,
-    triggered_at: t.decidedAt,
-  };
-}

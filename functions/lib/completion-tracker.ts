@@ -8,13 +8,14 @@ import type { PhaseStateDoc, ResolvedCompletion } from "../core/phase-state.ts";
 import {
   applyCompletion,
   decideFor,
+  executionLogRowOf,
   emptyPhaseState,
   latchModeFor,
   latchTrigger,
   markPublished,
   phaseStateDocId,
 } from "../core/phase-state.ts";
-import type { PhaseCompletionStatusRow, PhaseExecutionLogRow } from "../core/tables.ts";
+import type { PhaseCompletionStatusRow } from "../core/tables.ts";
 import type { BigQueryStore, CompletionRecord } from "./bigquery-store.ts";
 import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
 import { FUNCTION_TIMEOUT_MS, HANDLER_MARGIN_MS, RETRY_PRESETS, withRetry } from "./retry.ts";
@@ -214,26 +215,6 @@ export function createCompletionTracker(deps: TrackerDeps) {
     } as PhaseCompletionStatusRow;
   }
 
-  function executionLogRow(doc: PhaseStateDoc, decision: Decision): PhaseExecutionLogRow {
-    const t = doc.trigger!;
-    return {
-      trigger_id: t.triggerId,
-      transition_id: transition.id,
-      from_phase: transition.fromPhase,
-      to_phase: transition.toPhase,
-      game_date: doc.gameDate,
-      mode: doc.latchMode,
-      trigger_reason: t.reason,
-      degraded: t.degraded,
-      correlation_id: String(t.payload.correlation_id ?? ""),
-      expected_processors: decision.expected,
-      complete_processors: decision.complete,
-      missing_processors: t.missing,
-      function_name: deps.functionName,
-      code_hash: deps.codeHash,
-      triggered_at: t.decidedAt,
-    } as PhaseExecutionLogRow;
-  }
 
   /**
    * Record one completion in both stores and publish any trigger it completes. Never throws for a
@@ -287,7 +268,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
       if (doc && decision) {
         await deps.sink.upsertStatus(statusRow(doc, decision));
         if (doc.trigger && trigger?.state === "published") {
-          await deps.sink.insertExecutionLog(executionLogRow(doc, decision));
+          await deps.sink.insertExecutionLog(executionLogRowOf(doc, transition, deps));
         }
       }
       return { ok: true };

@@ -8,7 +8,7 @@
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import type { PhaseStateDoc } from "../core/phase-state.ts";
 import type { Transition } from "../core/pipeline-types.ts";
-import { executionLogRowOf } from "../core/sweep-rules.ts";
+import { executionLogRowOf } from "../core/phase-state.ts";
 import type { BigQueryStore } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { CompletionTracker } from "./completion-tracker.ts";

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { latchTrigger, decideFor, markPublished } from "../../functions/core/phase-state.ts";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
-import { executionLogRowOf, latchCauseOf, lookbackRange, planSweep, stallAlertId } from "../../functions/core/sweep-rules.ts";
+import { latchCauseOf, lookbackRange, planSweep, stallAlertId } from "../../functions/core/sweep-rules.ts";
+import { executionLogRowOf } from "../../functions/core/phase-state.ts";
 import { completion, docWith, MINUTE, PIPELINE, transitionOf } from "./support.ts";
 
 const TZ = "America/New_York";
