@@ -24,17 +24,10 @@ import { trackChild, trackTempDir } from "./environment.ts";
 import { benchOrchestratorEnv } from "./in-process.ts";
 import { benchDate, completionsFor, pushEnvelope } from "./messages.ts";
 import { median, ratio } from "./stats.ts";
+// The deployed bundle's banner: bundled CommonJS needs require/__dirname in ESM.
+import { ESM_CJS_SHIM } from "../infra/bundle/esbuild-bundle.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-// The deployed bundle's banner (infra/bundle/esbuild-bundle.ts): bundled CommonJS needs require/__dirname in ESM.
-const ESM_CJS_SHIM_FOR_BENCH = [
-  'import { createRequire as __bundleCreateRequire } from "node:module";',
-  'import { fileURLToPath as __bundleFileURLToPath } from "node:url";',
-  'import { dirname as __bundleDirname } from "node:path";',
-  "const require = __bundleCreateRequire(import.meta.url);",
-  "const __filename = __bundleFileURLToPath(import.meta.url);",
-  "const __dirname = __bundleDirname(__filename);",
-].join("\n");
 const FRAMEWORK_MAIN = path.join(ROOT, "node_modules/@google-cloud/functions-framework/build/src/main.js");
 
 export interface ColdSample {
@@ -222,7 +215,7 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
         platform: "node",
         target: "node22",
         format: "esm",
-        banner: { js: ESM_CJS_SHIM_FOR_BENCH },
+        banner: { js: ESM_CJS_SHIM },
         external: ["@google-cloud/functions-framework"],
         minify: true,
         write: false,

@@ -12,7 +12,7 @@ export const PLATFORM_PACKAGES = ["@google-cloud/functions-framework"] as const;
 
 // ESM output, but the bundled CommonJS libraries (the Google clients) still call require() for
 // Node built-ins and read __dirname/__filename; define them from import.meta.url.
-const ESM_CJS_SHIM = [
+export const ESM_CJS_SHIM = [
   'import { createRequire as __bundleCreateRequire } from "node:module";',
   'import { fileURLToPath as __bundleFileURLToPath } from "node:url";',
   'import { dirname as __bundleDirname } from "node:path";',
