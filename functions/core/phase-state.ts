@@ -125,6 +125,40 @@ export function decideFor(doc: PhaseStateDoc, transition: Transition, now: Date,
   });
 }
 
+/** What one single-writer step did to a phase-state document. */
+export interface RecordStep {
+  doc: PhaseStateDoc;
+  /** The step changed the document: the transaction must write `doc`. */
+  write: boolean;
+  /** The completion changed an entry (false: a duplicate, or superseded). */
+  changed: boolean;
+  /** This step latched the trigger (exactly one step ever does, per latch). */
+  latchedNow: boolean;
+  decision: Decision;
+}
+
+/**
+ * The single writer's step, run inside a transaction by whoever records a completion (the
+ * orchestrator, or the reconciler replaying one from BigQuery): record the entry as of `recordedAt`,
+ * decide as of `now`, latch a pending trigger when it fires.
+ */
+export function recordAndDecide(
+  current: PhaseStateDoc | null,
+  transition: Transition,
+  latchMode: LatchMode,
+  c: ResolvedCompletion,
+  recordedAt: Date,
+  now: Date,
+  timeZone: string,
+): RecordStep {
+  const base = current ?? emptyPhaseState(transition.id, c.gameDate, latchMode, recordedAt);
+  const applied = applyCompletion(base, c, recordedAt);
+  const decision = decideFor(applied.doc, transition, now, timeZone);
+  const latched = latchTrigger(applied.doc, transition, decision, c, now);
+  const latchedNow = latched !== applied.doc;
+  return { doc: latched, write: applied.changed || latchedNow, changed: applied.changed, latchedNow, decision };
+}
+
 /**
  * Latch a trigger if the decision fires and none is latched yet: the outbox entry is written in the
  * same transaction as the completion, and published after commit.

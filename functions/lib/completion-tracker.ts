@@ -6,14 +6,11 @@ import type { Transition } from "../core/pipeline-types.ts";
 import type { Decision } from "../core/decision-types.ts";
 import type { PhaseStateDoc, ResolvedCompletion } from "../core/phase-state.ts";
 import {
-  applyCompletion,
-  decideFor,
   executionLogRowOf,
-  emptyPhaseState,
   latchModeFor,
-  latchTrigger,
   markPublished,
   phaseStateDocId,
+  recordAndDecide,
 } from "../core/phase-state.ts";
 import type { PhaseCompletionStatusRow } from "../core/tables.ts";
 import type { BigQueryStore, CompletionRecord } from "./bigquery-store.ts";
@@ -109,14 +106,17 @@ export function createCompletionTracker(deps: TrackerDeps) {
             signal.throwIfAborted();
             const snap = await tx.get(ref);
             signal.throwIfAborted();
-            const current = snap.exists
-              ? (snap.data() as PhaseStateDoc)
-              : emptyPhaseState(transition.id, c.gameDate, latchMode, now);
-            const applied = applyCompletion(current, c, now);
-            const decision = decideFor(applied.doc, transition, now, deps.timeZone);
-            const latched = latchTrigger(applied.doc, transition, decision, c, now);
-            if (applied.changed || latched !== applied.doc) tx.set(ref, latched);
-            return { doc: latched, changed: applied.changed, latchedNow: latched.trigger !== applied.doc.trigger, decision, ref };
+            const step = recordAndDecide(
+              snap.exists ? (snap.data() as PhaseStateDoc) : null,
+              transition,
+              latchMode,
+              c,
+              now,
+              now,
+              deps.timeZone,
+            );
+            if (step.write) tx.set(ref, step.doc);
+            return { doc: step.doc, changed: step.changed, latchedNow: step.latchedNow, decision: step.decision, ref };
           }),
         RETRY_PRESETS.firestoreWrite,
         { logger, attemptTimeoutMs: txTimeoutMs, deadlineAt },

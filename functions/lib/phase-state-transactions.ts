@@ -7,10 +7,9 @@ import type { DocumentReference, Firestore, Transaction } from "@google-cloud/fi
 import type { Decision } from "../core/decision-types.ts";
 import type { Transition } from "../core/pipeline-types.ts";
 import {
-  applyCompletion,
   decideFor,
-  emptyPhaseState,
   latchTrigger,
+  recordAndDecide,
   type LatchMode,
   type PhaseStateDoc,
   type ResolvedCompletion,
@@ -73,14 +72,17 @@ export function createPhaseStateTransactions(deps: PhaseStateTransactionDeps) {
       const ref = this.refOf(transition.id, completion.gameDate, latchMode);
       return run("firestore.reconcileCompletion", async (tx) => {
         const snap = await tx.get(ref);
-        const current = snap.exists
-          ? (snap.data() as PhaseStateDoc)
-          : emptyPhaseState(transition.id, completion.gameDate, latchMode, recordedAt);
-        const applied = applyCompletion(current, completion, recordedAt);
-        const decision = decideFor(applied.doc, transition, now, deps.timeZone);
-        const latched = latchTrigger(applied.doc, transition, decision, completion, now);
-        if (applied.changed || latched !== applied.doc) tx.set(ref, latched);
-        return { ref, doc: latched, changed: applied.changed, latchedNow: latched !== applied.doc, decision };
+        const step = recordAndDecide(
+          snap.exists ? (snap.data() as PhaseStateDoc) : null,
+          transition,
+          latchMode,
+          completion,
+          recordedAt,
+          now,
+          deps.timeZone,
+        );
+        if (step.write) tx.set(ref, step.doc);
+        return { ref, doc: step.doc, changed: step.changed, latchedNow: step.latchedNow, decision: step.decision };
       });
     },
 

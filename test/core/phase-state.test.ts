@@ -10,6 +10,7 @@ import {
   latchTrigger,
   markPublished,
   phaseStateDocId,
+  recordAndDecide,
   type PhaseStateDoc,
   type ResolvedCompletion,
 } from "../../functions/core/phase-state.ts";
@@ -57,6 +58,25 @@ function run(doc: PhaseStateDoc, transitionId: string, cs: ResolvedCompletion[],
 }
 
 describe("phase-state (pure)", () => {
+  it("recordAndDecide: the single writer's step -- records as of recordedAt, decides as of now, latches once", () => {
+    const names = phase2.processors.map((p) => p.name);
+    let doc: PhaseStateDoc | null = null;
+    const recordedAt = new Date("2026-01-16T14:00:00.000Z");
+    const steps = names.map((name) => {
+      const step = recordAndDecide(doc, phase2, "daily", completion(name), recordedAt, NOW, TZ);
+      doc = step.doc;
+      return step;
+    });
+    assert.ok(steps.every((s) => s.write && s.changed));
+    assert.deepEqual(steps.map((s) => s.latchedNow), names.map((_, i) => i === names.length - 1));
+    assert.equal(steps.at(-1)!.doc.trigger?.state, "pending");
+    assert.equal(steps[0]!.doc.firstCompletionAt, recordedAt.toISOString(), "entries keep the time they were recorded");
+    assert.equal(steps.at(-1)!.doc.trigger?.decidedAt, NOW.toISOString(), "the decision is taken now");
+    const again = recordAndDecide(doc, phase2, "daily", { ...doc!.entries[names[0]!]!, gameDate: GAME_DATE } as unknown as ResolvedCompletion, recordedAt, NOW, TZ);
+    assert.equal(again.write, false, "the same execution and status again writes nothing");
+    assert.equal(again.latchedNow, false);
+  });
+
   it("names one document per transition, date and latch mode", () => {
     assert.equal(phaseStateDocId("phase3-to-phase4", GAME_DATE, "overnight"), "phase3-to-phase4__2026-01-15__overnight");
     assert.notEqual(phaseStateDocId("phase3-to-phase4", GAME_DATE, "same_day"), phaseStateDocId("phase3-to-phase4", GAME_DATE, "overnight"));
