@@ -4,6 +4,7 @@ import type { Policies } from "@pulumi/policy";
 import { alertPolicyNotificationChannel } from "./rules/alert-policy-notification-channel.ts";
 import { bigqueryTableDeletionProtection } from "./rules/bigquery-table-deletion-protection.ts";
 import { bigqueryTablePartitioned } from "./rules/bigquery-table-partitioned.ts";
+import { deadLetterServiceAgentBindings } from "./rules/dead-letter-service-agent-bindings.ts";
 import { deadLetterSubscriptionRetention } from "./rules/dead-letter-subscription-retention.ts";
 import { deadLetterTopicSubscription } from "./rules/dead-letter-topic-subscription.ts";
 import { function5xxAlert } from "./rules/function-5xx-alert.ts";
@@ -21,6 +22,7 @@ import { pushSubscriptionDeadLetter } from "./rules/push-subscription-dead-lette
 import { pushSubscriptionInvoker } from "./rules/push-subscription-invoker.ts";
 import { pushSubscriptionOidcToken } from "./rules/push-subscription-oidc-token.ts";
 import { pushSubscriptionRetryBackoff } from "./rules/push-subscription-retry-backoff.ts";
+import { schedulerJobAuthenticated } from "./rules/scheduler-job-authenticated.ts";
 
 export const PACK_NAME = "phase-orchestration-policies";
 
@@ -32,6 +34,7 @@ export const POLICIES: Policies = [
   pushSubscriptionAckDeadline,
   pushSubscriptionInvoker,
   deadLetterTopicSubscription,
+  deadLetterServiceAgentBindings,
   functionCodeHashLabel,
   functionRuntimeSupported,
   functionServiceAccount,
@@ -42,6 +45,7 @@ export const POLICIES: Policies = [
   noPlainSecrets,
   bigqueryTablePartitioned,
   bigqueryTableDeletionProtection,
+  schedulerJobAuthenticated,
   // Advisory
   functionEnvHardcodedUrl,
   functionMinInstancesProd,

@@ -46,6 +46,13 @@ export function topicMatches(topic: PolicyResource, ref: string): boolean {
   return (typeof id === "string" && id === ref) || (typeof name === "string" && (ref === name || ref.endsWith(`/topics/${name}`)));
 }
 
+/** A subscription reference: its id ("projects/P/subscriptions/N"), or its name. */
+export function subscriptionMatches(subscription: PolicyResource, ref: string): boolean {
+  const id = stringAt(subscription.props, "id");
+  const name = stringAt(subscription.props, "name");
+  return (typeof id === "string" && id === ref) || (typeof name === "string" && (ref === name || ref.endsWith(`/subscriptions/${name}`)));
+}
+
 /** An account reference: an email or an IAM member ("serviceAccount:<email>"). */
 export function accountMatches(account: PolicyResource, ref: string): boolean {
   const email = ref.startsWith("serviceAccount:") ? ref.slice("serviceAccount:".length) : ref;

@@ -26,6 +26,13 @@ export const T = {
   functionV1IamPolicy: "gcp:cloudfunctions/functionIamPolicy:FunctionIamPolicy",
   projectIamMember: "gcp:projects/iAMMember:IAMMember",
   projectIamBinding: "gcp:projects/iAMBinding:IAMBinding",
+  topicIamMember: "gcp:pubsub/topicIAMMember:TopicIAMMember",
+  topicIamBinding: "gcp:pubsub/topicIAMBinding:TopicIAMBinding",
+  topicIamPolicy: "gcp:pubsub/topicIAMPolicy:TopicIAMPolicy",
+  subscriptionIamMember: "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
+  subscriptionIamBinding: "gcp:pubsub/subscriptionIAMBinding:SubscriptionIAMBinding",
+  subscriptionIamPolicy: "gcp:pubsub/subscriptionIAMPolicy:SubscriptionIAMPolicy",
+  schedulerJob: "gcp:cloudscheduler/job:Job",
 } as const;
 
 /** IAM resources that grant access to a function or its Cloud Run service. */
@@ -59,3 +66,12 @@ export const RUN_SERVICE_IAM_TYPES: ReadonlySet<string> = new Set([
   T.runV1IamBinding,
   T.runV1IamPolicy,
 ]);
+
+/** IAM resources on a Pub/Sub topic. */
+export const TOPIC_IAM_TYPES: ReadonlySet<string> = new Set([T.topicIamMember, T.topicIamBinding, T.topicIamPolicy]);
+
+/** IAM resources on a Pub/Sub subscription. */
+export const SUBSCRIPTION_IAM_TYPES: ReadonlySet<string> = new Set([T.subscriptionIamMember, T.subscriptionIamBinding, T.subscriptionIamPolicy]);
+
+/** Project-wide IAM grants (they apply to every resource of the project). */
+export const PROJECT_IAM_TYPES: ReadonlySet<string> = new Set([T.projectIamMember, T.projectIamBinding]);
