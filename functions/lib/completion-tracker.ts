@@ -18,7 +18,7 @@ import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
 import { FUNCTION_TIMEOUT_MS, HANDLER_MARGIN_MS, RETRY_PRESETS, withRetry } from "./retry.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
-import { errorType } from "./errors.ts";
+import { describeError, errorType } from "./errors.ts";
 import { createKeyedSerializer } from "./keyed-serializer.ts";
 
 /** What the tracker needs of BigQuery. */
@@ -283,8 +283,8 @@ export function createCompletionTracker(deps: TrackerDeps) {
       logger.critical(`CRITICAL: both Firestore and BigQuery writes failed for ${c.processor} ${c.gameDate}`, {
         ...fields,
         [LOG_EVENT_KEY]: LOG_EVENTS.bothStoresFailed,
-        firestore_error: describe(fs.error),
-        bigquery_error: describe(bq.error),
+        firestore_error: describeError(fs.error),
+        bigquery_error: describeError(bq.error),
         error_type: errorType(fs.error),
       });
     } else if (!fs.ok) {
@@ -324,6 +324,3 @@ export interface RawFacts {
 
 type FirebaseRef = DocumentReference;
 
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

@@ -211,3 +211,8 @@ export function errorType(err: unknown): string {
   const c = classifyError(err);
   return c.code === undefined ? c.kind : `${c.kind}:${c.code}`;
 }
+
+/** "Name: message" of an error (or its string form), for log fields and reports. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -104,3 +104,19 @@ export function createPhaseStateTransactions(deps: PhaseStateTransactionDeps) {
 }
 
 export type PhaseStateTransactions = ReturnType<typeof createPhaseStateTransactions>;
+
+/**
+ * The phase-state documents of a game-date range, for the scheduled jobs. Bounded like every
+ * Firestore call here: a refused or hung connection fails the run, never hangs it.
+ */
+export async function readPhaseStates(
+  deps: Pick<PhaseStateTransactionDeps, "db" | "stateCollection" | "breaker" | "logger">,
+  fromDate: string,
+  toDate: string,
+): Promise<PhaseStateDoc[]> {
+  const query = deps.db.collection(deps.stateCollection).where("gameDate", ">=", fromDate).where("gameDate", "<=", toDate);
+  const snap = await deps.breaker.fire(() =>
+    withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreWrite, { logger: deps.logger }),
+  );
+  return snap.docs.map((d) => d.data() as PhaseStateDoc);
+}

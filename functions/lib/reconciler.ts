@@ -7,19 +7,17 @@
 // What it finds is logged as one structured line, and sent to Slack when it repaired anything or cannot.
 import type { Firestore } from "@google-cloud/firestore";
 import type { Pipeline } from "../core/pipeline-types.ts";
-import type { PhaseStateDoc } from "../core/phase-state.ts";
 import { planReconciliation, type ReconcilePlan } from "../core/reconcile-rules.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { lookbackRange } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
 import { buildCompletionRow, type BigQueryStore } from "./bigquery-store.ts";
 import type { OutboxRepublisher } from "./outbox-republisher.ts";
-import type { PhaseStateTransactions } from "./phase-state-transactions.ts";
+import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
-import { errorType } from "./errors.ts";
+import { describeError, errorType } from "./errors.ts";
 import type { Breaker } from "./circuit-breaker.ts";
-import { RETRY_PRESETS, withRetry } from "./retry.ts";
 
 export interface ReconcilerDeps {
   db: Firestore;
@@ -63,18 +61,13 @@ export interface ReconcileReport {
 /** How long an orchestrator may take between its Firestore and its BigQuery write (one event, with retries). */
 const SETTLE_MS = 10 * 60_000;
 
-const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 export function createReconciler(deps: ReconcilerDeps) {
   const { logger, pipeline } = deps;
   const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
 
-  /** Bounded like every Firestore call here: a refused or hung connection fails the run, never hangs it. */
-  async function readDocs(fromDate: string, toDate: string): Promise<PhaseStateDoc[]> {
-    const query = deps.db.collection(deps.stateCollection).where("gameDate", ">=", fromDate).where("gameDate", "<=", toDate);
-    const snap = await deps.breaker.fire(() => withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreWrite, { logger }));
-    return snap.docs.map((d) => d.data() as PhaseStateDoc);
-  }
+  const readDocs = (fromDate: string, toDate: string) =>
+    readPhaseStates({ db: deps.db, stateCollection: deps.stateCollection, breaker: deps.breaker, logger }, fromDate, toDate);
 
   return {
     /** One reconciliation at `now`. Throws only when either store cannot be read at all. */
@@ -103,7 +96,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         failures: [],
       };
       const fail = (direction: ReconcileFailure["direction"], key: string, error: unknown) => {
-        report.failures.push({ direction, key, error: describe(error), errorType: errorType(error) });
+        report.failures.push({ direction, key, error: describeError(error), errorType: errorType(error) });
         logger.error(`reconciler: ${direction} failed for ${key}`, { error, key, direction, run_id: runId });
       };
 

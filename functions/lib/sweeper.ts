@@ -6,18 +6,16 @@
 // It decides nothing itself: core/sweep-rules.ts plans, core/phase-state.ts rules write.
 import type { Firestore } from "@google-cloud/firestore";
 import type { Pipeline, Transition } from "../core/pipeline-types.ts";
-import type { PhaseStateDoc } from "../core/phase-state.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { lookbackRange, planSweep, stallAlertId, type SweepPlan, type SweepPolicy } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
 import type { AlertLedger } from "./alert-ledger.ts";
 import type { OutboxRepublisher, RepublishOutcome } from "./outbox-republisher.ts";
-import type { PhaseStateTransactions } from "./phase-state-transactions.ts";
+import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
-import { errorType } from "./errors.ts";
+import { describeError, errorType } from "./errors.ts";
 import type { Breaker } from "./circuit-breaker.ts";
-import { RETRY_PRESETS, withRetry } from "./retry.ts";
 
 export interface SweeperDeps {
   db: Firestore;
@@ -59,18 +57,13 @@ export interface SweepReport {
   failures: SweepFailure[];
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 export function createSweeper(deps: SweeperDeps) {
   const { logger, pipeline } = deps;
   const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
 
-  /** Bounded like every Firestore call here: a refused or hung connection fails the run, never hangs it. */
-  async function readDocs(fromDate: string, toDate: string): Promise<PhaseStateDoc[]> {
-    const query = deps.db.collection(deps.stateCollection).where("gameDate", ">=", fromDate).where("gameDate", "<=", toDate);
-    const snap = await deps.breaker.fire(() => withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreWrite, { logger }));
-    return snap.docs.map((d) => d.data() as PhaseStateDoc);
-  }
+  const readDocs = (fromDate: string, toDate: string) =>
+    readPhaseStates({ db: deps.db, stateCollection: deps.stateCollection, breaker: deps.breaker, logger }, fromDate, toDate);
 
   return {
     /** One sweep at `now`. Throws only when the documents cannot be read at all. */
@@ -92,7 +85,7 @@ export function createSweeper(deps: SweeperDeps) {
         failures: [],
       };
       const fail = (docId: string, step: SweepFailure["step"], error: unknown) => {
-        report.failures.push({ docId, step, error: describe(error), errorType: errorType(error) });
+        report.failures.push({ docId, step, error: describeError(error), errorType: errorType(error) });
         logger.error(`sweeper: ${step} failed for ${docId}`, { error, doc_id: docId, step, run_id: runId });
       };
 
