@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Firestore } from "@google-cloud/firestore";
-import { PubSub, type Message } from "@google-cloud/pubsub";
+import { PubSub } from "@google-cloud/pubsub";
 import { parse as parseYaml } from "yaml";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { uniqueName } from "../harness/emulators.ts";
@@ -14,7 +14,6 @@ import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";
 import { DEFAULT_PIPELINE } from "../../functions/core/pipeline-defaults.ts";
 import type { PipelineConfig } from "../../functions/core/pipeline-types.ts";
 import { ackDeadlineFor } from "../../infra/components/push-subscription.ts";
-import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
 import {
   collectionPrefix,
   orchestratorEnv,
@@ -24,6 +23,7 @@ import {
   postJson,
   pushEnvelope,
   startFunctionProcess,
+  startTriggerConsumer,
   TEST_DATASET,
   waitFor,
   type FunctionProcess,
@@ -96,28 +96,10 @@ describe("delivery: a real push subscription, and 20 completions at once (end to
     return fn;
   }
 
-  /** Raw trigger deliveries, and what a consumer de-duplicating by trigger_id acts on. */
   async function triggerWatcher(prefix: string) {
-    const [sub] = await pubsub.topic(transition.outputTopicName).createSubscription(uniqueName("trig"));
-    const dedupe = createTriggerDeduper(db, `${prefix}consumed_triggers`);
-    const got: Record<string, unknown>[] = [];
-    const effective: Record<string, unknown>[] = [];
-    sub.on("message", (m: Message) => {
-      const data = JSON.parse(m.data.toString("utf8")) as Record<string, unknown>;
-      got.push(data);
-      void dedupe.firstDelivery(String(m.attributes.trigger_id)).then(
-        (first) => {
-          if (first) effective.push(data);
-          m.ack();
-        },
-        () => m.nack(),
-      );
-    });
-    cleanups.push(async () => {
-      await sub.close();
-      await sub.delete();
-    });
-    return { got, effective };
+    const consumer = await startTriggerConsumer(pubsub, db, transition.outputTopicName, prefix);
+    cleanups.push(() => consumer.close());
+    return consumer;
   }
 
   it("push subscription with infra's retry and dead-letter policy: publisher duplicates, and a 500 redelivered by Pub/Sub -> one count each, one trigger", async () => {
@@ -175,8 +157,8 @@ describe("delivery: a real push subscription, and 20 completions at once (end to
     // trigger is still pending, and a duplicate republishes a pending trigger (that is how a failed
     // publish or a crash is repaired): the raw count may be 2, always of one trigger_id. The
     // consumer's de-duplication makes it one effective trigger.
-    assert.ok(triggers.got.length >= 1 && triggers.got.length <= 2, JSON.stringify(triggers.got));
-    assert.deepEqual([...new Set(triggers.got.map((t) => t.trigger_id))], [`${transition.id}:${gameDate}:daily`]);
+    assert.ok(triggers.raw.length >= 1 && triggers.raw.length <= 2, JSON.stringify(triggers.raw));
+    assert.deepEqual([...new Set(triggers.raw.map((t) => t.trigger_id))], [`${transition.id}:${gameDate}:daily`]);
     assert.equal(triggers.effective.length, 1);
     assert.equal(triggers.effective[0]?.game_date, gameDate);
     assert.equal(bq.rows("phase_execution_log").length, 1);
@@ -211,9 +193,9 @@ describe("delivery: a real push subscription, and 20 completions at once (end to
     // only the latching call does, so exactly one trigger leaves.
     const triggerIds = new Set(responses.flatMap((r) => (r.body.trigger ? [(r.body.trigger as { trigger_id: string }).trigger_id] : [])));
     assert.deepEqual([...triggerIds], [`${transition.id}:${gameDate}:daily`]);
-    await waitFor("the trigger to arrive", () => triggers.got.length > 0);
+    await waitFor("the trigger to arrive", () => triggers.raw.length > 0);
     await new Promise((r) => setTimeout(r, 1500)); // any duplicate would arrive by now
-    assert.equal(triggers.got.length, 1);
+    assert.equal(triggers.raw.length, 1);
     const doc = (await db.collection(`${prefix}phase_state`).get()).docs[0]?.data() as { entries: object; trigger: { state: string } };
     assert.equal(Object.keys(doc.entries).length, 20);
     assert.equal(doc.trigger.state, "published");

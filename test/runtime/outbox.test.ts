@@ -4,13 +4,11 @@
 // repaired the same way. The consumer de-duplicates by trigger_id, so downstream acts exactly once.
 import assert from "node:assert/strict";
 import { Firestore } from "@google-cloud/firestore";
-import { PubSub, type Message, type Subscription } from "@google-cloud/pubsub";
+import { PubSub } from "@google-cloud/pubsub";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
-import { uniqueName } from "../harness/emulators.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
-import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
 import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";
 import { LOCAL_KNOBS } from "../../functions/lib/orchestrator-runtime.ts";
 import {
@@ -23,6 +21,7 @@ import {
   pushEnvelope,
   startFunctionProcess,
   startSlackSink,
+  startTriggerConsumer,
   TEST_DATASET,
   waitFor,
   type FunctionProcess,
@@ -82,36 +81,7 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     return fn;
   }
 
-  /** Raw deliveries on a fresh subscription of the trigger topic, and the consumer's de-duplicated view. */
-  async function consumer(prefix: string) {
-    const [sub] = await pubsub.topic(transition.outputTopicName).createSubscription(uniqueName("consumer"));
-    const dedupe = createTriggerDeduper(db, `${prefix}consumed_triggers`);
-    const raw: Record<string, unknown>[] = [];
-    const effective: Record<string, unknown>[] = [];
-    const handled: Promise<void>[] = [];
-    sub.on("message", (m: Message) => {
-      const data = JSON.parse(m.data.toString("utf8")) as Record<string, unknown>;
-      raw.push(data);
-      handled.push(
-        dedupe.firstDelivery(m.attributes.trigger_id ?? "").then((first) => {
-          if (first) effective.push(data);
-          m.ack();
-        }),
-      );
-    });
-    return {
-      raw,
-      effective,
-      async settle(ms: number) {
-        await new Promise((r) => setTimeout(r, ms));
-        await Promise.all(handled);
-      },
-      close: async (s: Subscription = sub) => {
-        await s.close();
-        await s.delete();
-      },
-    };
-  }
+  const consumer = (prefix: string) => startTriggerConsumer(pubsub, db, transition.outputTopicName, prefix);
 
   const stateOf = async (prefix: string) => {
     const snap = await db.collection(`${prefix}phase_state`).get();

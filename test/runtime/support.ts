@@ -9,7 +9,10 @@ import path from "node:path";
 import { serializePipeline } from "../../functions/core/pipeline.ts";
 import { DEFAULT_PIPELINE } from "../../functions/core/pipeline-defaults.ts";
 import type { PipelineConfig } from "../../functions/core/pipeline-types.ts";
-import { findFreePort } from "../harness/emulators.ts";
+import type { Firestore } from "@google-cloud/firestore";
+import type { Message, PubSub } from "@google-cloud/pubsub";
+import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
+import { findFreePort, uniqueName } from "../harness/emulators.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FRAMEWORK_MAIN = path.join(ROOT, "node_modules/@google-cloud/functions-framework/build/src/main.js");
@@ -264,4 +267,51 @@ export function loggedEvents(fn: FunctionProcess, event: string): Record<string,
 /** A name that is a valid Firestore collection prefix. */
 export function collectionPrefix(tag: string): string {
   return `${tag}_${process.pid}_${Date.now().toString(36)}_`;
+}
+
+export interface TriggerConsumer {
+  /** Every trigger delivered, duplicates included. */
+  raw: Record<string, unknown>[];
+  /** What a consumer de-duplicating by trigger_id acts on (exactly-once-effective). */
+  effective: Record<string, unknown>[];
+  /** Waits `ms`, then for every delivery received so far to be handled (a de-dupe failure rejects here). */
+  settle(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The next phase, as seen downstream: a fresh subscription of a trigger topic, de-duplicating by trigger_id. */
+export async function startTriggerConsumer(pubsub: PubSub, db: Firestore, topicName: string, prefix: string): Promise<TriggerConsumer> {
+  const [sub] = await pubsub.topic(topicName).createSubscription(uniqueName("consumer"));
+  const dedupe = createTriggerDeduper(db, `${prefix}consumed_triggers`);
+  const raw: Record<string, unknown>[] = [];
+  const effective: Record<string, unknown>[] = [];
+  const handled: Promise<void>[] = [];
+  sub.on("message", (m: Message) => {
+    const data = JSON.parse(m.data.toString("utf8")) as Record<string, unknown>;
+    raw.push(data);
+    handled.push(
+      dedupe.firstDelivery(m.attributes.trigger_id ?? "").then(
+        (first) => {
+          if (first) effective.push(data);
+          m.ack();
+        },
+        (error: unknown) => {
+          m.nack(); // redelivered, as a real consumer would be
+          throw error;
+        },
+      ),
+    );
+  });
+  return {
+    raw,
+    effective,
+    async settle(ms) {
+      await new Promise((r) => setTimeout(r, ms));
+      await Promise.all(handled);
+    },
+    async close() {
+      await sub.close();
+      await sub.delete();
+    },
+  };
 }
