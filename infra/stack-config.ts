@@ -3,6 +3,7 @@
 // (the CLI applies them; `npm run plan` reads them from there too), so here every key is required.
 // Pure: takes the raw strings the Pulumi runtime holds, returns typed values.
 import { z } from "zod";
+import { instanceSizingProblems } from "../functions/core/instance-sizing.ts";
 
 export const PROJECT_NAMESPACE = "phase-orchestration";
 
@@ -44,6 +45,9 @@ const RawSchema = z.object({
   [k("slackErrorsChannel")]: z.string().regex(/^#[-a-z0-9_]+$/, "must be a Slack channel like #pipeline-errors"),
   [k("slackWarningsChannel")]: z.string().regex(/^#[-a-z0-9_]+$/, "must be a Slack channel like #pipeline-warnings"),
   [k("functionMemory")]: z.string().regex(/^\d+(Mi|Gi)$/, 'must be like "512Mi" or "1Gi"'),
+  // "" = the CPU Cloud Functions derives from the memory; checked with memory and concurrency below.
+  [k("functionCpu")]: z.string().regex(/^(|\d+(\.\d+)?)$/, 'must be "" (derived from the memory) or a CPU count like "1" or "0.5"'),
+  [k("functionConcurrency")]: int(1, 1000),
   // The push subscription's ack deadline must cover the function timeout and Pub/Sub caps it at 600 s.
   [k("functionTimeoutSeconds")]: int(10, 600),
   [k("functionMinInstances")]: int(0, 100),
@@ -72,7 +76,16 @@ export interface StackConfig {
   firestoreCollectionPrefix: string;
   repository: { url: string; ref: string };
   slack: { errorsChannel: string; warningsChannel: string };
-  functions: { memory: string; timeoutSeconds: number; minInstances: number; maxInstances: number };
+  functions: {
+    memory: string;
+    /** Explicit CPU per instance, or undefined: derived from the memory. */
+    cpu: string | undefined;
+    /** Requests one instance serves at once (maxInstanceRequestConcurrency). */
+    concurrency: number;
+    timeoutSeconds: number;
+    minInstances: number;
+    maxInstances: number;
+  };
   push: { maxDeliveryAttempts: number; minimumBackoffSeconds: number; maximumBackoffSeconds: number; deadLetterRetentionDays: number };
   alerts: { fiveXxPerFiveMinutes: number; unackedAgeSeconds: number; dualWriteFailuresPerHour: number; uptimePeriodSeconds: number };
   /** Per-stack overrides for loadPipeline, or undefined. */
@@ -103,6 +116,10 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
   if (g<number>("pushMinimumBackoffSeconds") > g<number>("pushMaximumBackoffSeconds")) {
     problems.push(`${k("pushMinimumBackoffSeconds")}: must not exceed ${k("pushMaximumBackoffSeconds")}`);
   }
+  const cpu = g<string>("functionCpu") === "" ? undefined : g<string>("functionCpu");
+  for (const p of instanceSizingProblems({ memory: g("functionMemory"), cpu, concurrency: g("functionConcurrency") })) {
+    problems.push(`${k("functionMemory")}/${k("functionCpu")}/${k("functionConcurrency")}: ${p}`);
+  }
   const overrides = g<unknown>("pipeline");
   if (overrides !== undefined && (typeof overrides !== "object" || overrides === null || Array.isArray(overrides))) {
     problems.push(`${k("pipeline")}: must be a JSON object of pipeline overrides`);
@@ -118,6 +135,8 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
     slack: { errorsChannel: g("slackErrorsChannel"), warningsChannel: g("slackWarningsChannel") },
     functions: {
       memory: g("functionMemory"),
+      cpu,
+      concurrency: g("functionConcurrency"),
       timeoutSeconds: g("functionTimeoutSeconds"),
       minInstances: g("functionMinInstances"),
       maxInstances: g("functionMaxInstances"),

@@ -121,6 +121,10 @@ export class OrchestrationFunction extends Component<Kinds> {
       serviceConfig: {
         serviceAccountEmail: this.account.email,
         availableMemory: args.settings.memory,
+        // Unset: Cloud Functions derives the CPU from the memory. Concurrency above 1 needs 1 CPU
+        // (checked with the config, functions/core/instance-sizing.ts).
+        ...(args.settings.cpu === undefined ? {} : { availableCpu: args.settings.cpu }),
+        maxInstanceRequestConcurrency: args.settings.concurrency,
         timeoutSeconds: args.settings.timeoutSeconds,
         minInstanceCount: args.settings.minInstances,
         maxInstanceCount: args.settings.maxInstances,
