@@ -8,8 +8,23 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { deployedRefFor } from "../../tools/drift/git-history.ts";
+import { SECRET_KEYS } from "../../infra/stack-config.ts";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
+
+/**
+ * The current major of every action the workflows use, each running on node24 (checked against the
+ * actions' releases). A workflow below one of these fails the test; a new action must be added here.
+ */
+const CURRENT_MAJORS: Record<string, number> = {
+  "actions/checkout": 7,
+  "actions/setup-node": 7,
+  "actions/setup-java": 5,
+  "actions/github-script": 8,
+  "pulumi/actions": 7,
+  "google-github-actions/auth": 3,
+  "google-github-actions/setup-gcloud": 3,
+};
 const WORKFLOW_DIR = path.join(REPO, ".github", "workflows");
 
 interface Step {
@@ -134,18 +149,25 @@ describe("workflows: all", () => {
 
   it("gives every Pulumi command PULUMI_ACCESS_TOKEN from secrets", () => {
     const pulumiSteps = allSteps().filter(
-      ({ step }) => (step.uses?.startsWith("pulumi/actions@") && step.with?.["command"]) || /\bpulumi\s+(preview|up)\b/.test(step.run ?? ""),
+      ({ step }) => (step.uses?.startsWith("pulumi/actions@") && step.with?.["command"]) || /\bpulumi\s+(preview|up|refresh|config)\b/.test(step.run ?? ""),
     );
-    assert.ok(pulumiSteps.length >= 3);
+    assert.ok(pulumiSteps.length >= 6);
     for (const { file, id, step } of pulumiSteps) {
       assert.match(String(step.env?.["PULUMI_ACCESS_TOKEN"]), /^\$\{\{\s*secrets\.PULUMI_ACCESS_TOKEN\s*\}\}$/, `${file}/${id}`);
     }
   });
 
-  it("uses pulumi/actions v6", () => {
-    const uses = allSteps().filter(({ step }) => step.uses?.startsWith("pulumi/actions@"));
-    assert.ok(uses.length > 0);
-    for (const { step } of uses) assert.equal(step.uses, "pulumi/actions@v6");
+  it("uses every action at its current major (the node20-based majors are end-of-life), and only known actions", () => {
+    const remote = allSteps().filter(({ step }) => step.uses !== undefined && !step.uses.startsWith("./"));
+    assert.ok(remote.length > 0);
+    for (const { file, id, step } of remote) {
+      const match = /^([^@]+)@v(\d+)$/.exec(step.uses ?? "");
+      assert.ok(match, `${file}/${id}: ${step.uses} is pinned to a major tag (@vN)`);
+      const [, action, major] = match;
+      const current = CURRENT_MAJORS[action!];
+      assert.ok(current !== undefined, `${file}/${id}: ${action} is not in CURRENT_MAJORS: check its current major and add it`);
+      assert.ok(Number(major) >= current, `${file}/${id}: ${step.uses} is older than v${current}`);
+    }
   });
 
   it("sets up Node from .nvmrc and installs with npm ci before any npm run", () => {
@@ -158,6 +180,147 @@ describe("workflows: all", () => {
       assert.ok(steps[0]?.uses?.startsWith("actions/checkout@"), `${file}/${id}: checkout first`);
       assert.ok(setupNode > 0 && setupNode < ci && ci < firstNpm, `${file}/${id}: checkout, setup-node, npm ci, then the rest`);
       assert.equal(steps[setupNode]?.with?.["node-version-file"], ".nvmrc", `${file}/${id}`);
+    }
+  });
+});
+
+// --- the stack's secret config keys: every job that evaluates the program gets them from the CI secret store ---
+
+/** Keys Pulumi.yaml declares secret with no default: Pulumi refuses to run a program without a value for each. */
+function requiredSecretKeys(): string[] {
+  const project = parseDocument(readFileSync(path.join(REPO, "Pulumi.yaml"), "utf8")).toJS() as {
+    config: Record<string, { secret?: boolean; default?: unknown }>;
+  };
+  return Object.entries(project.config)
+    .filter(([, spec]) => spec.secret === true && spec.default === undefined)
+    .map(([key]) => key)
+    .sort();
+}
+
+const evaluatesProgram = (step: Step) =>
+  (step.uses?.startsWith("pulumi/actions@") === true && step.with?.["command"] !== undefined) ||
+  /\bpulumi\s+(preview|up|refresh|destroy)\b/.test(step.run ?? "");
+
+/** A value taken from the CI secret store: a named secret, or the stack's one (`SLACK_X_{0}` of the stack). */
+const SECRET_EXPRESSION = /^\$\{\{\s*secrets(\.[A-Z][A-Z0-9_]*|\[format\('[A-Z][A-Z0-9_]*_\{0\}',\s*(matrix|inputs)\.stack\)\])\s*\}\}$/;
+
+interface SecretsRun {
+  status: number | null;
+  stderr: string;
+  /** Each `pulumi config set` the script made: its arguments and the value it got on stdin. */
+  sets: { args: string; stdin: string }[];
+}
+
+/** Runs a step's script with a fake `pulumi` on the PATH that records its arguments and stdin. */
+function runWithFakePulumi(script: string, env: Record<string, string>): SecretsRun {
+  const dir = mkdtempSync(path.join(tmpdir(), "fake-pulumi-"));
+  try {
+    const log = path.join(dir, "calls.jsonl");
+    writeFileSync(
+      path.join(dir, "pulumi"),
+      `#!/usr/bin/env node\nconst fs = require("node:fs");\nfs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ args: process.argv.slice(2).join(" "), stdin: fs.readFileSync(0, "utf8") }) + "\\n");\n`,
+      { mode: 0o755 },
+    );
+    const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+      env: { PATH: `${dir}:${path.dirname(process.execPath)}:${process.env.PATH ?? ""}`, ...env },
+      encoding: "utf8",
+    });
+    const sets = existsSync(log)
+      ? readFileSync(log, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { args: string; stdin: string })
+      : [];
+    return { status: result.status, stderr: result.stderr, sets };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What is wrong with how one job feeds the secret keys to the program; empty when nothing is. */
+function secretGaps(job: Job, keys: string[]): string[] {
+  const steps = job.steps ?? [];
+  const firstEval = steps.findIndex(evaluatesProgram);
+  if (firstEval < 0) return [];
+  const setter = steps.slice(0, firstEval).find((s) => keys.every((k) => new RegExp(`pulumi config set --secret ${k}\\b`).test(s.run ?? "")));
+  if (setter?.run === undefined) return [`no step before the program runs sets ${keys.join(", ")} with pulumi config set --secret`];
+  const problems: string[] = [];
+  const env = Object.entries(setter.env ?? {});
+  const fromSecrets = env.filter(([, v]) => SECRET_EXPRESSION.test(String(v)));
+  const values = Object.fromEntries(fromSecrets.map(([name], i) => [name, `value-${i}-of-${name}`]));
+  // Literal values go in as written (a hard-coded secret would be set as such); other expressions are left out.
+  const literals = Object.fromEntries(env.filter(([, v]) => !isExpression(v)).map(([name, v]) => [name, String(v)]));
+  const base = { ...literals, STACK: "dev", ...values };
+  const run = runWithFakePulumi(setter.run, base);
+  if (run.status !== 0) return [`the secrets step fails with every secret present: ${run.stderr}`];
+  for (const key of keys) {
+    const set = run.sets.find((c) => new RegExp(`^config set --secret ${key} --stack dev$`).test(c.args));
+    if (set === undefined) problems.push(`${key} is not set for the stack ($STACK)`);
+    else if (!Object.values(values).includes(set.stdin)) problems.push(`${key} does not get its value from a CI secret`);
+  }
+  // Every secret that feeds a config key: empty, the job stops before setting anything and names the stack.
+  const feeding = Object.entries(values).filter(([, value]) => run.sets.some((c) => c.stdin === value));
+  for (const [name] of feeding) {
+    const missing = runWithFakePulumi(setter.run, { ...base, [name]: "" });
+    if (missing.status === 0) problems.push(`an empty ${name} does not stop the job`);
+    else if (missing.sets.length > 0) problems.push(`an empty ${name} stops the job only after setting some config`);
+    else if (!missing.stderr.includes("dev")) problems.push(`an empty ${name} is not reported with the stack's name`);
+  }
+  return problems;
+}
+
+describe("workflows: the stack's secrets come from the CI secret store", () => {
+  const keys = requiredSecretKeys();
+
+  it("Pulumi.yaml declares exactly the secret keys the program reads, with no default", () => {
+    assert.deepEqual(keys, [...SECRET_KEYS].sort());
+  });
+
+  it("every job that evaluates the program (preview, up, drift) sets each one from a secret before it runs", () => {
+    const evaluating = allJobs().filter(({ job }) => (job.steps ?? []).some(evaluatesProgram));
+    assert.deepEqual(evaluating.map(({ file }) => file).sort(), ["deploy-stack.yml", "drift.yml", "pull-request.yml"]);
+    for (const { file, id, job } of evaluating) assert.deepEqual(secretGaps(job, keys), [], `${file}/${id}`);
+  });
+
+  it("the check bites: a job whose secrets step is gone, or feeds a literal, or ignores an empty secret, is reported", () => {
+    const preview = structuredClone(get("pull-request.yml").jobs["preview"]!);
+    const index = (preview.steps ?? []).findIndex((s) => s.run?.includes("pulumi config set --secret"));
+    assert.ok(index > 0);
+    const withoutStep = { ...preview, steps: preview.steps!.filter((_, i) => i !== index) };
+    assert.match(secretGaps(withoutStep, keys).join(), /no step before the program runs/);
+
+    const literal = structuredClone(preview);
+    literal.steps![index]!.env = { ...literal.steps![index]!.env, SLACK_WEBHOOK_URL: "hard-coded" };
+    assert.match(secretGaps(literal, keys).join(), /slackWebhookUrl does not get its value from a CI secret/);
+
+    const lenient = structuredClone(preview);
+    lenient.steps![index]!.run = lenient.steps![index]!.run!.split("\n").filter((l) => !l.startsWith(": ")).join("\n");
+    assert.match(secretGaps(lenient, keys).join(), /an empty SLACK_AUTH_TOKEN does not stop the job/);
+  });
+
+  it("the matrix jobs take the stack's own secrets; each stack name can end a secret name", () => {
+    for (const file of ["pull-request.yml", "drift.yml"]) {
+      const steps = Object.values(get(file).jobs).flatMap((j) => j.steps ?? []);
+      const setter = steps.find((s) => s.run?.includes("pulumi config set --secret"));
+      for (const name of ["SLACK_AUTH_TOKEN", "SLACK_WEBHOOK_URL"]) {
+        assert.match(String(setter?.env?.[name]), new RegExp(`secrets\\[format\\('${name}_\\{0\\}', matrix\\.stack\\)\\]`), `${file}: ${name}`);
+      }
+    }
+    // GitHub secret names hold letters, digits and _ only (and ignore case).
+    for (const stack of stackFiles()) assert.match(stack, /^[A-Za-z0-9_]+$/, `stack ${stack} cannot end a secret name`);
+  });
+
+  it("deploy passes each stack its own secrets, and the reusable deploy requires them", () => {
+    const declared = (get("deploy-stack.yml").on["workflow_call"] as { secrets: Record<string, { required?: boolean }> }).secrets;
+    for (const name of ["SLACK_AUTH_TOKEN", "SLACK_WEBHOOK_URL"]) assert.equal(declared[name]?.required, true, name);
+    const callers = Object.values(get("deploy.yml").jobs).filter((j) => j.uses === "./.github/workflows/deploy-stack.yml");
+    assert.equal(callers.length, 3);
+    for (const job of callers) {
+      const stack = String(job.with?.["stack"]).toUpperCase();
+      const passed = (job as Job & { secrets?: Record<string, string> }).secrets ?? {};
+      for (const name of ["SLACK_AUTH_TOKEN", "SLACK_WEBHOOK_URL"]) {
+        assert.match(String(passed[name]), new RegExp(`^\\$\\{\\{\\s*secrets\\.${name}_${stack}\\s*\\}\\}$`), `${stack}: ${name}`);
+      }
     }
   });
 });
@@ -235,7 +398,7 @@ describe("workflows: pull request", () => {
     const testSteps = Object.values(get("test.yml").jobs).flatMap((j) => j.steps ?? []);
     assert.ok(testSteps.some((s) => s.run?.trim() === "npm test"), "test.yml runs npm test");
 
-    const previews = jobs.flatMap((j) => j.steps ?? []).filter((s) => s.uses?.startsWith("pulumi/actions@"));
+    const previews = jobs.flatMap((j) => j.steps ?? []).filter((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.["command"] !== undefined);
     assert.equal(previews.length, 1);
     const preview = previews[0]?.with ?? {};
     assert.equal(preview["command"], "preview");
@@ -281,7 +444,7 @@ describe("workflows: deploy", () => {
 
   it("runs pulumi up with the policy pack and moves the tag the drift report counts from", () => {
     const steps = Object.values(get("deploy-stack.yml").jobs).flatMap((j) => j.steps ?? []);
-    const up = steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+    const up = steps.find((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.["command"] !== undefined);
     assert.equal(up?.with?.["command"], "up");
     assert.equal(up?.with?.["policyPacks"], "policies");
     const upIndex = steps.indexOf(up as Step);
