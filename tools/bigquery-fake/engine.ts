@@ -40,8 +40,36 @@ export interface TableMeta {
 interface TableState {
   meta: TableMeta;
   rows: StoredRow[];
-  insertIds: Set<string>;
+  /** insertId -> when it was first accepted (fake clock, ms): de-duplication holds only for a window. */
+  insertIds: Map<string, number>;
+  /** Rows written by insertAll -> when (fake clock, ms): in the streaming buffer for a while. */
+  streamedAt: WeakMap<StoredRow, number>;
 }
+
+/** The clock and windows of BigQuery's best-effort behaviour the engine models. */
+export interface EngineTiming {
+  /** The fake's clock, epoch ms. */
+  now(): number;
+  /** insertAll de-duplicates an insertId only within this window after it was first seen. */
+  insertIdWindowMs: number;
+  /** Rows streamed by insertAll cannot be changed by DML for this long. */
+  streamingBufferMs: number;
+}
+
+/** A mutating DML statement evaluated against the current rows, not yet applied. */
+export interface DmlPlan {
+  result: QueryResult;
+  /** project:dataset.table it writes. */
+  tableKey: string;
+  /** Partitions (values of the partitioning column, or "" when unpartitioned) it changes. */
+  partitions: Set<string>;
+  apply(): void;
+}
+
+/** A parsed query, ready to run: a SELECT at once, a DML statement through the fake's DML scheduler. */
+export type PreparedQuery =
+  | { kind: "select"; run(): QueryResult }
+  | { kind: "dml"; tableKey: string; plan(): DmlPlan };
 
 interface DatasetState {
   location: string;
@@ -73,7 +101,10 @@ interface EvalContext {
 export class FakeEngine {
   private readonly datasets = new Map<string, DatasetState>(); // key "project:dataset"
 
-  constructor(readonly defaultProjectId: string) {}
+  constructor(
+    readonly defaultProjectId: string,
+    private readonly timing: EngineTiming = { now: () => Date.now(), insertIdWindowMs: 60_000, streamingBufferMs: 30 * 60_000 },
+  ) {}
 
   reset(): void {
     this.datasets.clear();
@@ -129,7 +160,7 @@ export class FakeEngine {
       }
     }
     const full: TableMeta = { ...meta, creationTime: String(Date.now()) };
-    dataset.tables.set(tableId, { meta: full, rows: [], insertIds: new Set() });
+    dataset.tables.set(tableId, { meta: full, rows: [], insertIds: new Map(), streamedAt: new WeakMap() });
     return full;
   }
 
@@ -138,7 +169,8 @@ export class FakeEngine {
   /**
    * BigQuery's semantics: with skipInvalidRows false, one invalid row fails the whole request;
    * the invalid rows report "invalid", the others "stopped". Accepted rows whose insertId was
-   * seen before are dropped (best-effort de-duplication, here exact).
+   * first seen less than insertIdWindowMs ago are dropped; BigQuery's de-duplication is best
+   * effort for about a minute, so a retry after the window is a second row.
    */
   insertAll(
     projectId: string,
@@ -181,13 +213,16 @@ export class FakeEngine {
         .map((index) => ({ index, errors: [{ reason: "stopped", location: "", message: "" }] }));
       return [...errors, ...stopped].sort((a, b) => a.index - b.index);
     }
+    const now = this.timing.now();
     rows.forEach((entry, index) => {
       const row = converted[index];
       if (!row) return;
       if (entry.insertId !== undefined && entry.insertId !== "") {
-        if (table.insertIds.has(entry.insertId)) return;
-        table.insertIds.add(entry.insertId);
+        const seenAt = table.insertIds.get(entry.insertId);
+        if (seenAt !== undefined && now - seenAt < this.timing.insertIdWindowMs) return;
+        table.insertIds.set(entry.insertId, now);
       }
+      table.streamedAt.set(row, now);
       table.rows.push(row);
     });
     return errors;
@@ -195,7 +230,17 @@ export class FakeEngine {
 
   // ---- queries ----
 
+  /** Runs a query at once (a DML statement is applied immediately, outside any DML scheduling). */
   query(projectId: string, sql: string, wireParams: WireQueryParameter[] = []): QueryResult {
+    const prepared = this.prepare(projectId, sql, wireParams);
+    if (prepared.kind === "select") return prepared.run();
+    const plan = prepared.plan();
+    plan.apply();
+    return plan.result;
+  }
+
+  /** Parses and checks a query; a DML statement is evaluated only when its plan is asked for. */
+  prepare(projectId: string, sql: string, wireParams: WireQueryParameter[] = []): PreparedQuery {
     const statement = parseStatement(sql);
     const params = new Map<string, TypedValue>();
     for (const param of wireParams) {
@@ -211,9 +256,9 @@ export class FakeEngine {
     for (const name of referencedParams(statement)) {
       if (!params.has(name)) throw new SqlError(`Query parameter '${name}' not found`);
     }
-    return statement.kind === "select"
-      ? this.runSelect(projectId, statement, params)
-      : this.runMerge(projectId, statement, params);
+    if (statement.kind === "select") return { kind: "select", run: () => this.runSelect(projectId, statement, params) };
+    const { id } = this.resolveTable(projectId, statement.target);
+    return { kind: "dml", tableKey: id, plan: () => this.planMerge(projectId, statement, params) };
   }
 
   private resolveTable(projectId: string, name: TableName): { state: TableState; id: string } {
@@ -277,7 +322,7 @@ export class FakeEngine {
     return { rows, fields };
   }
 
-  private runMerge(projectId: string, merge: MergeIR, params: Map<string, TypedValue>): QueryResult {
+  private planMerge(projectId: string, merge: MergeIR, params: Map<string, TypedValue>): DmlPlan {
     const { state: target, id } = this.resolveTable(projectId, merge.target);
     const targetFields = target.meta.schema.fields;
     const source = this.selectRows(projectId, merge.source, params);
@@ -322,10 +367,32 @@ export class FakeEngine {
         inserts.push(row);
       }
     }
-    // Apply only after the whole statement evaluated: a DML statement is atomic.
-    target.rows = target.rows.map((row) => updates.get(row) ?? row);
-    target.rows.push(...inserts);
-    return { statementType: "MERGE", numDmlAffectedRows: updates.size + inserts.length, tableId: id };
+    // BigQuery refuses DML that would change rows still in the streaming buffer (written by insertAll).
+    const now = this.timing.now();
+    for (const row of updates.keys()) {
+      const streamedAt = target.streamedAt.get(row);
+      if (streamedAt !== undefined && now - streamedAt < this.timing.streamingBufferMs) {
+        throw new SqlError(`UPDATE or DELETE statement over table ${id.replace(":", ".")} would affect rows in the streaming buffer, which is not supported`);
+      }
+    }
+    const partitionField = target.meta.timePartitioning?.["field"];
+    const partitionOf = (row: StoredRow): string => {
+      if (typeof partitionField !== "string") return "";
+      const value = row[partitionField] ?? null;
+      // DATE values are the day itself; TIMESTAMP values (microseconds) fall into their UTC day.
+      return typeof value === "number" ? String(Math.floor(value / 86_400_000_000)) : String(value);
+    };
+    const partitions = new Set([...updates.keys(), ...inserts].map(partitionOf));
+    return {
+      result: { statementType: "MERGE", numDmlAffectedRows: updates.size + inserts.length, tableId: id },
+      tableKey: id,
+      partitions,
+      // Applied only after the whole statement evaluated: a DML statement is atomic.
+      apply: () => {
+        target.rows = target.rows.map((row) => updates.get(row) ?? row);
+        target.rows.push(...inserts);
+      },
+    };
   }
 
   // ---- inspection ----

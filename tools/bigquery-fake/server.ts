@@ -7,14 +7,20 @@
 //   GET  /datasets/{d}/tables/{t}           tables.get
 //   POST /datasets/{d}/tables               tables.insert (schema, timePartitioning, clustering kept)
 //   POST /datasets/{d}/tables/{t}/insertAll tabledata.insertAll (validated, de-duplicated by insertId)
-//   POST /jobs                              jobs.insert (QUERY jobs; run at once, DONE)
+//   POST /jobs                              jobs.insert (QUERY jobs; answered DONE once the query ran)
 //   GET  /jobs/{jobId}                      jobs.get
 //   GET  /queries/{jobId}                   jobs.getQueryResults
 //   POST /queries                           jobs.query (the client's fast path for bigquery.query())
 // Anything else answers 400 "not implemented by the BigQuery fake", never a fake success.
+//
+// As strict as BigQuery where the runtime depends on it (options in FakeBehaviour): insertId
+// de-duplication holds for a window only, mutating DML runs a few at a time per table with a bounded
+// queue and conflicts when statements overlap on a partition, and DML cannot change rows still in
+// the streaming buffer.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { DmlScheduler, type DmlLimits, REALISTIC_DML_LIMITS } from "./dml-scheduler.ts";
 import { ApiFailure, FakeEngine, type QueryResult } from "./engine.ts";
 import { SqlError } from "./sql.ts";
 import { type SchemaField, type TimestampFormat, toPlainValue, toWireCell, type WireQueryParameter } from "./values.ts";
@@ -44,6 +50,29 @@ export interface RequestLogEntry {
   at: number;
 }
 
+/** BigQuery's best-effort and limited behaviour, as the fake models it. Defaults are BigQuery's. */
+export interface FakeBehaviour {
+  /** insertAll de-duplicates an insertId for this long after first seeing it (default 60 s). */
+  insertIdWindowMs: number;
+  /** Rows streamed by insertAll cannot be changed by DML for this long (default 30 min). */
+  streamingBufferMs: number;
+  /** Mutating DML per table: running at once, queued, duration and conflict re-runs. */
+  dml: DmlLimits;
+}
+
+export const DEFAULT_BEHAVIOUR: FakeBehaviour = {
+  insertIdWindowMs: 60_000,
+  streamingBufferMs: 30 * 60_000,
+  dml: REALISTIC_DML_LIMITS,
+};
+
+export interface BigQueryFakeOptions {
+  port?: number;
+  projectId?: string;
+  host?: string;
+  behaviour?: Partial<Omit<FakeBehaviour, "dml">> & { dml?: Partial<DmlLimits> };
+}
+
 export interface BigQueryFake {
   readonly url: string;
   readonly port: number;
@@ -57,9 +86,18 @@ export interface BigQueryFake {
   pendingFaults(): Required<FaultSpec>[];
   /** true: stop listening and drop open connections (connects are refused); false: listen again on the same port. */
   setDown(down: boolean): Promise<void>;
+  /** Changes the modelled behaviour from now on (e.g. a longer DML duration for a contention test). */
+  configure(behaviour: BigQueryFakeOptions["behaviour"]): void;
+  readonly behaviour: FakeBehaviour;
+  /** Moves the fake's clock (insertId window, streaming buffer) forward; real time is not touched. */
+  advanceClock(ms: number): void;
+  /** Test hook: DML statements that finished running wait to commit until the returned function is called. */
+  holdDml(): () => void;
+  /** Mutating DML statements running and queued on a table ("dataset.table") now. */
+  dmlLoad(table: string): { running: number; queued: number };
   /** Rows of a table ("dataset.table" or "table" when one dataset has it), timestamps as ISO text. */
   rows(table: string): Record<string, unknown>[];
-  /** Datasets, tables, rows, faults and the request log all cleared. */
+  /** Datasets, tables, rows, faults, DML queues and the request log cleared; behaviour and clock back to the start options. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -88,10 +126,8 @@ const STATUS_NAMES: Record<number, string> = {
   503: "UNAVAILABLE",
 };
 
-/** The text BigQuery uses for a DML conflict; errors.ts classifies it as transient. */
-export function concurrentUpdateMessage(projectId: string, datasetId: string, table: string): string {
-  return `Could not serialize access to table ${projectId}:${datasetId}.${table} due to concurrent update`;
-}
+export { concurrentUpdateMessage, dmlQueueFullMessage } from "./dml-scheduler.ts";
+import { concurrentUpdateMessage } from "./dml-scheduler.ts";
 
 /** Google's JSON error envelope, as @google-cloud/common's ApiError reads it. */
 function errorBody(status: number, reason: string, message: string): unknown {
@@ -124,10 +160,28 @@ interface StoredJob {
   error?: { status: number; reason: string; message: string };
 }
 
-export async function startBigQueryFake(opts: { port?: number; projectId?: string; host?: string } = {}): Promise<BigQueryFake> {
+const merged = (base: FakeBehaviour, patch: BigQueryFakeOptions["behaviour"] = {}): FakeBehaviour => ({
+  ...base,
+  ...patch,
+  dml: { ...base.dml, ...patch.dml },
+});
+
+export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise<BigQueryFake> {
   const projectId = opts.projectId ?? "fake-project";
   const host = opts.host ?? "127.0.0.1";
-  const engine = new FakeEngine(projectId);
+  let behaviour = merged(DEFAULT_BEHAVIOUR, opts.behaviour);
+  let clockOffsetMs = 0;
+  const now = () => Date.now() + clockOffsetMs;
+  const engine = new FakeEngine(projectId, {
+    now,
+    get insertIdWindowMs() {
+      return behaviour.insertIdWindowMs;
+    },
+    get streamingBufferMs() {
+      return behaviour.streamingBufferMs;
+    },
+  });
+  const dml = new DmlScheduler(() => behaviour.dml);
   const jobs = new Map<string, StoredJob>();
   const requests: RequestLogEntry[] = [];
   let faults: Required<FaultSpec>[] = [];
@@ -156,13 +210,15 @@ export async function startBigQueryFake(opts: { port?: number; projectId?: strin
     return { schema: { fields }, rows, totalRows: String(rows.length) };
   };
 
-  /** Runs a query, turning SQL and value errors into BigQuery's 400 invalidQuery. */
-  const runQuery = (project: string, config: Record<string, unknown>): QueryResult => {
+  /** Runs a query (DML through the per-table scheduler), turning SQL and value errors into BigQuery's 400 invalidQuery. */
+  const runQuery = async (project: string, config: Record<string, unknown>): Promise<QueryResult> => {
     if (config["useLegacySql"] === true) throw new ApiFailure(400, "invalidQuery", "Legacy SQL is not supported by the BigQuery fake");
     const sql = config["query"];
     if (typeof sql !== "string" || sql.trim() === "") throw new ApiFailure(400, "invalid", "Query text is required");
     try {
-      return engine.query(project, sql, (config["queryParameters"] as WireQueryParameter[] | undefined) ?? []);
+      const prepared = engine.prepare(project, sql, (config["queryParameters"] as WireQueryParameter[] | undefined) ?? []);
+      if (prepared.kind === "select") return prepared.run();
+      return await dml.execute(prepared.tableKey, prepared.plan);
     } catch (err) {
       if (err instanceof SqlError) throw new ApiFailure(400, "invalidQuery", err.message);
       throw err;
@@ -276,7 +332,7 @@ export async function startBigQueryFake(opts: { port?: number; projectId?: strin
       {
         api: "jobs.insert",
         fault: "query",
-        handle: (c) => {
+        handle: async (c) => {
           const configuration = (c.body["configuration"] ?? {}) as Record<string, unknown>;
           const config = configuration["query"] as Record<string, unknown> | undefined;
           if (!config) throw new ApiFailure(400, "invalid", "The BigQuery fake only runs QUERY jobs");
@@ -288,7 +344,7 @@ export async function startBigQueryFake(opts: { port?: number; projectId?: strin
           let result: QueryResult | undefined;
           let error: StoredJob["error"];
           try {
-            result = runQuery(c.projectId, config);
+            result = await runQuery(c.projectId, config);
           } catch (err) {
             if (!(err instanceof ApiFailure)) throw err;
             error = { status: err.status, reason: err.reason, message: err.message };
@@ -340,8 +396,8 @@ export async function startBigQueryFake(opts: { port?: number; projectId?: strin
       {
         api: "jobs.query",
         fault: "query",
-        handle: (c) => {
-          const result = runQuery(c.projectId, c.body);
+        handle: async (c) => {
+          const result = await runQuery(c.projectId, c.body);
           const jobId = `job_${randomUUID()}`;
           const location = typeof c.body["location"] === "string" ? c.body["location"] : "US";
           const resource = jobResource(c.projectId, jobId, location, c.body, result);
@@ -409,7 +465,7 @@ export async function startBigQueryFake(opts: { port?: number; projectId?: strin
     }
     const params = (pattern.exec(m[2] as string) ?? []).slice(1).map(decodeURIComponent);
     try {
-      respond(200, route.handle({ projectId: decodeURIComponent(m[1] as string), params, body, query: entry.query }));
+      respond(200, await route.handle({ projectId: decodeURIComponent(m[1] as string), params, body, query: entry.query }));
     } catch (err) {
       if (err instanceof ApiFailure) {
         respond(err.status, errorBody(err.status, err.reason, err.message));
@@ -474,6 +530,20 @@ export async function startBigQueryFake(opts: { port?: number; projectId?: strin
       });
     },
     pendingFaults: () => faults.map((f) => ({ ...f })),
+    configure(patch) {
+      behaviour = merged(behaviour, patch);
+    },
+    get behaviour() {
+      return behaviour;
+    },
+    advanceClock(ms) {
+      clockOffsetMs += ms;
+    },
+    holdDml: () => dml.hold(),
+    dmlLoad(table) {
+      const [datasetId, tableId] = table.split(".");
+      return dml.load(`${projectId}:${datasetId ?? ""}.${tableId ?? ""}`);
+    },
     async setDown(down) {
       if (down) await close();
       else if (!server.listening) await listen(port);
@@ -490,6 +560,9 @@ export async function startBigQueryFake(opts: { port?: number; projectId?: strin
     },
     reset() {
       engine.reset();
+      dml.reset();
+      behaviour = merged(DEFAULT_BEHAVIOUR, opts.behaviour);
+      clockOffsetMs = 0;
       jobs.clear();
       faults = [];
       requests.length = 0;
