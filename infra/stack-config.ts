@@ -3,6 +3,7 @@
 // (the CLI applies them; `npm run plan` reads them from there too), so here every key is required.
 // Pure: takes the raw strings the Pulumi runtime holds, returns typed values.
 import { z } from "zod";
+import { isStrictEnvironment } from "../functions/core/runtime-env.ts";
 import { instanceSizingProblems } from "../functions/core/instance-sizing.ts";
 
 export const PROJECT_NAMESPACE = "phase-orchestration";
@@ -119,6 +120,11 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
   const cpu = g<string>("functionCpu") === "" ? undefined : g<string>("functionCpu");
   for (const p of instanceSizingProblems({ memory: g("functionMemory"), cpu, concurrency: g("functionConcurrency") })) {
     problems.push(`${k("functionMemory")}/${k("functionCpu")}/${k("functionConcurrency")}: ${p}`);
+  }
+  // In the shared environments a blank webhook would deploy functions that can never alert (their
+  // runtime refuses to start without one there too); dev may run without alerts.
+  if (isStrictEnvironment(g<string>("environment")) && g<string>("slackWebhookUrl").trim() === "") {
+    problems.push(`${k("slackWebhookUrl")}: required in ${g<string>("environment")}: a blank webhook means no alert is ever sent`);
   }
   const overrides = g<unknown>("pipeline");
   if (overrides !== undefined && (typeof overrides !== "object" || overrides === null || Array.isArray(overrides))) {

@@ -15,6 +15,51 @@ export const RUNTIME_ENV_KEYS = {
   slackWebhookUrl: "SLACK_WEBHOOK_URL",
 } as const;
 
+/** DEPLOY_ENV values of the shared environments: there a configuration gap is an error, never a quiet default. */
+export const STRICT_ENVIRONMENTS: readonly string[] = ["staging", "prod"];
+
+export const isStrictEnvironment = (environment: string | undefined): boolean =>
+  environment !== undefined && STRICT_ENVIRONMENTS.includes(environment);
+
+/**
+ * Variables that point a function at local stand-ins or loosen its bounds, for local runs and tests
+ * only: the emulator hosts the Google clients read themselves, the BigQuery fake's endpoint, and the
+ * orchestrator's test knobs (functions/lib/orchestrator-runtime.ts LOCAL_KNOBS). In a strict
+ * environment any of them set is a configuration error: a function talking to an emulator address
+ * would lose every write while looking healthy to nobody.
+ */
+export const LOCAL_ONLY_ENV_KEYS: readonly string[] = [
+  "FIRESTORE_EMULATOR_HOST",
+  "PUBSUB_EMULATOR_HOST",
+  // @google-cloud/bigquery reads this name itself (as its whole base URL).
+  "BIGQUERY_EMULATOR_HOST",
+  "BIGQUERY_API_ENDPOINT",
+  "ORCHESTRATOR_FIRESTORE_ATTEMPT_TIMEOUT_MS",
+  "ORCHESTRATOR_NO_RETRY_BACKOFF",
+];
+
+/**
+ * The rules that depend on DEPLOY_ENV, apart from the schema: problems (the function must not start)
+ * and warnings (it starts, and says once, loudly, what it will not do). Pure.
+ */
+export function checkEnvironmentRules(env: Record<string, string | undefined>): { problems: string[]; warnings: string[] } {
+  const environment = env[RUNTIME_ENV_KEYS.environment];
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const webhook = env[RUNTIME_ENV_KEYS.slackWebhookUrl]?.trim() ?? "";
+  if (isStrictEnvironment(environment)) {
+    if (webhook === "") {
+      problems.push(`${RUNTIME_ENV_KEYS.slackWebhookUrl}: required when DEPLOY_ENV is ${environment} (without it no alert is ever sent)`);
+    }
+    for (const key of LOCAL_ONLY_ENV_KEYS) {
+      if ((env[key] ?? "") !== "") problems.push(`${key}: a local/test setting, must not be set when DEPLOY_ENV is ${environment}`);
+    }
+  } else if (webhook === "") {
+    warnings.push(`${RUNTIME_ENV_KEYS.slackWebhookUrl} is not set: alerts are logged only, never sent to Slack (allowed when DEPLOY_ENV is ${environment ?? "unset"})`);
+  }
+  return { problems, warnings };
+}
+
 /** Variables every function needs. SLACK_WEBHOOK_URL comes from Secret Manager (secretEnvironmentVariables). */
 const baseSchema = z.object({
   [RUNTIME_ENV_KEYS.functionName]: z.string().min(1),
@@ -41,6 +86,8 @@ export interface RuntimeEnv {
   pipelineConfigJson: string;
   slackWebhookUrl: string | undefined;
   transitionId: string | undefined;
+  /** What the function will not do in this environment (e.g. no Slack alerts in dev); log each once at start. */
+  warnings: string[];
 }
 
 export class RuntimeEnvError extends Error {
@@ -54,9 +101,9 @@ export class RuntimeEnvError extends Error {
 export function parseRuntimeEnv(env: Record<string, string | undefined>, kind: "orchestrator" | "scheduled"): RuntimeEnv {
   const schema = kind === "orchestrator" ? orchestratorSchema : baseSchema;
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new RuntimeEnvError(parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`));
-  }
+  const rules = checkEnvironmentRules(env);
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`)), ...rules.problems];
+  if (!parsed.success || problems.length > 0) throw new RuntimeEnvError(problems);
   const v = parsed.data as Record<string, string | undefined>;
   return {
     functionName: v[RUNTIME_ENV_KEYS.functionName]!,
@@ -66,7 +113,8 @@ export function parseRuntimeEnv(env: Record<string, string | undefined>, kind: "
     firestorePrefix: v[RUNTIME_ENV_KEYS.firestorePrefix]!,
     environment: v[RUNTIME_ENV_KEYS.environment]!,
     pipelineConfigJson: v[RUNTIME_ENV_KEYS.pipelineConfig]!,
-    slackWebhookUrl: v[RUNTIME_ENV_KEYS.slackWebhookUrl] || undefined,
+    slackWebhookUrl: v[RUNTIME_ENV_KEYS.slackWebhookUrl]?.trim() || undefined,
     transitionId: v[RUNTIME_ENV_KEYS.transitionId],
+    warnings: rules.warnings,
   };
 }

@@ -24,6 +24,7 @@ import {
   type TableLocation,
 } from "./bigquery-sql.ts";
 import type { Logger } from "./logger.ts";
+import { isTransient } from "./errors.ts";
 import { RETRY_PRESETS, type RetryPreset, withRetry, type WithRetryOptions } from "./retry.ts";
 
 // ---- client ----
@@ -137,6 +138,22 @@ function describeRowErrors(errors: unknown[], rawInsertErrors: unknown): string 
     .join("; ");
 }
 
+/**
+ * BigQuery runs a couple of mutating DML statements per table at once and queues about 20 more;
+ * beyond that a statement fails with 400 resourcesExceeded "Too many DML statements outstanding
+ * against table ...". The queue drains within seconds, so it is worth a retry with backoff, though a
+ * 400 is otherwise final.
+ */
+export function isDmlQueueFull(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : "";
+  return /too many DML statements outstanding against table/i.test(message);
+}
+
+/** What a DML statement retries: the transient errors, and a full DML queue. */
+export function isRetryableDmlError(err: unknown): boolean {
+  return isTransient(err) || isDmlQueueFull(err);
+}
+
 function isPartialFailure(err: unknown): err is Error & { errors: unknown[]; response?: { insertErrors?: unknown } } {
   return err instanceof Error && err.name === "PartialFailureError" && Array.isArray((err as { errors?: unknown }).errors);
 }
@@ -228,6 +245,7 @@ export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStor
   }
 
   async function runQuery(op: string, kind: "dml" | "query", table: string, statement: SqlStatement, params: Record<string, unknown>, preset: RetryPreset) {
+    const options: WithRetryOptions = kind === "dml" ? { ...retryOptions, retryable: isRetryableDmlError } : retryOptions;
     return withRetry(
       op,
       async (attempt) => {
@@ -236,7 +254,7 @@ export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStor
         return rows as Record<string, unknown>[];
       },
       preset,
-      retryOptions,
+      options,
     );
   }
 

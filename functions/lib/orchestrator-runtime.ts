@@ -5,7 +5,7 @@
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import type { Request, Response } from "@google-cloud/functions-framework";
-import { parseRuntimeEnv } from "../core/runtime-env.ts";
+import { isStrictEnvironment, parseRuntimeEnv } from "../core/runtime-env.ts";
 import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
@@ -30,7 +30,7 @@ export const BIGQUERY_API_ENDPOINT = "BIGQUERY_API_ENDPOINT";
 
 /**
  * Knobs for tests and local runs only, so fault tests do not wait out production retry budgets. Rejected (the function then starts
- * misconfigured: 500/503 and CRITICAL) when DEPLOY_ENV is prod.
+ * misconfigured: 500/503 and CRITICAL) when DEPLOY_ENV is staging or prod (core/runtime-env.ts LOCAL_ONLY_ENV_KEYS lists them too).
  */
 export const LOCAL_KNOBS = {
   /** Bound of one Firestore attempt (transaction, quarantine write), ms. */
@@ -44,11 +44,11 @@ export interface LocalKnobs {
   noRetryBackoff: boolean;
 }
 
-/** Parses the local knobs; throws when one is malformed, or set at all in prod. */
+/** Parses the local knobs; throws when one is malformed, or set at all in staging or prod. */
 export function parseLocalKnobs(env: Record<string, string | undefined>): LocalKnobs {
   const set = Object.values(LOCAL_KNOBS).filter((k) => env[k] !== undefined && env[k] !== "");
-  if (set.length > 0 && env.DEPLOY_ENV === "prod") {
-    throw new Error(`${set.join(", ")} are test/local knobs and must not be set when DEPLOY_ENV is prod`);
+  if (set.length > 0 && isStrictEnvironment(env.DEPLOY_ENV)) {
+    throw new Error(`${set.join(", ")} are test/local knobs and must not be set when DEPLOY_ENV is ${env.DEPLOY_ENV}`);
   }
   const int = (key: string, min: number, max: number): number | undefined => {
     const raw = env[key];
@@ -97,6 +97,8 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
   const pipeline = pipelineFromEnv(rt.pipelineConfigJson);
   const transition = transitionById(pipeline, transitionId);
   const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash, phase: transition.phaseWireName });
+  // Allowed here (e.g. no Slack webhook in dev), but said once per instance, loudly.
+  for (const warning of rt.warnings) logger.error(warning);
   const collections = collectionNames(rt.firestorePrefix);
 
   const db = new Firestore({ projectId: rt.projectId, ignoreUndefinedProperties: true });

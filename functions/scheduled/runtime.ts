@@ -106,6 +106,8 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
   const settings = parseScheduledSettings(env);
   const pipeline = pipelineFromEnv(rt.pipelineConfigJson);
   const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash });
+  // Allowed here (e.g. no Slack webhook in dev), but said once per instance, loudly.
+  for (const warning of rt.warnings) logger.error(warning);
   const collections = collectionNames(rt.firestorePrefix);
   const ownCollections = scheduledCollectionNames(rt.firestorePrefix);
 

@@ -9,11 +9,14 @@ import {
   type BigQueryOperation,
   type BigQueryStore,
   buildCompletionRow,
+  buildStatusParams,
   type CompletionRecord,
   createBigQueryStore,
   type ExecutionLogRecord,
 } from "../../functions/lib/bigquery-store.ts";
 import { isTransient } from "../../functions/lib/errors.ts";
+import { statusMergeStatement } from "../../functions/lib/bigquery-sql.ts";
+import { dmlQueueFullMessage } from "../../tools/bigquery-fake/dml-scheduler.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
 import type { RetriedError } from "../../functions/lib/retry.ts";
 import {
@@ -208,6 +211,41 @@ describe("BigQuery store (real client -> wire-level fake)", () => {
       assert.equal(err.attempts, 3);
       assert.equal(isTransient(err), true);
       assert.equal(ctx.fake.rows(PHASE_COMPLETION_STATUS.name).length, 0);
+    });
+
+    it("a full DML queue (400 resourcesExceeded, 'Too many DML statements outstanding') is retried with backoff, not thrown at once", async () => {
+      ctx.fake.injectFault({
+        method: "query",
+        status: 400,
+        reason: "resourcesExceeded",
+        message: dmlQueueFullMessage(`${PROJECT_ID}:${DATASET_ID}.${PHASE_COMPLETION_STATUS.name}`, 20),
+        times: 2,
+      });
+      await store.upsertStatus(sampleAggregate());
+      assert.deepEqual(requestsOf("jobs.query").map((r) => r.status), [400, 400, 200]);
+      assert.equal(ctx.fake.rows(PHASE_COMPLETION_STATUS.name).length, 1);
+      assert.equal(logs.find("WARNING", "retrying bigquery.upsertStatus").length, 2);
+    });
+
+    it("the fake's own queue overflow: the MERGE waits out other statements by retrying, then lands", async () => {
+      ctx.fake.configure({ dml: { maxRunning: 1, maxQueued: 0, durationMs: 1 } });
+      const release = ctx.fake.holdDml();
+      const statement = statusMergeStatement({ projectId: PROJECT_ID, datasetId: DATASET_ID });
+      // Another writer's statement occupies the table's only slot until released.
+      const other = ctx.bigquery.query({ query: statement.sql, params: buildStatusParams(sampleAggregate({ game_date: "2026-01-14" })), types: statement.types });
+      while (ctx.fake.dmlLoad(`${DATASET_ID}.${PHASE_COMPLETION_STATUS.name}`).running === 0) await new Promise((r) => setTimeout(r, 5));
+      const releasing = createBigQueryStore({
+        bigquery: ctx.bigquery,
+        projectId: PROJECT_ID,
+        datasetId: DATASET_ID,
+        logger: logs.logger,
+        retry: { ...FAST_RETRY, options: { onRetry: () => release() } },
+      });
+      await releasing.upsertStatus(sampleAggregate());
+      await other;
+      const statuses = requestsOf("jobs.query").map((r) => r.status);
+      assert.equal(statuses.filter((s) => s === 400).length, 1, `one refused attempt, then admitted: ${statuses.join(",")}`);
+      assert.equal(ctx.fake.rows(PHASE_COMPLETION_STATUS.name).length, 2);
     });
 
     it("a non-transient query error (400 invalidQuery) is thrown at once", async () => {
