@@ -172,6 +172,7 @@ export async function runAlertTest(
   const sentAt = new Date().toISOString();
   const result = await alerter.alert({
     severity: "info",
+    subject: { kind: "alert_routing_test", item: sentAt },
     title: `[TEST] Alert routing test${args.stack ? ` for stack ${args.stack}` : ""}: no action needed`,
     ...(route ? { phase: `environment ${route.environment}` } : {}),
     errorType: "alert_routing_test",

@@ -82,6 +82,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
   ): Promise<void> {
     await deps.alerter.alert({
       severity: "error",
+      subject: { kind: reason, transition: transition.id },
       title: `Message quarantined by ${deps.functionName}`,
       phase: transition.phaseWireName,
       errorType: reason,
@@ -93,14 +94,17 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
   async function handleUnknownProcessor(log: Logger, reportedName: string): Promise<void> {
     const first = await deps.quarantine.firstSightingOfUnknown(transition.id, reportedName, clock().toISOString());
     if (!first) return;
-    await deps.alerter.alert({
+    const sent = await deps.alerter.alert({
       severity: "warning",
+      subject: { kind: "unknown_processor", transition: transition.id, item: reportedName },
       title: `Unknown processor "${reportedName}" on ${transition.inputTopicName}: not counted`,
       phase: transition.phaseWireName,
       errorType: "unknown_processor",
       details: { hint: "add it as an alias of an expected processor in the pipeline model, or stop publishing it" },
     });
     log.warning(`first sighting of unknown processor ${reportedName}`, { reported_name: reportedName });
+    // Not delivered (the alerter logged it at ERROR): forget the sighting so the next message alerts again.
+    if (!sent.delivered && !sent.suppressed) await deps.quarantine.forgetSighting(transition.id, reportedName);
   }
 
   async function answerTracked(log: Logger, res: Response, c: ResolvedCompletion, result: TrackResult): Promise<void> {
@@ -115,6 +119,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
     if (!result.firestore.ok && !result.bigquery.ok) {
       await deps.alerter.alert({
         severity: "critical",
+        subject: { kind: "both_stores_failed", transition: transition.id, gameDate: c.gameDate },
         title: `Both Firestore and BigQuery writes failed in ${deps.functionName}`,
         phase: transition.phaseWireName,
         gameDate: c.gameDate,
@@ -126,6 +131,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
     if (result.trigger?.publishedNow && result.decision?.degraded) {
       await deps.alerter.alert({
         severity: "warning",
+        subject: { kind: "missing_processors", transition: transition.id, gameDate: c.gameDate, item: result.trigger.triggerId },
         title: `${transition.id} triggered without every processor (${result.decision.reason})`,
         phase: transition.phaseWireName,
         gameDate: c.gameDate,
@@ -137,6 +143,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
     if (result.trigger?.error !== undefined) {
       await deps.alerter.alert({
         severity: "error",
+        subject: { kind: "trigger_publish_failed", transition: transition.id, gameDate: c.gameDate, item: result.trigger.triggerId },
         title: `Trigger ${result.trigger.triggerId} could not be published; left pending for redelivery and the sweeper`,
         phase: transition.phaseWireName,
         gameDate: c.gameDate,
@@ -191,8 +198,9 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
       durationSeconds: asNumber(message.duration_seconds),
       metadata: message.metadata as Record<string, unknown> | undefined,
     };
+    // The request's trace, game date and correlation id on every line of this message, the tracker's too.
     const scoped = log.child({ game_date: completion.gameDate, correlation_id: completion.correlationId });
-    const result = await deps.tracker.record(completion, raw);
+    const result = await deps.tracker.record(completion, raw, { logger: scoped });
     await answerTracked(scoped, res, completion, result);
   }
 
@@ -214,6 +222,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
       log.error(`unhandled error in ${deps.functionName}`, { error });
       await deps.alerter.alert({
         severity: "error",
+        subject: { kind: "unhandled_error", transition: transition.id },
         title: `Unhandled error in ${deps.functionName}`,
         phase: transition.phaseWireName,
         error,

@@ -4,6 +4,9 @@
 import { createHash } from "node:crypto";
 import type { Firestore } from "@google-cloud/firestore";
 import type { ContractError } from "../core/contracts.ts";
+import { safeDocId } from "../core/doc-ids.ts";
+import { EXPIRE_AT_FIELD, expireAt, RETENTION_DEFAULTS, type RetentionDays } from "../core/retention.ts";
+import { createAlertLedger } from "./alert-ledger.ts";
 import { RETRY_PRESETS, withRetry } from "./retry.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
@@ -29,15 +32,33 @@ export interface QuarantineDeps {
   logger: Logger;
   /** Bound of one write attempt (default: the firestoreWrite preset's). */
   attemptTimeoutMs?: number;
+  /** How long quarantined messages and first sightings are kept (default: RETENTION_DEFAULTS). */
+  retention?: Pick<RetentionDays, "quarantine" | "bookkeeping">;
 }
 
-/** Stable id: the Pub/Sub message id when there is one, else a digest of the body (redeliveries collapse). */
+/**
+ * Stable id: the Pub/Sub message id when there is one, else a digest of the body (redeliveries
+ * collapse). The message id comes from the request, so it is escaped like any id from input.
+ */
 export function quarantineDocId(transitionId: string, messageId: string | null, rawBody: unknown): string {
   const key = messageId ?? createHash("sha256").update(JSON.stringify(rawBody) ?? "undefined").digest("hex");
-  return `${transitionId}__${key}`;
+  return safeDocId(`${transitionId}__${key}`);
 }
 
+/** The first-sighting key of an unknown processor name (escaped into a document id by the ledger). */
+export const unknownProcessorKey = (transitionId: string, reportedName: string) => `${transitionId}__${reportedName}`;
+
 export function createQuarantine(deps: QuarantineDeps) {
+  const retention = deps.retention ?? RETENTION_DEFAULTS;
+  // Unknown names are alerted once per transition and name: the same claim as the stall alerts.
+  const sightings = createAlertLedger({
+    db: deps.db,
+    collection: deps.unknownProcessorCollection,
+    breaker: deps.breaker,
+    logger: deps.logger,
+    retentionDays: retention.bookkeeping,
+    ...(deps.attemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: deps.attemptTimeoutMs }),
+  });
   const write = <T>(op: string, fn: () => Promise<T>) =>
     deps.breaker.fire(() =>
       withRetry(op, fn, RETRY_PRESETS.firestoreWrite, {
@@ -65,25 +86,27 @@ export function createQuarantine(deps: QuarantineDeps) {
             reason: record.reason,
             received_at: record.receivedAt,
             replayed: false,
+            [EXPIRE_AT_FIELD]: expireAt(new Date(record.receivedAt), retention.quarantine),
           }),
       );
       return id;
     },
 
     /**
-     * Remember an unknown processor name; true only the first time it is seen for this transition,
-     * so the alert about it goes out once, across instances.
+     * Remember an unknown processor name; true for exactly one call per transition and name (also
+     * when this call's own write landed but its answer was lost), so the alert goes out once.
      */
     async firstSightingOfUnknown(transitionId: string, reportedName: string, seenAt: string): Promise<boolean> {
-      const ref = deps.db.collection(deps.unknownProcessorCollection).doc(`${transitionId}__${reportedName}`.slice(0, 1400));
-      return write("firestore.unknownProcessor", () =>
-        deps.db.runTransaction(async (tx) => {
-          const snap = await tx.get(ref);
-          if (snap.exists) return false;
-          tx.set(ref, { transition_id: transitionId, reported_name: reportedName, first_seen_at: seenAt });
-          return true;
-        }),
+      return sightings.claim(
+        unknownProcessorKey(transitionId, reportedName),
+        { transition_id: transitionId, reported_name: reportedName, first_seen_at: seenAt },
+        new Date(seenAt),
       );
+    },
+
+    /** Forget a sighting whose alert could not be delivered, so the next message alerts again. */
+    async forgetSighting(transitionId: string, reportedName: string): Promise<void> {
+      await sightings.release(unknownProcessorKey(transitionId, reportedName));
     },
   };
 }

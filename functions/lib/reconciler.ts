@@ -120,6 +120,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         if (trigger.degraded) {
           await deps.alerter.alert({
             severity: "warning",
+            subject: { kind: "missing_processors", transition: transition.id, gameDate: repair.gameDate, mode: repair.latchMode, item: trigger.triggerId },
             title: `${transition.id} triggered without every processor (${trigger.reason})`,
             phase: transition.phaseWireName,
             gameDate: repair.gameDate,
@@ -186,6 +187,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     if (repaired === 0 && report.ok) return;
     await deps.alerter.alert({
       severity: report.ok ? "warning" : "error",
+      subject: { kind: report.ok ? "reconcile_repaired" : "reconcile_incomplete" },
       title: report.ok
         ? `Reconciler repaired ${repaired} completion record(s) between Firestore and BigQuery`
         : `Reconciler could not repair ${counts.failures + counts.unrepairable} item(s)`,

@@ -6,17 +6,36 @@
 // at ERROR with its full content, so Cloud Logging (and the log-based alert policy on ERROR lines)
 // still carries it. test/lib/slack.test.ts pins this.
 //
-// Storm control: alerts with the same fingerprint (function + title + error type + phase) within the
-// dedupe window after a delivered one are not sent, only counted; the next delivered message says
-// "(N similar suppressed)".
+// Storm control: alerts about the same subject (function + what happened, for which transition, game
+// date, latch mode and item) within the dedupe window after a delivered one are not sent, only
+// counted; the next delivered message says "(N similar suppressed)". The subject is structured and
+// required, never read from the text: a title that omits the game date must not let one date's alert
+// silence another's. The windows are kept for at most maxTrackedSubjects subjects (oldest dropped).
+import { BoundedMap } from "../core/bounded-map.ts";
 import { errorType as classifyErrorType } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { RETRY_PRESETS, withRetry, type RetryRuntime } from "./retry.ts";
 
 export type AlertSeverity = "info" | "warning" | "error" | "critical";
 
+/** What an alert is about; two alerts with equal subjects are the same alert (de-duplicated). */
+export interface AlertSubject {
+  /** What happened: "phase_stalled", "missing_processors", "unknown_processor", "both_stores_failed", ... */
+  kind: string;
+  /** The transition id, when the alert is about one. */
+  transition?: string;
+  /** The game date, when the alert is about one. */
+  gameDate?: string;
+  /** The latch mode ("daily", "same_day", "overnight"), when the alert is about one latch. */
+  mode?: string;
+  /** Whatever else tells two alerts of one kind apart: a processor name, a trigger id, a run id. */
+  item?: string;
+}
+
 export interface Alert {
   severity: AlertSeverity;
+  /** The de-duplication key. */
+  subject: AlertSubject;
   title: string;
   phase?: string;
   gameDate?: string;
@@ -47,6 +66,8 @@ export interface SlackAlerterOptions {
   now?: () => number;
   /** Clock/random of the webhook retries (tests). */
   retryRuntime?: Partial<RetryRuntime>;
+  /** Subjects whose dedupe window is remembered (default 1000); past it the oldest is forgotten. */
+  maxTrackedSubjects?: number;
 }
 
 export const MAX_STACK_CHARS = 2000;
@@ -79,8 +100,10 @@ export function parseRetryAfterMs(value: string | null, nowMs: number): number |
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-export function alertFingerprint(functionName: string, alert: Alert): string {
-  return JSON.stringify([functionName, alert.title, alertErrorType(alert), alert.phase ?? ""]);
+/** The de-duplication key: the function and the alert's subject, never its text. */
+export function alertFingerprint(functionName: string, alert: Pick<Alert, "subject">): string {
+  const s = alert.subject;
+  return JSON.stringify([functionName, s.kind, s.transition ?? "", s.gameDate ?? "", s.mode ?? "", s.item ?? ""]);
 }
 
 function alertErrorType(alert: Alert): string {
@@ -129,7 +152,7 @@ export function createSlackAlerter(options: SlackAlerterOptions): Alerter {
   const doFetch = options.fetch ?? globalThis.fetch;
   const now = options.now ?? Date.now;
   /** fingerprint -> when the last delivered alert opened the window, and what was held back since. */
-  const windows = new Map<string, { openedAt: number; suppressed: number }>();
+  const windows = new BoundedMap<string, { openedAt: number; suppressed: number }>(options.maxTrackedSubjects ?? 1000);
 
   async function post(payload: { text: string }, signal: AbortSignal): Promise<void> {
     const response = await doFetch(webhookUrl!, {
@@ -148,6 +171,7 @@ export function createSlackAlerter(options: SlackAlerterOptions): Alerter {
     return {
       alert_severity: alert.severity,
       alert_title: alert.title,
+      alert_subject: alert.subject,
       phase: alert.phase,
       game_date: alert.gameDate,
       correlation_id: alert.correlationId,
@@ -190,7 +214,10 @@ export function createSlackAlerter(options: SlackAlerterOptions): Alerter {
       });
       return { delivered: false, suppressed: false, error: errorMessageOf(err) ?? "unknown error" };
     }
-    windows.set(fingerprint, { openedAt: t, suppressed: 0 });
+    for (const [subject, dropped] of windows.set(fingerprint, { openedAt: t, suppressed: 0 })) {
+      // Only the count is lost: each suppressed alert was logged when it was held back.
+      if (dropped.suppressed > 0) logger.notice(`alert de-dup: forgot ${dropped.suppressed} suppressed alert(s) of an old subject`, { alert_subject_key: subject });
+    }
     logger.info(`alert delivered: ${alert.title}`, { alert_severity: alert.severity, suppressed_reported: heldBack });
     return { delivered: true, suppressed: false };
   }

@@ -143,6 +143,7 @@ export function createSweeper(deps: SweeperDeps) {
         // The orchestrator alerts a degraded trigger it fires; this latch is the sweeper's, so is the alert.
         await deps.alerter.alert({
           severity: "warning",
+          subject: { kind: "missing_processors", transition: transition.id, gameDate: plan.gameDate, mode: plan.latchMode, item: trigger.triggerId },
           title: `${transition.id} triggered without every processor (${trigger.reason})`,
           phase: transition.phaseWireName,
           gameDate: plan.gameDate,
@@ -209,6 +210,7 @@ export function createSweeper(deps: SweeperDeps) {
       if (!first) return;
       const sent = await deps.alerter.alert({
         severity: "error",
+        subject: { kind: "phase_stalled", transition: transition.id, gameDate: plan.gameDate, mode: plan.latchMode },
         title: `${transition.id} ${plan.gameDate} (${plan.latchMode}) stalled: no trigger ${stall.minutesSinceFirstCompletion} min after the first completion`,
         phase: transition.phaseWireName,
         gameDate: plan.gameDate,
@@ -245,6 +247,7 @@ export function createSweeper(deps: SweeperDeps) {
     logger.error(`sweep left work undone: ${JSON.stringify(counts)}`, { ...fields, failed: report.failures });
     await deps.alerter.alert({
       severity: "error",
+      subject: { kind: "sweep_incomplete" },
       title: `Sweeper could not finish ${report.failures.length} item(s)`,
       errorType: "sweep_incomplete",
       details: { failures: report.failures.slice(0, 10), run_id: report.runId },

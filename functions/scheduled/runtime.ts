@@ -91,6 +91,7 @@ export function createScheduledHandler(job: ScheduledJob): HttpHandler {
       log.error(`${job.kind} run failed before it could check anything`, { error });
       await job.alerter.alert({
         severity: "error",
+        subject: { kind: "scheduled_run_failed" },
         title: `${job.functionName} run failed`,
         error,
         details: { run_id: runId },

@@ -43,6 +43,7 @@ async function refusedUrl(): Promise<string> {
 
 const baseAlert: Alert = {
   severity: "error",
+  subject: { kind: "trigger_publish_failed", transition: "phase3-to-phase4", gameDate: "2026-01-15", item: "t-1" },
   title: "phase 3 trigger publish failed",
   phase: "phase_3_analytics",
   gameDate: "2026-01-15",
@@ -57,7 +58,7 @@ describe("slack: alerter against a real local webhook", () => {
     closeServer = undefined;
   });
 
-  function alerter(url: string | undefined, extra: { now?: () => number; sleeps?: number[] } = {}) {
+  function alerter(url: string | undefined, extra: { now?: () => number; sleeps?: number[]; maxTrackedSubjects?: number } = {}) {
     const cap = captureLogs({ function: "phase3-to-phase4-orchestrator" });
     const sleeps = extra.sleeps ?? [];
     const a = createSlackAlerter({
@@ -66,6 +67,7 @@ describe("slack: alerter against a real local webhook", () => {
       codeHash: "abc123",
       logger: cap.logger,
       ...(extra.now ? { now: extra.now } : {}),
+      ...(extra.maxTrackedSubjects ? { maxTrackedSubjects: extra.maxTrackedSubjects } : {}),
       retryRuntime: { sleep: (ms) => (sleeps.push(ms), Promise.resolve()), random: () => 0.5 },
     });
     return { a, cap, sleeps };
@@ -182,14 +184,55 @@ describe("slack: alerter against a real local webhook", () => {
       t += 10_000;
       assert.deepEqual(await a.alert(baseAlert), { delivered: false, suppressed: true });
     }
-    // A different fingerprint (another phase) is not suppressed.
-    assert.equal((await a.alert({ ...baseAlert, phase: "phase_4_precompute" })).delivered, true);
+    // A different subject (another transition) is not suppressed.
+    assert.equal((await a.alert({ ...baseAlert, subject: { ...baseAlert.subject, transition: "phase4-to-phase5" } })).delivered, true);
     assert.equal(hook.received.length, 2);
     t = 1_000_000 + 300_000;
     assert.equal((await a.alert(baseAlert)).delivered, true);
     assert.equal(hook.received.length, 3);
     assert.match(hook.received[2]!.body.text, /\(7 similar suppressed\)/);
     assert.doesNotMatch(hook.received[0]!.body.text, /suppressed/);
+  });
+
+  it("de-duplicates by subject, never by text: another game date is another alert, the same subject reworded is not", async () => {
+    const hook = await startWebhook([{ status: 200 }]);
+    closeServer = hook.close;
+    let t = 1_000_000;
+    const { a, cap } = alerter(hook.url, { now: () => t });
+    // The degraded-trigger warning's title names no date: only the subject tells the dates apart.
+    const warning = (gameDate: string, title: string): Alert => ({
+      severity: "warning",
+      subject: { kind: "missing_processors", transition: "phase2-to-phase3", gameDate, mode: "daily" },
+      title,
+      phase: "phase_2_raw",
+      gameDate,
+      errorType: "missing_processors",
+    });
+    assert.equal((await a.alert(warning("2026-01-15", "phase2-to-phase3 triggered without every processor (deadline)"))).delivered, true);
+    t += 60_000;
+    assert.equal((await a.alert(warning("2026-01-16", "phase2-to-phase3 triggered without every processor (deadline)"))).delivered, true);
+    t += 60_000;
+    assert.deepEqual(await a.alert(warning("2026-01-15", "phase2-to-phase3 fired without every processor: deadline")), { delivered: false, suppressed: true });
+    assert.equal(hook.received.length, 2);
+    assert.ok(hook.received[1]!.body.text.includes("2026-01-16"));
+    const held = cap.find("NOTICE", "alert suppressed");
+    assert.equal(held.length, 1);
+    assert.deepEqual(held[0]!["alert_subject"], { kind: "missing_processors", transition: "phase2-to-phase3", gameDate: "2026-01-15", mode: "daily" });
+  });
+
+  it("remembers at most maxTrackedSubjects windows: the oldest subject is forgotten, the newest still de-duplicated", async () => {
+    const hook = await startWebhook([{ status: 200 }]);
+    closeServer = hook.close;
+    const t = 1_000_000;
+    const { a } = alerter(hook.url, { now: () => t, maxTrackedSubjects: 3 });
+    const about = (item: string): Alert => ({ ...baseAlert, subject: { ...baseAlert.subject, item } });
+    for (const item of ["a", "b", "c", "d"]) assert.equal((await a.alert(about(item))).delivered, true);
+    assert.equal((await a.alert(about("d"))).suppressed, true, "the newest subject is still inside its window");
+    assert.equal((await a.alert(about("a"))).delivered, true, "the oldest subject was forgotten (cap 3), so it is sent again");
+    assert.equal(hook.received.length, 5);
+    // Many distinct subjects: memory stays bounded, every one is delivered once.
+    for (let i = 0; i < 50; i++) assert.equal((await a.alert(about(`x${i}`))).delivered, true);
+    assert.equal((await a.alert(about("x49"))).suppressed, true);
   });
 
   it("unserializable details never throw into the caller", async () => {

@@ -2,12 +2,14 @@
 // a quarantine document holding the raw push body, an alert, and 2xx (the message is safe, so Pub/Sub
 // must not redeliver it). Unknown processors are alerted once, across instances.
 import assert from "node:assert/strict";
-import { Firestore } from "@google-cloud/firestore";
+import { Firestore, Timestamp } from "@google-cloud/firestore";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
 import { LOG_EVENTS } from "../../functions/core/log-events.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../functions/core/contracts.ts";
+import { safeDocId } from "../../functions/core/doc-ids.ts";
+import { RETENTION_DEFAULTS } from "../../functions/core/retention.ts";
 import {
   collectionPrefix,
   loggedEvents,
@@ -105,7 +107,7 @@ describe("bad input is quarantined, logged, alerted and acknowledged (end to end
   });
 
   const quarantineDoc = async (messageId: string) =>
-    (await db.collection(`${prefix}quarantine`).doc(`phase2-to-phase3__${messageId}`).get()).data();
+    (await db.collection(`${prefix}quarantine`).doc(safeDocId(`phase2-to-phase3__${messageId}`)).get()).data();
 
   for (const c of CASES) {
     it(`${c.name}: ERROR naming every field error, quarantine doc with the raw body, alert, 200`, async () => {
@@ -161,5 +163,48 @@ describe("bad input is quarantined, logged, alerted and acknowledged (end to end
     assert.ok(sighting.exists);
     assert.equal((await db.collection(`${prefix}phase_state`).get()).size, 0);
     assert.equal(bq.rows("phase_completions").length, 0);
+  });
+
+  it('a processor name with "/" ("a/b") is quarantined and answered 200 (its first-sighting id is escaped), alerted once', async () => {
+    const fn = fns[0]!;
+    const sightings = () => slack.received.filter((a) => String(a.text).includes('Unknown processor "a/b"'));
+    const m1 = pushEnvelope(phase2Message("a/b", "2026-01-15"));
+    const m2 = pushEnvelope(phase2Message("a/b", "2026-01-16"));
+    const r1 = await postJson(fn.url, m1);
+    const r2 = await postJson(fn.url, m2);
+    assert.deepEqual([r1.status, r2.status], [200, 200], JSON.stringify([r1.body, r2.body]));
+    assert.deepEqual([r1.body.status, r1.body.reason], ["quarantined", "unknown_processor"]);
+    for (const m of [m1, m2]) assert.ok(await quarantineDoc((m.message as { messageId: string }).messageId));
+    assert.equal(sightings().length, 1);
+    const sighting = await db.collection(`${prefix}unknown_processors`).doc(safeDocId("phase2-to-phase3__a/b")).get();
+    assert.equal(sighting.get("reported_name"), "a/b");
+  });
+
+  it('a message id with "/" and ".." keeps its quarantine document under an escaped id', async () => {
+    const fn = fns[0]!;
+    for (const messageId of ["x/y", ".."]) {
+      const m = pushEnvelope("not base64 at all!", { raw: true, messageId });
+      const r = await postJson(fn.url, m);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.quarantine_id, safeDocId(`phase2-to-phase3__${messageId}`));
+      assert.equal((await quarantineDoc(messageId))?.message_id, messageId);
+    }
+  });
+
+  it("quarantine documents and first sightings carry an expire_at timestamp for the TTL policy", async () => {
+    const fn = fns[0]!;
+    const m = pushEnvelope(phase2Message("ExpiringProcessor", "2026-01-15"));
+    const before = Date.now();
+    assert.equal((await postJson(fn.url, m)).status, 200);
+    const q = await db.collection(`${prefix}quarantine`).doc(safeDocId(`phase2-to-phase3__${(m.message as { messageId: string }).messageId}`)).get();
+    const s = await db.collection(`${prefix}unknown_processors`).doc("phase2-to-phase3__ExpiringProcessor").get();
+    const DAY = 86_400_000;
+    for (const [doc, days] of [[q, RETENTION_DEFAULTS.quarantine], [s, RETENTION_DEFAULTS.bookkeeping]] as const) {
+      const expireAt = doc.get("expire_at") as unknown;
+      assert.ok(expireAt instanceof Timestamp, `${doc.ref.path}: expire_at is a Firestore timestamp (TTL needs one)`);
+      const ms = expireAt.toMillis();
+      // Generous bounds: written while this test ran, `days` later.
+      assert.ok(ms >= before + days * DAY - 60_000 && ms <= Date.now() + days * DAY + 60_000, `${doc.ref.path}: ${expireAt.toDate().toISOString()}`);
+    }
   });
 });
