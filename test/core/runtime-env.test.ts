@@ -81,7 +81,7 @@ describe("runtime environment rules by DEPLOY_ENV", () => {
         (environment, setKeys, noise) => {
           // Keys in setKeys get a value; the others may be present but empty (empty counts as unset).
           const env: Record<string, string> = {};
-          for (const [key, value] of Object.entries(noise)) if (!setKeys.includes(key)) env[key] = "";
+          for (const key of Object.keys(noise)) if (!setKeys.includes(key)) env[key] = "";
           for (const [i, key] of setKeys.entries()) env[key] = value(noise[key], i);
           const { problems } = checkEnvironmentRules({ ...base({ DEPLOY_ENV: environment }), ...env });
           const named = problems.map((p) => p.slice(0, p.indexOf(":")));
