@@ -142,12 +142,13 @@ describe("local stack: what the program declares", () => {
 
 describe("local stack: flags, dates and verdict", () => {
   it("parses flags with defaults and rejects what it does not know", () => {
-    assert.deepEqual(parseCliArgs([]), { stack: "dev", dates: 1, faults: [], keepRunning: false, json: false, help: false });
-    const o = parseCliArgs(["--stack", "staging", "--dates", "3", "--fault", "malformed", "--fault", "slack-down", "--json", "--keep-running"]);
-    assert.deepEqual(o, { stack: "staging", dates: 3, faults: ["malformed", "slack-down"], keepRunning: true, json: true, help: false });
-    for (const bad of [["--fault", "disk-full"], ["--dates", "0"], ["--dates", "1.5"], ["--dates", "99"], ["--stack", "../x"], ["--verbose"], ["extra"]]) {
+    assert.deepEqual(parseCliArgs([]), { stack: "dev", dates: 1, instances: 1, faults: [], keepRunning: false, json: false, help: false });
+    const o = parseCliArgs(["--stack", "staging", "--dates", "3", "--instances", "3", "--fault", "malformed", "--fault", "slack-down", "--json", "--keep-running"]);
+    assert.deepEqual(o, { stack: "staging", dates: 3, instances: 3, faults: ["malformed", "slack-down"], keepRunning: true, json: true, help: false });
+    for (const bad of [["--fault", "disk-full"], ["--dates", "0"], ["--dates", "1.5"], ["--dates", "99"], ["--stack", "../x"], ["--verbose"], ["extra"], ["--instances", "0"], ["--instances", "2.5"], ["--instances", "x"], ["--instances", "99"], ["--instances"]]) {
       assert.throws(() => parseCliArgs(bad), UsageError, bad.join(" "));
     }
+    assert.throws(() => parseCliArgs(["--instances", "0"]), /--instances must be a whole number 1\.\.8, got "0"/);
     assert.deepEqual([...FAULT_NAMES].sort(), ["bigquery-down", "crash-before-publish", "firestore-down", "malformed", "pubsub-publish", "slack-down"]);
   });
 

@@ -5,10 +5,14 @@ export const FAULT_NAMES = ["firestore-down", "bigquery-down", "pubsub-publish",
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export const MAX_DATES = 14;
+/** Instances per function: each is a Node process, and the machine runs every function's. */
+export const MAX_INSTANCES = 8;
 
 export interface CliOptions {
   stack: string;
   dates: number;
+  /** Instances of every function behind its front proxy. */
+  instances: number;
   faults: FaultName[];
   keepRunning: boolean;
   json: boolean;
@@ -22,7 +26,7 @@ export class UsageError extends Error {
   }
 }
 
-export const USAGE = `usage: npm start -- [--stack <name>] [--dates <N>] [--fault <name>]... [--keep-running] [--json]
+export const USAGE = `usage: npm start -- [--stack <name>] [--dates <N>] [--instances <N>] [--fault <name>]... [--keep-running] [--json]
 
 Evaluates the Pulumi program for a stack offline and provisions what it declares onto local parts:
 topics and subscriptions (push endpoints, ack deadline, retry backoff, dead-letter policy as declared)
@@ -33,6 +37,10 @@ Slack sink that prints alerts. Then it replays a game day through every phase an
 
   --stack <name>   stack to evaluate (default dev; any Pulumi.<name>.yaml)
   --dates <N>      game dates to run at once (default 1, at most ${MAX_DATES}): yesterday and the days before
+  --instances <N>  instances of every function (default 1, at most ${MAX_INSTANCES}); its front proxy spreads requests
+                   over them, least busy first, each serving as many at once as the stack's functionConcurrency
+                   (one at a time by default: a request waits at the proxy until an instance is free, as at
+                   Cloud Run's front end), so a burst on one date lands on several instances as in the cloud
   --fault <name>   inject a fault for a window, then heal it (repeatable):
                      firestore-down        the functions' path to Firestore refuses connections
                      bigquery-down         the BigQuery fake stops listening
@@ -54,13 +62,14 @@ Exit codes: 0 every transition triggered exactly once per date and nothing was l
 Pushes carry no OIDC token locally (the emulator does not mint them) and nothing verifies one.`;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
-  let values: { stack?: string; dates?: string; fault?: string[]; "keep-running"?: boolean; json?: boolean; help?: boolean };
+  let values: { stack?: string; dates?: string; instances?: string; fault?: string[]; "keep-running"?: boolean; json?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         stack: { type: "string" },
         dates: { type: "string" },
+        instances: { type: "string" },
         fault: { type: "string", multiple: true },
         "keep-running": { type: "boolean" },
         json: { type: "boolean" },
@@ -77,10 +86,15 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   const datesRaw = values.dates ?? "1";
   const dates = Number(datesRaw);
   if (!/^\d+$/.test(datesRaw) || dates < 1 || dates > MAX_DATES) throw new UsageError(`--dates must be a whole number 1..${MAX_DATES}, got ${JSON.stringify(datesRaw)}`);
+  const instancesRaw = values.instances ?? "1";
+  const instances = Number(instancesRaw);
+  if (!/^\d+$/.test(instancesRaw) || instances < 1 || instances > MAX_INSTANCES) {
+    throw new UsageError(`--instances must be a whole number 1..${MAX_INSTANCES}, got ${JSON.stringify(instancesRaw)}`);
+  }
   const faults: FaultName[] = [];
   for (const f of values.fault ?? []) {
     if (!(FAULT_NAMES as readonly string[]).includes(f)) throw new UsageError(`unknown fault ${JSON.stringify(f)}; known: ${FAULT_NAMES.join(", ")}`);
     if (!faults.includes(f as FaultName)) faults.push(f as FaultName);
   }
-  return { stack, dates, faults, keepRunning: values["keep-running"] === true, json: values.json === true, help: values.help === true };
+  return { stack, dates, instances, faults, keepRunning: values["keep-running"] === true, json: values.json === true, help: values.help === true };
 }

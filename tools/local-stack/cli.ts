@@ -1,4 +1,4 @@
-// `npm start -- [--stack <name>] [--dates <N>] [--fault <name>]... [--keep-running] [--json]`: the whole
+// `npm start -- [--stack <name>] [--dates <N>] [--instances <N>] [--fault <name>]... [--keep-running] [--json]`: the whole
 // stack on local emulators, derived from the Pulumi program, then a game day through every phase.
 // Progress goes to stderr; stdout carries the report (or, with --json, exactly one JSON document).
 // Every process started is stopped on exit, on failure and on Ctrl-C.
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
   process.on("exit", killAllFunctionsSync);
 
   try {
-    stack = await startLocalStack({ stack: options.stack, log });
+    stack = await startLocalStack({ stack: options.stack, instances: options.instances, log });
     const dates = gameDates(options.dates, new Date(), stack.pipeline.timeZone);
     const report = await runGameDay(stack, { dates, faults: options.faults, log });
     process.stdout.write(options.json ? JSON.stringify(reportJson(report)) + "\n" : renderReport(report));

@@ -46,6 +46,8 @@ export interface LocalFunction {
   /** Environment variables the platform fills from Secret Manager: key -> secret id. */
   secretEnvironment: Record<string, string>;
   timeoutSeconds: number | undefined;
+  /** Requests one instance serves at once (maxInstanceRequestConcurrency; the platform's default, 1, when unset). */
+  concurrency: number;
   /** The URL the program wires to (the mock runtime's value). */
   declaredUrl: string;
 }
@@ -164,6 +166,7 @@ export function localPlanOf(stack: string, project: string, region: string, reso
       environment,
       secretEnvironment,
       timeoutSeconds: num(service.timeoutSeconds),
+      concurrency: num(service.maxInstanceRequestConcurrency) ?? 1,
       declaredUrl: mockUrlOf(r, project, region),
     });
   }

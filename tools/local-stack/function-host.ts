@@ -195,3 +195,32 @@ export async function getHealth(url: string): Promise<HealthAnswer> {
   }
   return { status: res.status, body };
 }
+
+/**
+ * The instances of one function seen as one: killing or restarting the function does it to every
+ * instance (a crash of the revision), logs are every instance's, running while any instance runs.
+ */
+export function instanceGroup(instances: readonly ServedFunction[]): ServedFunction {
+  const first = instances[0];
+  if (first === undefined) throw new Error("instanceGroup: no instances");
+  if (instances.length === 1) return first;
+  return {
+    name: first.name,
+    url: first.url,
+    port: first.port,
+    get logs() {
+      return instances.flatMap((i) => i.logs);
+    },
+    running: () => instances.some((i) => i.running()),
+    kill: async () => {
+      await Promise.all(instances.map((i) => i.kill()));
+    },
+    restart: async () => {
+      await Promise.all(instances.map((i) => i.restart()));
+    },
+    stop: async () => {
+      await Promise.all(instances.map((i) => i.stop()));
+    },
+    pid: () => instances.map((i) => i.pid()).find((p) => p !== undefined),
+  };
+}

@@ -29,7 +29,8 @@ import {
   type EmulatorHandle,
   type TcpProxy,
 } from "./emulators.ts";
-import { getHealth, serveFunction, unpackArchive, type ServedFunction } from "./function-host.ts";
+import { startFrontProxy, type FrontProxy } from "./front-proxy.ts";
+import { getHealth, instanceGroup, serveFunction, unpackArchive, type ServedFunction } from "./function-host.ts";
 import { provisionBigQuery, provisionPubSub } from "./provision.ts";
 import { alertSummary, startSlackSink, type SlackSink } from "./slack-sink.ts";
 
@@ -55,6 +56,8 @@ export interface LocalStackOptions {
   /** Progress lines (stderr in the CLI). */
   log: (line: string) => void;
   rootDir?: string;
+  /** Instances of every function behind its front proxy (default 1). */
+  instances?: number;
 }
 
 export interface LocalStack {
@@ -73,15 +76,19 @@ export interface LocalStack {
   readonly firestoreProxy: TcpProxy;
   /** Each function's own path to Pub/Sub, by deployed name. */
   readonly pubsubProxies: ReadonlyMap<string, TcpProxy>;
-  /** Served functions by deployed name (each listening on an internal port). */
+  /** Served functions by deployed name; with several instances, all of them as one (kill/restart act on every instance). */
   readonly functions: ReadonlyMap<string, ServedFunction>;
+  /** Every instance of each function (each listening on an internal port), by deployed name. */
+  readonly instances: ReadonlyMap<string, readonly ServedFunction[]>;
+  /** Instances per function. */
+  readonly instanceCount: number;
   /**
    * The URL of each function as callers see it (push endpoints, scheduler, health): a front proxy to
    * the function's internal port, as Cloud Run's front end is, so a restarting instance makes callers
    * wait (stall) instead of being refused.
    */
   readonly urls: ReadonlyMap<string, string>;
-  readonly frontProxies: ReadonlyMap<string, TcpProxy>;
+  readonly frontProxies: ReadonlyMap<string, FrontProxy>;
   /** Deployed function name of each transition's orchestrator (from its TRANSITION_ID). */
   readonly orchestrators: ReadonlyMap<string, string>;
   /** Direct clients (not through the fault proxies): the simulated processors and the report use them. */
@@ -229,15 +236,17 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const firestoreProxy = await startTcpProxy(firestore.host);
     closers.push(() => firestoreProxy.close());
     const pubsubProxies = new Map<string, TcpProxy>();
-    const ports = new Map<string, number>();
-    const frontProxies = new Map<string, TcpProxy>();
+    const ports = new Map<string, number[]>();
+    const frontProxies = new Map<string, FrontProxy>();
+    const instanceCount = o.instances ?? 1;
     for (const f of plan.functions) {
       const proxy = await startTcpProxy(pubsub.host);
       closers.push(() => proxy.close());
       pubsubProxies.set(f.name, proxy);
-      const port = await findFreePort();
-      ports.set(f.name, port);
-      const front = await startTcpProxy(`127.0.0.1:${port}`);
+      const instancePorts: number[] = [];
+      for (let i = 0; i < instanceCount; i++) instancePorts.push(await findFreePort());
+      ports.set(f.name, instancePorts);
+      const front = await startFrontProxy({ instancePorts, concurrency: f.concurrency });
       closers.push(() => front.close());
       frontProxies.set(f.name, front);
     }
@@ -263,33 +272,39 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         if (f.codeHash !== undefined && f.codeHash !== unpacked.sha256) {
           throw new MisconfiguredFunctionError([`${f.name}: CODE_HASH ${f.codeHash} is not the sha256 of the archive it uploads (${unpacked.sha256})`]);
         }
-        const port = ports.get(f.name)!;
-        const { env, notes } = localFunctionEnv(f, {
-          slackUrl: slack.url,
-          firestoreHost: firestoreProxy.host,
-          pubsubHost: pubsubProxies.get(f.name)!.host,
-          bigqueryUrl: bigqueryFake.url,
-          project,
-          port,
-        });
-        localNotes.push(...notes);
-        const fn = await serveFunction({
-          name: f.name,
-          unpacked,
-          target: f.entryPoint,
-          port,
-          env,
-          onLog: (line) => {
-            if (SEVERITY_RANK.indexOf(String(line.severity)) >= SEVERITY_RANK.indexOf("ERROR")) {
-              o.log(`  [${f.name}] ${String(line.severity)} ${String(line.message ?? line.raw ?? "").split("\n")[0]!.slice(0, 240)}`);
-            }
-          },
-        });
-        closers.push(() => fn.stop());
-        return fn;
+        const instances = await Promise.all(
+          ports.get(f.name)!.map(async (port, i) => {
+            const { env, notes } = localFunctionEnv(f, {
+              slackUrl: slack.url,
+              firestoreHost: firestoreProxy.host,
+              pubsubHost: pubsubProxies.get(f.name)!.host,
+              bigqueryUrl: bigqueryFake.url,
+              project,
+              port,
+            });
+            if (i === 0) localNotes.push(...notes);
+            const tag = instanceCount > 1 ? `${f.name}#${i}` : f.name;
+            const fn = await serveFunction({
+              name: f.name,
+              unpacked,
+              target: f.entryPoint,
+              port,
+              env,
+              onLog: (line) => {
+                if (SEVERITY_RANK.indexOf(String(line.severity)) >= SEVERITY_RANK.indexOf("ERROR")) {
+                  o.log(`  [${tag}] ${String(line.severity)} ${String(line.message ?? line.raw ?? "").split("\n")[0]!.slice(0, 240)}`);
+                }
+              },
+            });
+            closers.push(() => fn.stop());
+            return fn;
+          }),
+        );
+        return [f.name, instances] as const;
       }),
     );
-    const functions = new Map(served.map((f) => [f.name, f]));
+    const instances = new Map<string, readonly ServedFunction[]>(served);
+    const functions = new Map(served.map(([name, group]) => [name, instanceGroup(group)]));
 
     const problems: string[] = [];
     await Promise.all(
@@ -299,7 +314,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       }),
     );
     if (problems.length > 0) throw new MisconfiguredFunctionError(problems);
-    o.log(`serving ${functions.size} functions from their archives: ${[...urls].map(([name, url]) => `${name} ${url}`).join(", ")}`);
+    o.log(`serving ${functions.size} functions from their archives${instanceCount > 1 ? ` (${instanceCount} instances each, behind their front proxies)` : ""}: ${[...urls].map(([name, url]) => `${name} ${url}`).join(", ")}`);
 
     return {
       plan,
@@ -314,6 +329,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       firestoreProxy,
       pubsubProxies,
       functions,
+      instances,
+      instanceCount,
       urls,
       frontProxies,
       orchestrators,
