@@ -5,13 +5,17 @@
 //          stalled is delivered then, and connections accepted while stalled are connected upstream.
 //   stall  accept connections but forward nothing in either direction (existing ones too): the peer
 //          sees a hung server and only its own deadline ends the wait.
+//   drop-replies  forward what clients send, discard what the server answers: the request lands
+//          (a write commits) but its answer is lost, as with a timeout after the server acted.
+//          A connection that lost bytes this way is reset when the mode changes again (its
+//          stream has a hole no client could continue on).
 //   reset  destroy every connection with a TCP RST, and every new one as soon as it is accepted.
 //   refuse stop listening, so connects fail with ECONNREFUSED; existing connections are reset too
 //          (a server that went away does not keep its sockets). Any other mode listens again on
 //          the same port.
 import net from "node:net";
 
-export type TcpProxyMode = "pass" | "refuse" | "stall" | "reset";
+export type TcpProxyMode = "pass" | "refuse" | "stall" | "reset" | "drop-replies";
 
 export interface TcpProxy {
   host: string;
@@ -30,6 +34,8 @@ class ProxiedConnection {
   private upstream: net.Socket | undefined;
   private readonly queuedFromClient: Buffer[] = [];
   private stalled = false;
+  private droppingReplies = false;
+  private droppedReplyBytes = 0;
 
   constructor(
     private readonly client: net.Socket,
@@ -49,13 +55,28 @@ class ProxiedConnection {
     client.on("close", () => this.destroy());
   }
 
+  /** Leaving drop-replies: a stream that lost bytes cannot be resumed. True when it was reset. */
+  private resetIfHoled(): boolean {
+    this.droppingReplies = false;
+    if (this.droppedReplyBytes === 0) return false;
+    this.reset();
+    return true;
+  }
+
+  dropReplies(): void {
+    this.pass();
+    this.droppingReplies = true;
+  }
+
   stall(): void {
+    if (this.resetIfHoled()) return;
     this.stalled = true;
     this.client.pause();
     this.upstream?.pause();
   }
 
   pass(): void {
+    if (this.resetIfHoled()) return;
     this.stalled = false;
     if (this.upstream === undefined) this.connectUpstream();
     else this.flush();
@@ -79,7 +100,10 @@ class ProxiedConnection {
     const upstream = net.connect(this.target.port, this.target.host);
     this.upstream = upstream;
     upstream.on("connect", () => this.flush());
-    upstream.on("data", (chunk: Buffer) => this.client.write(chunk));
+    upstream.on("data", (chunk: Buffer) => {
+      if (this.droppingReplies) this.droppedReplyBytes += chunk.length;
+      else this.client.write(chunk);
+    });
     upstream.on("end", () => this.client.end());
     // The target refused or dropped us: the client sees its connection reset, as it would without the proxy.
     upstream.on("error", () => this.reset());
@@ -111,6 +135,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     const connection = new ProxiedConnection(client, parsedTarget, (closed) => connections.delete(closed));
     connections.add(connection);
     if (mode === "stall") connection.stall();
+    else if (mode === "drop-replies") connection.dropReplies();
     else connection.pass();
   });
   server.on("error", (error) => {
@@ -152,6 +177,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       for (const connection of [...connections]) {
         if (next === "reset") connection.reset();
         else if (next === "stall") connection.stall();
+        else if (next === "drop-replies") connection.dropReplies();
         else connection.pass();
       }
     },
