@@ -10,6 +10,7 @@ import { phaseStateDocId } from "../../functions/core/phase-state.ts";
 import { RETENTION_DEFAULTS } from "../../functions/core/retention.ts";
 import { stallAlertId } from "../../functions/core/sweep-rules.ts";
 import { createAlertLedger, type AlertLedger } from "../../functions/lib/alert-ledger.ts";
+import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
 import { createBreaker } from "../../functions/lib/circuit-breaker.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
 import { createPhaseStateTransactions } from "../../functions/lib/phase-state-transactions.ts";
@@ -65,6 +66,12 @@ describe("alert ledger: claims survive a lost answer (Firestore emulator behind 
 
   /** Runs `claiming` with the replies dropped until the record exists, then resets and heals. */
   async function withLostAnswer<T>(id: string, claiming: () => Promise<T>): Promise<T> {
+    const settled = await settledWithLostAnswer(id, claiming);
+    if ("error" in settled) throw settled.error;
+    return settled.value;
+  }
+
+  async function settledWithLostAnswer<T>(id: string, claiming: () => Promise<T>): Promise<{ value: T } | { error: unknown }> {
     proxy.setMode("drop-replies");
     const pending = claiming();
     const outcome = pending.then(
@@ -78,9 +85,7 @@ describe("alert ledger: claims survive a lost answer (Firestore emulator behind 
       proxy.setMode("reset");
       proxy.setMode("pass");
     }
-    const settled = await outcome;
-    if ("error" in settled) throw settled.error;
-    return settled.value;
+    return outcome;
   }
 
   it("a claim whose write landed but whose answer was lost is still this caller's; another claimer is refused", async () => {
@@ -152,5 +157,17 @@ describe("alert ledger: claims survive a lost answer (Firestore emulator behind 
     const stallAlerts = sent.filter((a) => a.subject.kind === "phase_stalled");
     assert.equal(stallAlerts.length, 1, JSON.stringify(sent.map((a) => a.title)));
     assert.deepEqual(stallAlerts[0]!.subject, { kind: "phase_stalled", transition: phase2.id, gameDate, mode: doc.latchMode });
+  });
+
+  it("trigger de-dup: a first delivery whose record landed but whose answer was lost is acted on when Pub/Sub redelivers it", async () => {
+    const triggerId = "phase2-to-phase3__2026-01-15__daily__abc";
+    const dedupe = createTriggerDeduper(viaProxy, collection);
+    const attempt = await settledWithLostAnswer(triggerId, () => dedupe.firstDelivery(triggerId, {}, "delivery-1"));
+    // The consumer either already learned it was first, or failed and nacked: then the same message comes back.
+    const actedOn = "value" in attempt ? attempt.value : await dedupe.firstDelivery(triggerId, {}, "delivery-1");
+    assert.equal(actedOn, true, `first delivery acted on (attempt: ${JSON.stringify("error" in attempt ? String(attempt.error) : attempt.value)})`);
+    assert.equal(await createTriggerDeduper(direct, collection).firstDelivery(triggerId, {}, "delivery-2"), false, "a duplicate publish is dropped");
+    assert.equal(await createTriggerDeduper(direct, collection).firstDelivery("a/b"), true, "a trigger id with / is a valid key");
+    assert.equal(await createTriggerDeduper(direct, collection).firstDelivery("a/b"), false);
   });
 });

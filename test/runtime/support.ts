@@ -290,7 +290,7 @@ export async function startTriggerConsumer(pubsub: PubSub, db: Firestore, topicN
     const data = JSON.parse(m.data.toString("utf8")) as Record<string, unknown>;
     raw.push(data);
     handled.push(
-      dedupe.firstDelivery(m.attributes.trigger_id ?? "").then(
+      dedupe.firstDelivery(m.attributes.trigger_id ?? "", {}, m.id).then(
         (first) => {
           if (first) effective.push(data);
           m.ack();

@@ -2,15 +2,10 @@
 // stack on local emulators, derived from the Pulumi program, then a game day through every phase.
 // Progress goes to stderr; stdout carries the report (or, with --json, exactly one JSON document).
 // Every process started is stopped on exit, on failure and on Ctrl-C.
-import { UnknownStackError } from "../plan/stack-files.ts";
+// Only the argument parser is imported statically: --help and a usage error answer at once, without
+// loading the Pulumi program, the Google clients and the emulator code (seconds on a busy machine).
 import { parseCliArgs, USAGE, UsageError } from "./args.ts";
-import { WiringError } from "./declared.ts";
-import { killAllEmulatorsSync } from "./emulators.ts";
-import { killAllFunctionsSync } from "./function-host.ts";
-import { runGameDay } from "./game-day.ts";
-import { gameDates } from "./messages.ts";
-import { renderReport, reportJson } from "./report.ts";
-import { MisconfiguredFunctionError, PrerequisiteError, startLocalStack, type LocalStack } from "./stack.ts";
+import type { LocalStack } from "./stack.ts";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -43,6 +38,25 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
+  const [
+    { UnknownStackError },
+    { WiringError },
+    { killAllEmulatorsSync },
+    { killAllFunctionsSync },
+    { runGameDay },
+    { gameDates },
+    { renderReport, reportJson },
+    { MisconfiguredFunctionError, PrerequisiteError, startLocalStack },
+  ] = await Promise.all([
+    import("../plan/stack-files.ts"),
+    import("./declared.ts"),
+    import("./emulators.ts"),
+    import("./function-host.ts"),
+    import("./game-day.ts"),
+    import("./messages.ts"),
+    import("./report.ts"),
+    import("./stack.ts"),
+  ]);
 
   let stack: LocalStack | undefined;
   let stopping = false;

@@ -121,7 +121,7 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
     triggerIds.set(k, (triggerIds.get(k) ?? new Set()).add(triggerId));
     let firstDelivery: boolean;
     try {
-      firstDelivery = await deduper.firstDelivery(triggerId, { transition: t.id, game_date: date });
+      firstDelivery = await deduper.firstDelivery(triggerId, { transition: t.id, game_date: date }, message.id);
     } catch (error) {
       message.nack();
       throw error;
