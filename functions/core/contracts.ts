@@ -42,10 +42,24 @@ function dropTopLevelNulls(raw: unknown): unknown {
 
 const count = z.number().int().nonnegative();
 
+const NUMERIC_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Some coordinators send the percentage as text ("95"). A numeric string is read as its number; any
+ * other string stays a string and fails the number check, so the message is quarantined (and alerted)
+ * rather than counted as "no percentage".
+ */
+function numericText(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const trimmed = value.trim();
+  return NUMERIC_TEXT.test(trimmed) ? Number(trimmed) : value;
+}
+
 /** `metadata`: free-form with nullable values; the keys we read are typed. */
 export const CompletionMetadataSchema = z.looseObject({
   is_incremental: z.boolean().nullish(),
-  completion_pct: z.number().min(0).max(100).nullish(),
+  // 0..100 inclusive: exactly 100 is a complete batch.
+  completion_pct: z.preprocess(numericText, z.number().min(0).max(100).nullish()),
   batch_id: z.string().nullish(),
   expected_players: count.nullish(),
   completed_players: count.nullish(),

@@ -25,6 +25,11 @@ export interface DecisionInput {
   firstCompletionAt?: string;
   /** IANA zone the game date is judged in (the pipeline's timeZone); default America/New_York. */
   timeZone?: string;
+  /**
+   * The run mode to judge a mode-aware rule in. Absent: judged from `now`. The tracker passes the mode
+   * of the completion's own time, so a redelivery after local midnight is judged as when it happened.
+   */
+  mode?: RunMode;
 }
 
 export interface Decision {

@@ -224,10 +224,13 @@ function completionPctOutcome(input: DecisionInput, rule: RuleOf<"completion_pct
 /**
  * Decides whether the phase is complete enough to trigger the next one. Only entries whose name
  * the rule expects (in the current mode) and whose status is success/partial count; other names
- * are listed in `ignored`. Throws RangeError on a malformed game date, `now` or timestamp.
+ * are listed in `ignored`. The run mode is `input.mode` when given, else judged at `now`. Throws
+ * RangeError on a malformed game date, `now` or timestamp.
  */
 export function decide(input: DecisionInput): Decision {
-  const mode = runModeFor(input.gameDate, input.now, input.timeZone ?? DEFAULT_PIPELINE.timeZone);
+  // Judged even when a mode is given: it validates the game date and `now`.
+  const judged = runModeFor(input.gameDate, input.now, input.timeZone ?? DEFAULT_PIPELINE.timeZone);
+  const mode = input.mode ?? judged;
   const ctx: Context = { input, mode };
   const rule = input.transition.rule;
   switch (rule.kind) {

@@ -2,10 +2,11 @@
 // The completion tracker is the only writer of these documents (failure mode 2), and it changes
 // them only through applyCompletion / markPublished inside a transaction.
 import type { CompletionStatus, RunMode, Transition } from "./pipeline-types.ts";
+import type { PhaseCompletionStatusRow } from "./tables.ts";
 import type { Decision, PhaseEntry } from "./decision-types.ts";
 import type { PhaseExecutionLogRow } from "./tables.ts";
 import { decide, mergeEntry } from "./decision.ts";
-import { runModeFor } from "./run-mode.ts";
+import { instantMs, runModeFor } from "./run-mode.ts";
 import { buildTriggerMessage, triggerIdFor } from "./trigger-message.ts";
 
 export type LatchMode = RunMode | "daily";
@@ -25,6 +26,20 @@ export interface TriggerState {
   degraded: boolean;
   missing: string[];
   decidedAt: string;
+  /** Pub/Sub message id of the completion whose call latched it: that call publishes (absent on older documents). */
+  latchedBy?: string;
+  /**
+   * Set by the latching call when its publish failed (retries exhausted): nobody is publishing, so
+   * any other call may republish at once instead of waiting out the grace period.
+   */
+  publishFailedAt?: string | null;
+  /** Who published it: `message:<id>` (an orchestrator call) or a scheduled job's run id. */
+  publishedBy?: string | null;
+  /**
+   * The message whose call owed the BigQuery rows of this latch (aggregate, execution log) and could
+   * not write them: its redelivery writes them. Null once nobody owes them (or never set).
+   */
+  rowsOwedBy?: string | null;
   publishedAt: string | null;
   publishedMessageId: string | null;
   payload: Record<string, unknown>;
@@ -59,6 +74,60 @@ export function latchModeFor(transition: Transition, gameDate: string, now: Date
   return transition.rule.kind === "mode_aware" ? runModeFor(gameDate, now, timeZone) : "daily";
 }
 
+/**
+ * How far a completion's own timestamp may lie ahead of the recording time and still be believed (the
+ * publisher's clock runs a little fast). Beyond it the timestamp is clock skew and is not used.
+ */
+export const COMPLETION_FUTURE_SKEW_MS = 5 * 60_000;
+/**
+ * How old a completion's timestamp may be and still be believed: a message can come back that late
+ * from a dead-letter replay (dead letters are kept up to 31 days). Older is a broken clock.
+ */
+export const COMPLETION_MAX_AGE_MS = 32 * 24 * 60 * 60_000;
+
+/**
+ * The instant a completion happened, for choosing its latch: its own timestamp, which a redelivery does
+ * not change, when it lies within [recordedAt - COMPLETION_MAX_AGE_MS, recordedAt +
+ * COMPLETION_FUTURE_SKEW_MS]; otherwise the timestamp cannot be trusted and the recording time stands in.
+ */
+export function completionInstant(completedAt: string, recordedAt: Date): Date {
+  const ts = Date.parse(completedAt);
+  const rec = recordedAt.getTime();
+  if (Number.isNaN(ts) || ts > rec + COMPLETION_FUTURE_SKEW_MS || ts < rec - COMPLETION_MAX_AGE_MS) return recordedAt;
+  return new Date(ts);
+}
+
+/** True when completionInstant had to fall back to the recording time (worth a warning). */
+export function completionTimestampUntrusted(completedAt: string, recordedAt: Date): boolean {
+  const ts = Date.parse(completedAt);
+  return completionInstant(completedAt, recordedAt).getTime() !== ts;
+}
+
+/**
+ * The latch a completion belongs to: judged at the completion's own time (completionInstant), so a
+ * same-day completion redelivered after local midnight still lands in the same-day latch.
+ */
+export function latchModeOfCompletion(
+  transition: Transition,
+  c: Pick<ResolvedCompletion, "gameDate" | "completedAt">,
+  recordedAt: Date,
+  timeZone: string,
+): LatchMode {
+  return latchModeFor(transition, c.gameDate, completionInstant(c.completedAt, recordedAt), timeZone);
+}
+
+/**
+ * Where a completion starts the first-completion clock (deadlines, tiers): its own time, never later
+ * than when it was recorded (a timestamp in the future must not fire a tier early). A completion
+ * delivered late therefore counts from when it happened, not from when it arrived.
+ */
+export function clockOriginOf(completedAt: string, recordedAt: Date): string {
+  const at = Math.min(completionInstant(completedAt, recordedAt).getTime(), recordedAt.getTime());
+  return new Date(at).toISOString();
+}
+
+const earlier = (a: string | null, b: string): string => (a === null || instantMs(b) < instantMs(a) ? b : a);
+
 export function phaseStateDocId(transitionId: string, gameDate: string, latchMode: LatchMode): string {
   return `${transitionId}__${gameDate}__${latchMode}`;
 }
@@ -68,18 +137,30 @@ export function emptyPhaseState(transitionId: string, gameDate: string, latchMod
 }
 
 /**
- * Record one completion. Idempotent: the same execution and status again changes nothing. Which
- * entry stands is mergeEntry's rule on the message content (a counting entry is never replaced by a
- * non-counting one, then the later completion wins; see replaces), so the result does not depend on
- * arrival order or on redeliveries.
+ * Record one completion. Idempotent: the same execution, status and progress (completion_pct) again
+ * changes nothing; a re-report of the same execution with other progress is a new fact (the phase 5
+ * coordinator reports one batch several times). Which entry stands is mergeEntry's rule on the message
+ * content (a counting entry is never replaced by a non-counting one, then the later completion wins,
+ * then the higher percentage; see replaces), so the result does not depend on arrival order or on
+ * redeliveries. The first-completion clock moves to the earliest clockOriginOf of any completion seen,
+ * even one whose entry does not stand.
  */
 export function applyCompletion(
   doc: PhaseStateDoc,
   c: ResolvedCompletion,
   now: Date,
 ): { doc: PhaseStateDoc; changed: boolean } {
+  const origin = clockOriginOf(c.completedAt, now);
+  const first = earlier(doc.firstCompletionAt, origin);
+  const clockMoved = first !== doc.firstCompletionAt;
+  const unchanged = (): { doc: PhaseStateDoc; changed: boolean } => ({
+    doc: clockMoved ? { ...doc, firstCompletionAt: first, updatedAt: now.toISOString() } : doc,
+    changed: false,
+  });
   const existing = doc.entries[c.processor];
-  if (existing && existing.executionId === c.executionId && existing.status === c.status) return { doc, changed: false };
+  if (existing && existing.executionId === c.executionId && existing.status === c.status && samePct(existing.completionPct, c.completionPct)) {
+    return unchanged();
+  }
   const recordedAt = now.toISOString();
   const entry: StoredEntry = {
     processor: c.processor,
@@ -92,13 +173,14 @@ export function applyCompletion(
     messageId: c.messageId,
     ...(c.completionPct === undefined ? {} : { completionPct: c.completionPct }),
   };
-  if (existing && !replaces(entry, existing)) return { doc, changed: false };
-  const first = doc.firstCompletionAt === null || recordedAt < doc.firstCompletionAt ? recordedAt : doc.firstCompletionAt;
+  if (existing && !replaces(entry, existing)) return unchanged();
   return {
     doc: { ...doc, entries: { ...doc.entries, [c.processor]: entry }, firstCompletionAt: first, updatedAt: recordedAt },
     changed: true,
   };
 }
+
+const samePct = (a: number | undefined, b: number | undefined): boolean => a === b;
 
 /**
  * mergeEntry's rule judged on the message's content only: the incoming entry is ranked as if recorded
@@ -114,7 +196,11 @@ function replaces(incoming: StoredEntry, existing: StoredEntry): boolean {
   return incoming.executionId > existing.executionId || (incoming.executionId === existing.executionId && incoming.messageId > existing.messageId);
 }
 
-export function decideFor(doc: PhaseStateDoc, transition: Transition, now: Date, timeZone: string): Decision {
+/**
+ * decide() on a document as of `now`. `mode` pins the run mode (the tracker passes the document's own
+ * latch mode: a completion belongs to the latch of its own time); without it the mode is judged at `now`.
+ */
+export function decideFor(doc: PhaseStateDoc, transition: Transition, now: Date, timeZone: string, mode?: RunMode): Decision {
   return decide({
     transition,
     gameDate: doc.gameDate,
@@ -122,6 +208,7 @@ export function decideFor(doc: PhaseStateDoc, transition: Transition, now: Date,
     timeZone,
     entries: doc.entries,
     ...(doc.firstCompletionAt ? { firstCompletionAt: doc.firstCompletionAt } : {}),
+    ...(mode === undefined ? {} : { mode }),
   });
 }
 
@@ -153,10 +240,11 @@ export function recordAndDecide(
 ): RecordStep {
   const base = current ?? emptyPhaseState(transition.id, c.gameDate, latchMode, recordedAt);
   const applied = applyCompletion(base, c, recordedAt);
-  const decision = decideFor(applied.doc, transition, now, timeZone);
+  // Judged in the document's own mode: the completion was routed to this latch by its own time.
+  const decision = decideFor(applied.doc, transition, now, timeZone, latchMode === "daily" ? undefined : latchMode);
   const latched = latchTrigger(applied.doc, transition, decision, c, now);
   const latchedNow = latched !== applied.doc;
-  return { doc: latched, write: applied.changed || latchedNow, changed: applied.changed, latchedNow, decision };
+  return { doc: latched, write: current === null || applied.doc !== base || latchedNow, changed: applied.changed, latchedNow, decision };
 }
 
 /**
@@ -167,7 +255,7 @@ export function latchTrigger(
   doc: PhaseStateDoc,
   transition: Transition,
   decision: Decision,
-  cause: { correlationId: string; batchId?: string; completedPredictions?: number; completionPct?: number },
+  cause: { correlationId: string; batchId?: string; completedPredictions?: number; completionPct?: number; messageId?: string },
   now: Date,
 ): PhaseStateDoc {
   // A decision judged under another latch's mode (a same-day document re-evaluated after midnight)
@@ -195,6 +283,10 @@ export function latchTrigger(
       degraded: decision.degraded,
       missing: decision.missing,
       decidedAt: now.toISOString(),
+      ...(cause.messageId === undefined ? {} : { latchedBy: cause.messageId }),
+      publishFailedAt: null,
+      publishedBy: null,
+      rowsOwedBy: null,
       publishedAt: null,
       publishedMessageId: null,
       payload,
@@ -203,13 +295,69 @@ export function latchTrigger(
   };
 }
 
-export function markPublished(doc: PhaseStateDoc, messageId: string, now: Date): PhaseStateDoc {
+export function markPublished(doc: PhaseStateDoc, messageId: string, now: Date, publishedBy?: string): PhaseStateDoc {
   if (!doc.trigger || doc.trigger.state === "published") return doc;
   return {
     ...doc,
-    trigger: { ...doc.trigger, state: "published", publishedAt: now.toISOString(), publishedMessageId: messageId },
+    trigger: {
+      ...doc.trigger,
+      state: "published",
+      publishedAt: now.toISOString(),
+      publishedMessageId: messageId,
+      ...(publishedBy === undefined ? {} : { publishedBy }),
+    },
     updatedAt: now.toISOString(),
   };
+}
+
+/**
+ * What the latching call records when it could not finish: its publish failed (so others need not wait
+ * out the grace period), and/or it owes the latch's BigQuery rows (its redelivery writes them). Never
+ * touches a trigger that is already published, except to record the rows owed.
+ */
+export function markLatchIncomplete(
+  doc: PhaseStateDoc,
+  what: { publishFailed: boolean; rowsOwedBy: string | null },
+  now: Date,
+): PhaseStateDoc {
+  const t = doc.trigger;
+  if (t === null) return doc;
+  const publishFailedAt = what.publishFailed && t.state === "pending" ? now.toISOString() : (t.publishFailedAt ?? null);
+  const rowsOwedBy = what.rowsOwedBy ?? t.rowsOwedBy ?? null;
+  if (publishFailedAt === (t.publishFailedAt ?? null) && rowsOwedBy === (t.rowsOwedBy ?? null)) return doc;
+  return { ...doc, trigger: { ...t, publishFailedAt, rowsOwedBy }, updatedAt: now.toISOString() };
+}
+
+/**
+ * May a call other than the latching one publish this pending trigger now? Only once the latching
+ * call has recorded that its publish failed, or after `graceMs` from the latch, longer than the
+ * latching call's publish and mark can take with all their retries (so it has finished or died). The
+ * republisher must still hold the publish claim (outbox-republisher.ts), so two of them never race.
+ */
+export function republishDue(trigger: TriggerState, now: Date, graceMs: number): boolean {
+  if (trigger.state !== "pending") return false;
+  if (trigger.publishFailedAt) return true;
+  return now.getTime() - instantMs(trigger.decidedAt) >= graceMs;
+}
+
+/**
+ * The phase_completion_status row of a latch, as of the latching decision. Written only when a latch
+ * changes (the trigger latched), never per completion: see docs/RUNTIME.md.
+ */
+export function statusRowOf(doc: PhaseStateDoc, transition: Transition, decision: Decision): PhaseCompletionStatusRow {
+  return {
+    phase: transition.phaseWireName,
+    transition_id: transition.id,
+    game_date: doc.gameDate,
+    mode: doc.latchMode,
+    expected_count: decision.expected.length,
+    complete_count: decision.complete.length,
+    complete_processors: decision.complete,
+    triggered: doc.trigger !== null,
+    trigger_id: doc.trigger?.triggerId ?? null,
+    trigger_reason: doc.trigger?.reason ?? decision.reason,
+    updated_at: doc.updatedAt,
+  } as PhaseCompletionStatusRow;
 }
 
 /**

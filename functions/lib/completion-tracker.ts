@@ -1,21 +1,30 @@
 // Completion tracking and triggering for one transition: the only writer of its phase-state
-// documents (failure mode 2), an outbox for the trigger (failure mode 3), and a dual write to
-// BigQuery whose outcome is returned and checked (the seed's scenarios A-D).
+// documents, an outbox for the trigger (only the latching call publishes; anyone else only after a
+// grace period and under the publish claim), and a dual write to BigQuery whose outcome is returned
+// and checked (docs/RUNTIME.md, "Dual write and store outages").
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import type { Transition } from "../core/pipeline-types.ts";
 import type { Decision } from "../core/decision-types.ts";
 import type { PhaseStateDoc, ResolvedCompletion } from "../core/phase-state.ts";
 import {
+  COMPLETION_FUTURE_SKEW_MS,
+  COMPLETION_MAX_AGE_MS,
+  completionTimestampUntrusted,
   executionLogRowOf,
-  latchModeFor,
+  latchModeOfCompletion,
+  markLatchIncomplete,
   markPublished,
   phaseStateDocId,
   recordAndDecide,
+  republishDue,
+  statusRowOf,
 } from "../core/phase-state.ts";
-import type { PhaseCompletionStatusRow } from "../core/tables.ts";
+import type { PhaseCompletionStatusRow, PhaseExecutionLogRow } from "../core/tables.ts";
+import { scheduledCollectionNames } from "../core/scheduled-config.ts";
 import type { BigQueryStore, CompletionRecord } from "./bigquery-store.ts";
 import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
-import { FUNCTION_TIMEOUT_MS, HANDLER_MARGIN_MS, RETRY_PRESETS, withRetry } from "./retry.ts";
+import { eventBudgetMs as eventBudgetOf, PLATFORM_DEFAULT_TIMEOUT_MS, RETRY_PRESETS, TRANSACTION_ATTEMPT_TIMEOUT_MS, withRetry, worstCaseBudgetMs } from "./retry.ts";
+import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./outbox-republisher.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import { describeError, errorType } from "./errors.ts";
@@ -54,6 +63,36 @@ export interface TrackerDeps {
    * function timeout minus the handler margin, retry.ts). No retry starts that cannot end in time.
    */
   eventBudgetMs?: number;
+  /**
+   * The publish claims, shared with the scheduled jobs (default: theirs, next to stateCollection:
+   * `<prefix>sweeper_publish_claims`), so an orchestrator and a sweeper never both republish a trigger.
+   */
+  claimsCollection?: string;
+  /** How long a pending trigger belongs to the call that latched it (default publishGraceMsFor). */
+  publishGraceMs?: number;
+}
+
+/** Clocks of two instances may disagree a little; the grace period allows for it. */
+const CLOCK_MARGIN_MS = 5_000;
+
+/**
+ * How long a pending trigger is left to the call that latched it: longer than its publish and its
+ * mark-published can take with every retry (the publish preset, then one transaction per attempt of
+ * `transactionTimeoutMs`), plus a clock margin. After that the latching call has finished or died.
+ */
+export function publishGraceMsFor(transactionTimeoutMs: number): number {
+  return (
+    worstCaseBudgetMs(RETRY_PRESETS.pubsubPublish) +
+    worstCaseBudgetMs({ ...RETRY_PRESETS.firestoreWrite, attemptTimeoutMs: transactionTimeoutMs }) +
+    CLOCK_MARGIN_MS
+  );
+}
+
+/** The scheduled jobs' claims collection for a phase-state collection named `<prefix>phase_state`. */
+export function claimsCollectionFor(stateCollection: string): string {
+  const suffix = "phase_state";
+  if (!stateCollection.endsWith(suffix)) throw new Error(`phase-state collection "${stateCollection}" does not end in ${suffix}: pass claimsCollection`);
+  return scheduledCollectionNames(stateCollection.slice(0, -suffix.length)).publishClaims;
 }
 
 export type StoreOutcome = { ok: true } | { ok: false; error: unknown };
@@ -69,6 +108,8 @@ export interface TriggerOutcome {
    */
   owner?: false;
   error?: unknown;
+  /** What failed: the publish itself, or marking it published after the publish went out. */
+  failedStep?: "publish" | "mark" | "claim";
 }
 
 export interface TrackResult {
@@ -82,19 +123,21 @@ export interface TrackResult {
 
 const failed = (error: unknown): StoreOutcome => ({ ok: false, error });
 
-export const DEFAULT_TRANSACTION_TIMEOUT_MS = 20_000;
+export const DEFAULT_TRANSACTION_TIMEOUT_MS = TRANSACTION_ATTEMPT_TIMEOUT_MS;
 
 export function createCompletionTracker(deps: TrackerDeps) {
   const { db, transition, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
   const txTimeoutMs = deps.transactionTimeoutMs ?? DEFAULT_TRANSACTION_TIMEOUT_MS;
-  const eventBudgetMs = deps.eventBudgetMs ?? FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS;
+  const eventBudgetMs = deps.eventBudgetMs ?? eventBudgetOf(PLATFORM_DEFAULT_TIMEOUT_MS);
+  const graceMs = deps.publishGraceMs ?? publishGraceMsFor(txTimeoutMs);
+  const claimsCollection = deps.claimsCollection ?? claimsCollectionFor(deps.stateCollection);
   const collection = db.collection(deps.stateCollection);
   const oneAtATimePerDocument = createKeyedSerializer();
 
   /** One transaction: record the entry, decide, latch a pending trigger. Retried whole on transient errors. */
-  async function recordInFirestore(c: ResolvedCompletion, now: Date, deadlineAt = Date.now() + eventBudgetMs) {
-    const latchMode = latchModeFor(transition, c.gameDate, now, deps.timeZone);
+  async function recordInFirestore(c: ResolvedCompletion, now: Date, deadlineAt = Date.now() + eventBudgetMs, log: Logger = logger) {
+    const latchMode = latchModeOfCompletion(transition, c, now, deps.timeZone);
     const ref = collection.doc(phaseStateDocId(transition.id, c.gameDate, latchMode));
     return oneAtATimePerDocument(ref.path, () => deps.firestoreBreaker.fire(() =>
       withRetry(
@@ -119,16 +162,46 @@ export function createCompletionTracker(deps: TrackerDeps) {
             return { doc: step.doc, changed: step.changed, latchedNow: step.latchedNow, decision: step.decision, ref };
           }),
         RETRY_PRESETS.firestoreWrite,
-        { logger, attemptTimeoutMs: txTimeoutMs, deadlineAt },
+        { logger: log, attemptTimeoutMs: txTimeoutMs, deadlineAt },
       ),
     ));
   }
 
-  /** Publish a latched trigger, then mark it published. Safe to repeat: consumers de-duplicate by trigger_id. */
-  async function publishPending(doc: PhaseStateDoc, ref: FirebaseRef, deadlineAt = Date.now() + eventBudgetMs): Promise<TriggerOutcome | null> {
+  /** One transaction on the phase-state document, through the breaker, bounded like the record. */
+  function transact(op: string, ref: FirebaseRef, deadlineAt: number, log: Logger, change: (doc: PhaseStateDoc) => PhaseStateDoc) {
+    return deps.firestoreBreaker.fire(() =>
+      withRetry(
+        op,
+        (_attempt, signal) =>
+          db.runTransaction(async (tx) => {
+            signal.throwIfAborted();
+            const snap = await tx.get(ref);
+            if (!snap.exists) throw new Error(`phase state ${ref.id} vanished before ${op}`);
+            const current = snap.data() as PhaseStateDoc;
+            const next = change(current);
+            if (next !== current) tx.set(ref, next);
+          }),
+        RETRY_PRESETS.firestoreWrite,
+        { logger: log, attemptTimeoutMs: txTimeoutMs, deadlineAt },
+      ),
+    );
+  }
+
+  /**
+   * Publish a latched trigger, then mark it published. Callers decide who may: the call that latched
+   * it, or (after the grace period, holding the publish claim) someone else.
+   */
+  async function publishPending(
+    doc: PhaseStateDoc,
+    ref: FirebaseRef,
+    deadlineAt = Date.now() + eventBudgetMs,
+    opts: { publishedBy?: string; logger?: Logger } = {},
+  ): Promise<TriggerOutcome | null> {
+    const log = opts.logger ?? logger;
     const trigger = doc.trigger;
     if (!trigger) return null;
     if (trigger.state === "published") return { triggerId: trigger.triggerId, state: "published", publishedNow: false };
+    let step: "publish" | "mark" = "publish";
     try {
       const messageId = await withRetry(
         "pubsub.publishTrigger",
@@ -139,42 +212,67 @@ export function createCompletionTracker(deps: TrackerDeps) {
             game_date: doc.gameDate,
           }),
         RETRY_PRESETS.pubsubPublish,
-        { logger, deadlineAt },
+        { logger: log, deadlineAt },
       );
-      await deps.firestoreBreaker.fire(() =>
-        withRetry(
-          "firestore.markPublished",
-          (_attempt, signal) =>
-            db.runTransaction(async (tx) => {
-              signal.throwIfAborted();
-              const snap = await tx.get(ref);
-              if (!snap.exists) throw new Error(`phase state ${ref.id} vanished before markPublished`);
-              tx.set(ref, markPublished(snap.data() as PhaseStateDoc, messageId, clock()));
-            }),
-          RETRY_PRESETS.firestoreWrite,
-          { logger, attemptTimeoutMs: txTimeoutMs, deadlineAt },
-        ),
-      );
-      logger.info(`trigger ${trigger.triggerId} published to ${transition.outputTopicName}`, {
+      step = "mark";
+      await transact("firestore.markPublished", ref, deadlineAt, log, (current) => markPublished(current, messageId, clock(), opts.publishedBy));
+      log.info(`trigger ${trigger.triggerId} published to ${transition.outputTopicName}`, {
         [LOG_EVENT_KEY]: LOG_EVENTS.triggerPublished,
         [LOG_FIELDS.transition]: transition.id,
         [LOG_FIELDS.phase]: `phase${transition.toPhase}`,
+        game_date: doc.gameDate,
+        correlation_id: String(trigger.payload.correlation_id ?? ""),
         trigger_id: trigger.triggerId,
         trigger_reason: trigger.reason,
         degraded: trigger.degraded,
         missing_processors: trigger.missing,
         pubsub_message_id: messageId,
+        published_by: opts.publishedBy ?? null,
       });
       return { triggerId: trigger.triggerId, state: "published", publishedNow: true };
     } catch (error) {
       // The trigger stays pending in Firestore: a redelivery (non-2xx below) or the sweeper publishes it.
-      logger.error(`trigger ${trigger.triggerId} left pending: publish or mark failed`, {
+      log.error(`trigger ${trigger.triggerId} left pending: ${step === "publish" ? "publish" : "mark published"} failed`, {
         error,
         trigger_id: trigger.triggerId,
+        failed_step: step,
+        game_date: doc.gameDate,
         [LOG_FIELDS.transition]: transition.id,
       });
-      return { triggerId: trigger.triggerId, state: "pending", publishedNow: false, error };
+      return { triggerId: trigger.triggerId, state: "pending", publishedNow: false, error, failedStep: step };
     }
+  }
+
+  /** Someone other than the latching call publishes a pending trigger: only under the publish claim. */
+  async function republishClaimed(
+    ref: FirebaseRef,
+    triggerId: string,
+    runId: string,
+    now: Date,
+    deadlineAt: number,
+    log: Logger,
+    mine: boolean,
+  ): Promise<TriggerOutcome | null> {
+    let claimed;
+    try {
+      claimed = await claimTriggerPublish(
+        { db, claimsCollection, breaker: deps.firestoreBreaker, logger: log },
+        ref,
+        runId,
+        now,
+        DEFAULT_CLAIM_LEASE_MS,
+        { attemptTimeoutMs: txTimeoutMs, deadlineAt },
+      );
+    } catch (error) {
+      log.error(`could not claim the publish of pending trigger ${triggerId}; left pending`, { error, trigger_id: triggerId, [LOG_FIELDS.transition]: transition.id });
+      return { triggerId, state: "pending", publishedNow: false, error, failedStep: "claim" };
+    }
+    if (claimed.kind === "already_published") return claimed.triggerId === null ? null : { triggerId: claimed.triggerId, state: "published", publishedNow: false };
+    if (claimed.kind === "claimed_elsewhere") {
+      log.info(`trigger ${claimed.triggerId} is being republished by another holder of its claim`, { trigger_id: claimed.triggerId });
+      return { triggerId: claimed.triggerId, state: "pending", publishedNow: false, ...(mine ? {} : { owner: false as const }) };
+    }
+    return publishPending(claimed.doc, ref, deadlineAt, { publishedBy: runId, logger: log });
   }
 
   function completionRow(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date): CompletionRecord {
@@ -199,110 +297,171 @@ export function createCompletionTracker(deps: TrackerDeps) {
     };
   }
 
-  function statusRow(doc: PhaseStateDoc, decision: Decision): PhaseCompletionStatusRow {
-    return {
-      phase: transition.phaseWireName,
-      transition_id: transition.id,
-      game_date: doc.gameDate,
-      mode: doc.latchMode,
-      expected_count: decision.expected.length,
-      complete_count: decision.complete.length,
-      complete_processors: decision.complete,
-      triggered: doc.trigger !== null,
-      trigger_id: doc.trigger?.triggerId ?? null,
-      trigger_reason: doc.trigger?.reason ?? decision.reason,
-      updated_at: doc.updatedAt,
-    } as PhaseCompletionStatusRow;
-  }
-
-
   /**
    * Record one completion in both stores and publish any trigger it completes. Never throws for a
    * store failure: the outcome of each store is returned and the caller decides the response.
+   * `opts.logger`: the request's logger (its trace); every line also carries the game date and
+   * correlation id.
    */
-  async function record(c: ResolvedCompletion, raw: RawFacts = {}): Promise<TrackResult> {
+  async function record(c: ResolvedCompletion, raw: RawFacts = {}, opts: { logger?: Logger } = {}): Promise<TrackResult> {
     const now = clock();
     const deadlineAt = Date.now() + eventBudgetMs;
-    const latchMode = latchModeFor(transition, c.gameDate, now, deps.timeZone);
+    const log = (opts.logger ?? logger).child({ game_date: c.gameDate, correlation_id: c.correlationId });
+    const latchMode = latchModeOfCompletion(transition, c, now, deps.timeZone);
+    if (completionTimestampUntrusted(c.completedAt, now)) {
+      log.warning(`completion timestamp ${c.completedAt} of ${c.processor} is more than ${COMPLETION_FUTURE_SKEW_MS / 60_000} min ahead of or ${COMPLETION_MAX_AGE_MS / 86_400_000} days behind its recording: latch and clock judged at the recording time`, {
+        processor: c.processor,
+        message_id: c.messageId,
+        completed_at: c.completedAt,
+        recorded_at: now.toISOString(),
+      });
+    }
+    const self = `message:${c.messageId}`;
     let firestore: TrackResult["firestore"];
     let decision: Decision | null = null;
     let trigger: TriggerOutcome | null = null;
     let doc: PhaseStateDoc | null = null;
+    let ref: FirebaseRef | null = null;
+    let latchedHere = false;
 
     try {
-      const r = await recordInFirestore(c, now, deadlineAt);
+      const r = await recordInFirestore(c, now, deadlineAt, log);
       firestore = { ok: true, duplicate: !r.changed };
       decision = r.decision;
       doc = r.doc;
-      // Who publishes a pending trigger: the call that latched it, or a redelivery (a duplicate entry:
-      // possibly the latching message again, after a failed publish or a crash). A new completion that
-      // finds another call's latch pending leaves it to that call, whose message is not acknowledged
-      // until the trigger is published (and to the sweeper): no burst of duplicate publishes.
-      if (r.latchedNow || !r.changed || r.doc.trigger?.state !== "pending") {
-        trigger = await publishPending(r.doc, r.ref, deadlineAt);
+      ref = r.ref;
+      const t = r.doc.trigger;
+      // This call latched it (or an earlier attempt of this very call did, and its commit answer was lost).
+      latchedHere = t !== null && (r.latchedNow || (t.latchedBy === c.messageId && t.decidedAt === now.toISOString()));
+      if (t === null) trigger = null;
+      else if (t.state === "published") trigger = { triggerId: t.triggerId, state: "published", publishedNow: false };
+      else if (latchedHere) trigger = await publishPending(r.doc, r.ref, deadlineAt, { publishedBy: self, logger: log });
+      else if (republishDue(t, now, graceMs)) trigger = await republishClaimed(r.ref, t.triggerId, self, now, deadlineAt, log, t.latchedBy === c.messageId);
+      else if (t.latchedBy === c.messageId) {
+        // The latching message again (its call failed or died) before the grace period is over: its
+        // call may still be publishing. Not acknowledged, so it comes back when it may publish.
+        log.info(`trigger ${t.triggerId} latched by this message is pending within its grace period; leaving it to the latching call for now`, {
+          trigger_id: t.triggerId,
+          message_id: c.messageId,
+        });
+        trigger = { triggerId: t.triggerId, state: "pending", publishedNow: false };
       } else {
-        trigger = { triggerId: r.doc.trigger.triggerId, state: "pending", publishedNow: false, owner: false };
+        // Another call latched it and publishes it; this message's own work is done.
+        trigger = { triggerId: t.triggerId, state: "pending", publishedNow: false, owner: false };
       }
     } catch (error) {
       firestore = failed(error);
     }
 
-    const bigquery = await writeBigQuery(c, latchMode, raw, now, doc, decision, trigger);
-    reportOutcome(c, firestore, bigquery);
+    const rows = latchRowsOwed(c, doc, decision, trigger, latchedHere);
+    const bigquery = await writeBigQuery(c, latchMode, raw, now, rows);
+    if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, bigquery, deadlineAt, log);
+    reportOutcome(c, firestore, bigquery, log);
     const done = firestore.ok && bigquery.ok && (trigger === null || trigger.state === "published" || trigger.owner === false);
     return { firestore, bigquery, decision, trigger, done };
   }
 
-  async function writeBigQuery(
+  /**
+   * The BigQuery rows a latch owes, written by one call only (no DML per completion): the aggregate by
+   * the call that latched, the execution log by the call that published, and both by the redelivery of
+   * a message whose call recorded that it could not write them.
+   */
+  function latchRowsOwed(
     c: ResolvedCompletion,
-    latchMode: string,
-    raw: RawFacts,
-    now: Date,
     doc: PhaseStateDoc | null,
     decision: Decision | null,
     trigger: TriggerOutcome | null,
-  ): Promise<StoreOutcome> {
+    latchedHere: boolean,
+  ): LatchRows {
+    if (doc === null || doc.trigger === null || decision === null) return { status: null, executionLog: null };
+    const owedToMe = doc.trigger.rowsOwedBy === c.messageId;
+    const published = trigger?.state === "published";
+    return {
+      status: latchedHere || owedToMe ? statusRowOf(doc, transition, decision) : null,
+      executionLog: published && (trigger?.publishedNow === true || owedToMe) ? executionLogRowOf(doc, transition, deps) : null,
+    };
+  }
+
+  /**
+   * The latching call that could not finish says so in the document: a failed publish lets others
+   * republish at once; rows it could not write are owed by its message, whose redelivery writes them.
+   */
+  async function recordIncomplete(
+    c: ResolvedCompletion,
+    doc: PhaseStateDoc,
+    ref: FirebaseRef,
+    trigger: TriggerOutcome | null,
+    latchedHere: boolean,
+    rows: LatchRows,
+    bigquery: StoreOutcome,
+    deadlineAt: number,
+    log: Logger,
+  ): Promise<void> {
+    const publishFailed = latchedHere && trigger?.failedStep === "publish";
+    const owesRows = !bigquery.ok && (rows.status !== null || rows.executionLog !== null);
+    if (!publishFailed && !owesRows) return;
+    try {
+      await transact("firestore.markLatchIncomplete", ref, deadlineAt, log, (current) =>
+        markLatchIncomplete(current, { publishFailed, rowsOwedBy: owesRows ? c.messageId : null }, clock()),
+      );
+    } catch (error) {
+      // The message is answered non-2xx anyway; without this mark others wait out the grace period
+      // (publish) and the reconciler has to find the missing rows.
+      log.error(`could not record the unfinished latch of ${doc.trigger?.triggerId ?? ref.id}`, {
+        error,
+        publish_failed: publishFailed,
+        rows_owed: owesRows,
+        [LOG_FIELDS.transition]: transition.id,
+      });
+    }
+  }
+
+  async function writeBigQuery(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date, rows: LatchRows): Promise<StoreOutcome> {
     try {
       await deps.sink.insertCompletion(completionRow(c, latchMode, raw, now));
-      // The aggregate and the execution log reflect Firestore's state; without it there is nothing to upsert.
-      if (doc && decision) {
-        await deps.sink.upsertStatus(statusRow(doc, decision));
-        if (doc.trigger && trigger?.state === "published") {
-          await deps.sink.insertExecutionLog(executionLogRowOf(doc, transition, deps));
-        }
-      }
+      if (rows.status !== null) await deps.sink.upsertStatus(rows.status);
+      if (rows.executionLog !== null) await deps.sink.insertExecutionLog(rows.executionLog);
       return { ok: true };
     } catch (error) {
       return failed(error);
     }
   }
 
-  function reportOutcome(c: ResolvedCompletion, fs: StoreOutcome, bq: StoreOutcome): void {
-    const fields = { [LOG_FIELDS.transition]: transition.id, processor: c.processor, message_id: c.messageId };
+  function reportOutcome(c: ResolvedCompletion, fs: StoreOutcome, bq: StoreOutcome, log: Logger): void {
+    const fields = {
+      [LOG_FIELDS.transition]: transition.id,
+      processor: c.processor,
+      message_id: c.messageId,
+      game_date: c.gameDate,
+      correlation_id: c.correlationId,
+    };
     if (!fs.ok && !bq.ok) {
-      logger.critical(`CRITICAL: both Firestore and BigQuery writes failed for ${c.processor} ${c.gameDate}`, {
+      log.critical(`CRITICAL: both Firestore and BigQuery writes failed for ${c.processor} ${c.gameDate}`, {
         ...fields,
         [LOG_EVENT_KEY]: LOG_EVENTS.bothStoresFailed,
         firestore_error: describeError(fs.error),
         bigquery_error: describeError(bq.error),
         error_type: errorType(fs.error),
+        // Which build failed, for the incident (also a label when the runtime's logger carries it).
+        [LOG_FIELDS.codeHash]: deps.codeHash,
+        [LOG_FIELDS.functionName]: deps.functionName,
       });
     } else if (!fs.ok) {
-      logger.warning(`Firestore write failed for ${c.processor} ${c.gameDate}; completion kept in BigQuery, decision deferred to redelivery`, {
+      log.warning(`Firestore write failed for ${c.processor} ${c.gameDate}; completion kept in BigQuery, decision deferred to redelivery`, {
         ...fields,
         [LOG_EVENT_KEY]: LOG_EVENTS.dualWriteFailed,
         [LOG_FIELDS.store]: "firestore",
         error: fs.error,
       });
     } else if (!bq.ok) {
-      logger.warning(`BigQuery write failed for ${c.processor} ${c.gameDate}; Firestore recorded it, BigQuery retried on redelivery`, {
+      log.warning(`BigQuery write failed for ${c.processor} ${c.gameDate}; Firestore recorded it, BigQuery retried on redelivery`, {
         ...fields,
         [LOG_EVENT_KEY]: LOG_EVENTS.dualWriteFailed,
         [LOG_FIELDS.store]: "bigquery",
         error: bq.error,
       });
     } else {
-      logger.info(`completion of ${c.processor} ${c.gameDate} recorded in both stores`, {
+      log.info(`completion of ${c.processor} ${c.gameDate} recorded in both stores`, {
         ...fields,
         [LOG_EVENT_KEY]: LOG_EVENTS.dualWriteSucceeded,
       });
@@ -323,4 +482,10 @@ export interface RawFacts {
 }
 
 type FirebaseRef = DocumentReference;
+
+/** The latch's BigQuery rows this call writes (null: not this call's to write). */
+interface LatchRows {
+  status: PhaseCompletionStatusRow | null;
+  executionLog: PhaseExecutionLogRow | null;
+}
 

@@ -50,50 +50,80 @@ interface ClaimDoc {
 
 export const DEFAULT_CLAIM_LEASE_MS = 5 * 60_000;
 
+export type ClaimResult =
+  | { kind: "claimed"; doc: PhaseStateDoc }
+  | { kind: "already_published"; triggerId: string | null }
+  | { kind: "claimed_elsewhere"; triggerId: string };
+
+export interface ClaimDeps {
+  db: Firestore;
+  claimsCollection: string;
+  breaker: Breaker;
+  logger: Logger;
+}
+
+/**
+ * Claim the right to publish a pending trigger; returns the fresh document when `runId` may publish
+ * it. The one claim mechanism for everyone who republishes a trigger it did not latch (the scheduled
+ * jobs, and an orchestrator call after the grace period), so they never publish it twice between them.
+ */
+export function claimTriggerPublish(
+  deps: ClaimDeps,
+  ref: DocumentReference,
+  runId: string,
+  now: Date,
+  leaseMs: number = DEFAULT_CLAIM_LEASE_MS,
+  retry: { attemptTimeoutMs?: number; deadlineAt?: number } = {},
+): Promise<ClaimResult> {
+  const claims = deps.db.collection(deps.claimsCollection);
+  return deps.breaker.fire(() =>
+    withRetry(
+      "firestore.claimTriggerPublish",
+      (_attempt, signal) =>
+        deps.db.runTransaction(async (tx): Promise<ClaimResult> => {
+          // An attempt given up on (timed out) stops contending instead of racing the next one.
+          signal.throwIfAborted();
+          const snap = await tx.get(ref);
+          signal.throwIfAborted();
+          const doc = snap.exists ? (snap.data() as PhaseStateDoc) : null;
+          const trigger = doc?.trigger ?? null;
+          if (doc === null || trigger === null || trigger.state === "published") {
+            return { kind: "already_published" as const, triggerId: trigger?.triggerId ?? null };
+          }
+          const claimRef = claims.doc(trigger.triggerId.replaceAll("/", "_"));
+          const held = await tx.get(claimRef);
+          const existing = held.exists ? (held.data() as ClaimDoc) : null;
+          if (existing !== null && existing.claimed_by !== runId && Date.parse(existing.expires_at) > now.getTime()) {
+            return { kind: "claimed_elsewhere" as const, triggerId: trigger.triggerId };
+          }
+          const record: ClaimDoc = {
+            trigger_id: trigger.triggerId,
+            claimed_by: runId,
+            claimed_at: now.toISOString(),
+            expires_at: new Date(now.getTime() + leaseMs).toISOString(),
+          };
+          tx.set(claimRef, record);
+          return { kind: "claimed" as const, doc };
+        }),
+      RETRY_PRESETS.firestoreWrite,
+      { logger: deps.logger, ...retry },
+    ),
+  );
+}
+
 export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
   const leaseMs = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
 
   /** Claim the right to publish; returns the fresh document when this run may publish it. */
-  async function claim(ref: DocumentReference, runId: string, now: Date) {
-    const claims = deps.db.collection(deps.claimsCollection);
-    return deps.breaker.fire(() =>
-      withRetry(
-        "firestore.claimTriggerPublish",
-        () =>
-          deps.db.runTransaction(async (tx) => {
-            const snap = await tx.get(ref);
-            const doc = snap.exists ? (snap.data() as PhaseStateDoc) : null;
-            const trigger = doc?.trigger ?? null;
-            if (doc === null || trigger === null || trigger.state === "published") {
-              return { kind: "already_published" as const, triggerId: trigger?.triggerId ?? null };
-            }
-            const claimRef = claims.doc(trigger.triggerId.replaceAll("/", "_"));
-            const held = await tx.get(claimRef);
-            const existing = held.exists ? (held.data() as ClaimDoc) : null;
-            if (existing !== null && existing.claimed_by !== runId && Date.parse(existing.expires_at) > now.getTime()) {
-              return { kind: "claimed_elsewhere" as const, triggerId: trigger.triggerId };
-            }
-            const record: ClaimDoc = {
-              trigger_id: trigger.triggerId,
-              claimed_by: runId,
-              claimed_at: now.toISOString(),
-              expires_at: new Date(now.getTime() + leaseMs).toISOString(),
-            };
-            tx.set(claimRef, record);
-            return { kind: "claimed" as const, doc };
-          }),
-        RETRY_PRESETS.firestoreWrite,
-        { logger: deps.logger },
-      ),
-    );
-  }
+  const claim = (ref: DocumentReference, runId: string, now: Date) =>
+    claimTriggerPublish({ db: deps.db, claimsCollection: deps.claimsCollection, breaker: deps.breaker, logger: deps.logger }, ref, runId, now, leaseMs);
 
   return {
     /** Never throws for a failed publish: the outcome says so (the trigger stays pending for the next run). */
     async republish(transitionId: string, ref: DocumentReference, runId: string, now: Date): Promise<RepublishOutcome> {
       const claimed = await claim(ref, runId, now);
       if (claimed.kind !== "claimed") return { outcome: claimed.kind, triggerId: claimed.triggerId } as RepublishOutcome;
-      const result = await deps.trackerFor(transitionId).publishPending(claimed.doc, ref);
+      const result = await deps.trackerFor(transitionId).publishPending(claimed.doc, ref, undefined, { publishedBy: runId });
       if (result === null) return { outcome: "already_published", triggerId: null };
       if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error };
       if (!result.publishedNow) return { outcome: "already_published", triggerId: result.triggerId };

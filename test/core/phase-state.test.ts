@@ -70,7 +70,8 @@ describe("phase-state (pure)", () => {
     assert.ok(steps.every((s) => s.write && s.changed));
     assert.deepEqual(steps.map((s) => s.latchedNow), names.map((_, i) => i === names.length - 1));
     assert.equal(steps.at(-1)!.doc.trigger?.state, "pending");
-    assert.equal(steps[0]!.doc.firstCompletionAt, recordedAt.toISOString(), "entries keep the time they were recorded");
+    assert.equal(steps[0]!.doc.entries[names[0]!]?.recordedAt, recordedAt.toISOString(), "entries keep the time they were recorded");
+    assert.equal(steps[0]!.doc.firstCompletionAt, "2026-01-16T09:12:33.123Z", "the clock starts at the completion's own time");
     assert.equal(steps.at(-1)!.doc.trigger?.decidedAt, NOW.toISOString(), "the decision is taken now");
     const again = recordAndDecide(doc, phase2, "daily", { ...doc!.entries[names[0]!]!, gameDate: GAME_DATE } as unknown as ResolvedCompletion, recordedAt, NOW, TZ);
     assert.equal(again.write, false, "the same execution and status again writes nothing");
@@ -86,13 +87,13 @@ describe("phase-state (pure)", () => {
   });
 
   describe("applyCompletion", () => {
-    it("records a new entry and the first completion time", () => {
+    it("records a new entry and the first completion time (the completion's own timestamp)", () => {
       const c = completion("p2_odds_game_lines");
       const { doc, changed } = applyCompletion(fresh(phase2.id), c, NOW);
       assert.equal(changed, true);
       assert.equal(doc.entries.p2_odds_game_lines?.executionId, c.executionId);
       assert.equal(doc.entries.p2_odds_game_lines?.recordedAt, NOW.toISOString());
-      assert.equal(doc.firstCompletionAt, NOW.toISOString());
+      assert.equal(doc.firstCompletionAt, c.completedAt);
     });
 
     it("is idempotent: the same execution and status again changes nothing (a redelivery)", () => {

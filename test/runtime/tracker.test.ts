@@ -10,7 +10,12 @@ import { uniqueName } from "../harness/emulators.ts";
 import { firestoreVia } from "../lib/firestore-via.ts";
 import { DATASET_ID, FAST_RETRY, reprovision, startProvisionedFake, type FakeContext } from "../bigquery/helpers.ts";
 import { createBigQueryStore } from "../../functions/lib/bigquery-store.ts";
-import { createCompletionTracker, type CompletionTracker } from "../../functions/lib/completion-tracker.ts";
+import {
+  createCompletionTracker,
+  publishGraceMsFor,
+  type CompletionTracker,
+  type TriggerPublisher,
+} from "../../functions/lib/completion-tracker.ts";
 import { createPubSubPublisher } from "../../functions/lib/trigger-publisher.ts";
 import { createBreaker, type Breaker } from "../../functions/lib/circuit-breaker.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
@@ -60,20 +65,29 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     await bq.fake.stop();
   });
 
-  function tracker(opts: { transitionId?: string; clock?: () => Date; transactionTimeoutMs?: number } = {}): {
+  function tracker(
+    opts: {
+      transitionId?: string;
+      clock?: () => Date;
+      transactionTimeoutMs?: number;
+      publisher?: TriggerPublisher;
+      collection?: string;
+      publishGraceMs?: number;
+    } = {},
+  ): {
     t: CompletionTracker;
     logs: LogCapture;
     collection: string;
   } {
-    const logs = captureLogs();
-    const collection = `${uniqueName("ps").replace(/[^A-Za-z0-9]/g, "_")}_phase_state`;
+    const logs = captureLogs({ code_hash: "b".repeat(64) });
+    const collection = opts.collection ?? `${uniqueName("ps").replace(/[^A-Za-z0-9]/g, "_")}_phase_state`;
     const breaker = createBreaker(uniqueName("fs"), { logger: logs.logger });
     breakers.push(breaker);
     const t = createCompletionTracker({
       db: viaProxy,
       stateCollection: collection,
       sink: createBigQueryStore({ bigquery: bq.bigquery, projectId: bq.fake.projectId, datasetId: DATASET_ID, logger: logs.logger, retry: FAST_RETRY }),
-      publisher: createPubSubPublisher(pubsub),
+      publisher: opts.publisher ?? createPubSubPublisher(pubsub),
       firestoreBreaker: breaker,
       logger: logs.logger,
       transition: transitionById(pipeline, opts.transitionId ?? phase2.id),
@@ -82,6 +96,7 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
       codeHash: "b".repeat(64),
       transactionTimeoutMs: opts.transactionTimeoutMs ?? 600,
       ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.publishGraceMs === undefined ? {} : { publishGraceMs: opts.publishGraceMs }),
     });
     return { t, logs, collection };
   }
@@ -164,7 +179,8 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     const healed = await t.record(c);
     assert.deepEqual([healed.firestore.ok, healed.firestore.duplicate, healed.bigquery.ok, healed.done], [true, true, true, true]);
     assert.equal(completionRows().length, 1);
-    assert.equal(bq.fake.rows("phase_completion_status").length, 1);
+    // The aggregate is written when a latch changes, not per completion: no trigger yet, no row.
+    assert.equal(bq.fake.rows("phase_completion_status").length, 0);
   });
 
   it("C: both down -> (failed, failed), CRITICAL both_stores_failed, nothing stored", async () => {
@@ -235,14 +251,14 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
 
     let sameDayTrigger: string | undefined;
     for (const p of rule.modes.same_day.expected) {
-      const r = await t.record(completion(p, { gameDate: today }));
+      const r = await t.record(completion(p, { gameDate: today, completedAt: now.toISOString() }));
       sameDayTrigger ??= r.trigger?.triggerId;
     }
     assert.equal(sameDayTrigger, `${phase3.id}:${today}:same_day`);
 
     now = nextNight;
     const results = [];
-    for (const p of rule.modes.overnight.expected) results.push(await t.record(completion(p, { gameDate: today })));
+    for (const p of rule.modes.overnight.expected) results.push(await t.record(completion(p, { gameDate: today, completedAt: now.toISOString() })));
     const overnight = results.find((r) => r.trigger !== null);
     assert.equal(overnight?.trigger?.triggerId, `${phase3.id}:${today}:overnight`);
     assert.equal(overnight?.decision?.mode, "overnight");
@@ -252,5 +268,251 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     assert.ok(docs.every((d) => (d.trigger as { state: string }).state === "published"));
     const logRows = bq.fake.rows("phase_execution_log").map((r) => r.trigger_id).sort();
     assert.deepEqual(logRows, [`${phase3.id}:${today}:overnight`, `${phase3.id}:${today}:same_day`]);
+  });
+
+  // ---- who publishes, and which BigQuery rows each call writes ----
+
+  /** A publisher in front of the emulator that counts what reached Pub/Sub, and can hold or fail publishes. */
+  function countingPublisher() {
+    const real = createPubSubPublisher(pubsub);
+    let gate: Promise<void> | null = null;
+    const state = { attempts: 0, failing: false, published: [] as string[] };
+    const publisher: TriggerPublisher = {
+      async publish(topic, payload, attributes) {
+        state.attempts++;
+        if (gate) await gate;
+        if (state.failing) throw Object.assign(new Error("14 UNAVAILABLE: injected publish failure"), { code: 14 });
+        const id = await real.publish(topic, payload, attributes);
+        state.published.push(attributes.trigger_id ?? "");
+        return id;
+      },
+    };
+    return {
+      state,
+      publisher,
+      /** Holds every publish until the returned function is called. */
+      hold(): () => void {
+        let release!: () => void;
+        gate = new Promise((r) => (release = r));
+        return () => {
+          gate = null;
+          release();
+        };
+      },
+    };
+  }
+
+  async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+    const started = Date.now();
+    while (!check()) {
+      assert.ok(Date.now() - started < timeoutMs, `timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  const queryText = (body: unknown): string => {
+    const b = body as { query?: string; configuration?: { query?: { query?: string } } } | null;
+    return b?.query ?? b?.configuration?.query?.query ?? "";
+  };
+  /** DML statements the fake received (jobs.query and jobs.insert), whatever their outcome. */
+  const dmlStatements = () =>
+    bq.fake.requests.filter((r) => (r.api === "jobs.query" || r.api === "jobs.insert") && /^\s*(MERGE|INSERT|UPDATE|DELETE)\b/i.test(queryText(r.body)));
+  const executionLogInserts = () => bq.fake.requests.filter((r) => r.api === "tabledata.insertAll" && r.path.includes("phase_execution_log"));
+
+  async function stateDoc(collection: string, id: string) {
+    return (await direct.collection(collection).doc(id).get()).data() as
+      | { trigger: { state: string; triggerId: string; publishFailedAt?: string | null; rowsOwedBy?: string | null } | null; entries: Record<string, unknown>; latchMode: string }
+      | undefined;
+  }
+
+  it("a publisher-retry copy of the completing message while its trigger is pending answers 2xx and publishes nothing; late copies neither", async () => {
+    const pub = countingPublisher();
+    const { t } = tracker({ publisher: pub.publisher });
+    const gameDate = "2026-02-01";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate }));
+    const last = msgs.at(-1)!;
+    for (const m of msgs.slice(0, -1)) await t.record(m);
+    const release = pub.hold();
+    const latching = t.record(last);
+    await until("the latching call to publish", () => pub.state.attempts === 1);
+    // Same content, another Pub/Sub message id: what a publisher retry sends.
+    let copyDone = false;
+    const copy = t.record({ ...last, messageId: `${last.messageId}-copy` }).then((r) => {
+      copyDone = true;
+      return r;
+    });
+    await until("the copy to finish or to publish as well", () => copyDone || pub.state.attempts > 1);
+    release();
+    const [first, second] = await Promise.all([latching, copy]);
+    assert.deepEqual([first.trigger?.state, first.trigger?.publishedNow, first.done], ["published", true, true]);
+    assert.deepEqual([second.firestore.duplicate, second.trigger?.state, second.trigger?.owner, second.done], [true, "pending", false, true]);
+    const late = await t.record({ ...last, messageId: `${last.messageId}-late` });
+    const redelivered = await t.record(last);
+    assert.deepEqual([late.trigger?.state, late.trigger?.publishedNow, redelivered.trigger?.publishedNow], ["published", false, false]);
+    assert.equal(pub.state.attempts, 1, "only the latching call published");
+    assert.deepEqual(pub.state.published, [`${phase2.id}:${gameDate}:daily`]);
+    assert.equal(executionLogInserts().length, 1, "the execution-log row is inserted by the call that published only");
+  });
+
+  it("the latching call's publish fails -> 500 and the failure is recorded; the redelivery publishes at once (no grace wait), once", async () => {
+    const pub = countingPublisher();
+    const { t, collection } = tracker({ publisher: pub.publisher });
+    const gameDate = "2026-02-02";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate }));
+    const last = msgs.at(-1)!;
+    for (const m of msgs.slice(0, -1)) await t.record(m);
+    pub.state.failing = true;
+    const failed = await t.record(last);
+    assert.deepEqual([failed.trigger?.state, failed.trigger?.failedStep, failed.done], ["pending", "publish", false]);
+    const docId = `${phase2.id}__${gameDate}__daily`;
+    assert.ok((await stateDoc(collection, docId))?.trigger?.publishFailedAt, "the failed publish is recorded on the pending trigger");
+    pub.state.failing = false;
+    const attemptsBefore = pub.state.attempts;
+    const again = await t.record(last);
+    assert.deepEqual([again.trigger?.state, again.trigger?.publishedNow, again.done], ["published", true, true]);
+    assert.equal(pub.state.attempts, attemptsBefore + 1);
+    assert.deepEqual(pub.state.published, [`${phase2.id}:${gameDate}:daily`]);
+    assert.equal(bq.fake.rows("phase_execution_log").length, 1);
+  });
+
+  it("latched then the instance died: within the grace period nobody else publishes (the latching message waits with 500); after it exactly one of two racing instances does", async () => {
+    const pub = countingPublisher();
+    let now = new Date("2026-02-03T20:00:00.000Z");
+    const clock = () => now;
+    // Two instances contend for one document here: attempts as long as in production, not the suite's 600 ms.
+    const transactionTimeoutMs = 10_000;
+    const { t: a, collection } = tracker({ publisher: pub.publisher, clock, transactionTimeoutMs });
+    const { t: b } = tracker({ publisher: pub.publisher, clock, collection, transactionTimeoutMs });
+    const gameDate = "2026-02-03";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate, completedAt: now.toISOString() }));
+    const last = msgs.at(-1)!;
+    for (const m of msgs.slice(0, -1)) await a.record(m);
+    // The transaction commits the pending trigger, then the instance dies before publishing.
+    const latched = await a.recordInFirestore(last, now);
+    assert.equal(latched.latchedNow, true);
+
+    const grace = publishGraceMsFor(transactionTimeoutMs);
+    now = new Date(now.getTime() + 1_000);
+    const early = await b.record(last);
+    assert.deepEqual([early.firestore.duplicate, early.trigger?.state, early.trigger?.owner, early.done], [true, "pending", undefined, false]);
+    const copy = await b.record({ ...last, messageId: `${last.messageId}-copy` });
+    assert.deepEqual([copy.trigger?.state, copy.trigger?.owner, copy.done], ["pending", false, true]);
+    assert.equal(pub.state.attempts, 0, "nobody but the latching call publishes within the grace period");
+
+    now = new Date(now.getTime() + grace);
+    const [x, y] = await Promise.all([a.record(last), b.record({ ...last, messageId: `${last.messageId}-copy2` })]);
+    assert.equal(pub.state.published.length, 1, JSON.stringify([x.trigger, y.trigger]));
+    assert.equal([x, y].filter((r) => r.trigger?.publishedNow).length, 1);
+    assert.equal((await stateDoc(collection, `${phase2.id}__${gameDate}__daily`))?.trigger?.state, "published");
+  });
+
+  it("no DML per completion: a date with every message delivered twice and a publisher copy runs one MERGE (at the latch) and one execution-log insert", async () => {
+    const { t } = tracker();
+    const gameDate = "2026-02-04";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate }));
+    for (const m of msgs) {
+      await t.record(m);
+      await t.record(m);
+    }
+    await t.record({ ...msgs.at(-1)!, messageId: "publisher-copy" });
+    assert.equal(completionRows().length, msgs.length);
+    assert.deepEqual(dmlStatements().map((r) => queryText(r.body).trim().split(/\s+/)[0]?.toUpperCase()), ["MERGE"]);
+    assert.equal(executionLogInserts().length, 1);
+    const [status] = bq.fake.rows("phase_completion_status");
+    assert.deepEqual([status?.triggered, status?.trigger_id, status?.complete_count], [true, `${phase2.id}:${gameDate}:daily`, msgs.length]);
+  });
+
+  it("BigQuery fails on the latching call -> the rows are owed by its message; its redelivery writes them, nobody else", async () => {
+    const { t, collection } = tracker();
+    const gameDate = "2026-02-05";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate }));
+    const last = msgs.at(-1)!;
+    for (const m of msgs.slice(0, -1)) await t.record(m);
+    bq.fake.injectFault({ method: "insertAll", status: 503, times: 3 });
+    const r = await t.record(last);
+    assert.deepEqual([r.firestore.ok, r.bigquery.ok, r.trigger?.state, r.done], [true, false, "published", false]);
+    assert.equal((await stateDoc(collection, `${phase2.id}__${gameDate}__daily`))?.trigger?.rowsOwedBy, last.messageId);
+    assert.equal(dmlStatements().length, 0);
+    await t.record({ ...last, messageId: "someone-else" });
+    assert.equal(dmlStatements().length, 0, "another message does not write the latch's rows");
+    const again = await t.record(last);
+    assert.equal(again.done, true);
+    assert.equal(dmlStatements().length, 1);
+    assert.equal(bq.fake.rows("phase_completion_status").length, 1);
+    assert.equal(bq.fake.rows("phase_execution_log").length, 1);
+  });
+
+  it("run mode from the completion's own timestamp: a same-day completion redelivered after New York midnight (DST day) stays in the same-day latch", async () => {
+    const rule = phase3.rule;
+    if (rule.kind !== "mode_aware") throw new Error("phase 3 is mode-aware");
+    // 2026-03-07 is the eve of the spring-forward change: midnight in New York is 05:00Z (EST).
+    const gameDate = "2026-03-07";
+    let now = new Date("2026-03-08T03:00:00.000Z"); // 22:00 EST on the 7th
+    const { t, collection } = tracker({ transitionId: phase3.id, clock: () => now });
+    const names = rule.modes.same_day.expected;
+    for (const p of names.slice(0, -1)) await t.record(completion(p, { gameDate, completedAt: now.toISOString() }));
+    const last = completion(names.at(-1)!, { gameDate, completedAt: "2026-03-08T04:59:30.000Z" }); // 23:59:30 EST
+    now = new Date("2026-03-08T04:59:40.000Z");
+    proxy.setMode("refuse");
+    const refused = await t.record(last);
+    proxy.setMode("pass");
+    await viaProxy.doc("_probe/reconnected").get();
+    assert.equal(refused.firestore.ok, false);
+    now = new Date("2026-03-08T05:20:00.000Z"); // 00:20 EST on the 8th: arrival says overnight
+    const redelivered = await t.record(last);
+    assert.equal(redelivered.firestore.ok, true, String((redelivered.firestore as { error?: unknown }).error));
+    assert.equal(redelivered.trigger?.triggerId, `${phase3.id}:${gameDate}:same_day`);
+    assert.equal(redelivered.trigger?.state, "published");
+    assert.equal((await stateDocs(collection)).length, 1, "no overnight document was opened");
+    assert.deepEqual([...new Set(completionRows().map((row) => row.mode))], ["same_day"]);
+  });
+
+  it("phase 5 coordinator re-reports one batch: 70% then 95% (same execution) triggers the export; exactly 100% passes too", async () => {
+    const phase5 = transitionById(pipeline, "phase5-to-phase6");
+    await pubsub.topic(phase5.outputTopicName).get({ autoCreate: true });
+    const { t } = tracker({ transitionId: phase5.id });
+    const report = (pct: number, minute: number, gameDate = "2026-02-06") =>
+      completion("prediction_coordinator", {
+        gameDate,
+        executionId: "batch-2026-02-06",
+        batchId: "batch-2026-02-06",
+        completionPct: pct,
+        completedAt: new Date(Date.UTC(2026, 1, 6, 20, minute)).toISOString(),
+      });
+    const seventy = await t.record(report(70, 0));
+    assert.deepEqual([seventy.decision?.reason, seventy.trigger], ["completion_pct_below_min", null]);
+    const ninetyFive = await t.record(report(95, 10));
+    assert.equal(ninetyFive.firestore.duplicate, false, "new progress is not a duplicate");
+    assert.equal(ninetyFive.decision?.trigger, true);
+    assert.deepEqual([ninetyFive.trigger?.state, ninetyFive.trigger?.publishedNow], ["published", true]);
+    const stale = await t.record(report(70, 0));
+    assert.equal(stale.firestore.duplicate, true, "the 70% report redelivered changes nothing");
+    const full = await t.record(report(100, 5, "2026-02-07"));
+    assert.deepEqual([full.decision?.reason, full.trigger?.state], ["completion_pct_100", "published"]);
+  });
+
+  it("every tracker line carries the request's trace, game date and correlation id; CRITICAL carries the code hash", async () => {
+    const { t, logs } = tracker();
+    const gameDate = "2026-02-08";
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const requestLog = logs.logger.withTrace({ traceId, spanId: "00f067aa0ba902b7", sampled: true }, "demo-test");
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate, correlationId: "corr-traced" }));
+    for (const m of msgs) await t.record(m, {}, { logger: requestLog });
+    proxy.setMode("refuse");
+    await bq.fake.setDown(true);
+    await t.record(completion("p2_odds_game_lines", { gameDate, correlationId: "corr-traced" }), {}, { logger: requestLog });
+    await bq.fake.setDown(false);
+    proxy.setMode("pass");
+    const lines = [LOG_EVENTS.dualWriteSucceeded, LOG_EVENTS.triggerPublished, LOG_EVENTS.bothStoresFailed].flatMap((e) => events(logs, e));
+    assert.deepEqual(new Set(lines.map((l) => (l as Record<string, unknown>).event)).size, 3);
+    for (const line of lines) {
+      const l = line as Record<string, unknown>;
+      const labels = l["logging.googleapis.com/labels"] as Record<string, string>;
+      assert.equal(l["logging.googleapis.com/trace"], `projects/demo-test/traces/${traceId}`, JSON.stringify(l));
+      assert.equal(labels.game_date, gameDate);
+      assert.equal(labels.correlation_id, "corr-traced");
+    }
+    const [critical] = events(logs, LOG_EVENTS.bothStoresFailed);
+    assert.equal((critical as Record<string, unknown>).code_hash, "b".repeat(64));
   });
 });
