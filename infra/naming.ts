@@ -64,7 +64,7 @@ export class Naming {
   }
 
   /** A service account id "<base>-<role>": 6..30 characters. `base` is short (a transition id or a function's short name). */
-  serviceAccountId(base: string, role: "fn" | "push" | "sched"): string {
+  serviceAccountId(base: string, role: "fn" | "push" | "sched" | "build"): string {
     const id = `${base}-${role}`;
     if (!SERVICE_ACCOUNT_ID_RE.test(id)) {
       throw new NamingError(`service account id ${JSON.stringify(id)} must match ${SERVICE_ACCOUNT_ID_RE} (6..30 characters)`);

@@ -41,6 +41,8 @@ const RawSchema = z.object({
   [k("bigqueryLocation")]: text,
   [k("deletionProtection")]: bool,
   [k("firestoreCollectionPrefix")]: z.string().regex(/^[A-Za-z0-9_]*$/, "letters, digits and _ only"),
+  // "" = the stack's region; else a Firestore location: a region or the multi-regions nam5 / eur3.
+  [k("firestoreLocation")]: z.string().regex(/^(|nam5|eur3|[a-z]+-[a-z]+\d+)$/, 'must be "" (the region), nam5, eur3 or a region like us-west2'),
   [k("repositoryUrl")]: z.url({ protocol: /^https$/, error: "must be an https URL of the repository" }),
   [k("repositoryRef")]: text,
   [k("slackErrorsChannel")]: z.string().regex(/^#[-a-z0-9_]+$/, "must be a Slack channel like #pipeline-errors"),
@@ -75,6 +77,8 @@ export interface StackConfig {
   environment: string;
   bigquery: { datasetId: string; location: string; deletionProtection: boolean };
   firestoreCollectionPrefix: string;
+  /** The (default) Firestore database: its location, and delete protection (with deletionProtection). */
+  firestore: { location: string; deletionProtection: boolean };
   repository: { url: string; ref: string };
   slack: { errorsChannel: string; warningsChannel: string };
   functions: {
@@ -137,6 +141,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
     environment: g("environment"),
     bigquery: { datasetId: g("bigqueryDataset"), location: g("bigqueryLocation"), deletionProtection: g("deletionProtection") },
     firestoreCollectionPrefix: g("firestoreCollectionPrefix"),
+    firestore: { location: g<string>("firestoreLocation") || (v["gcp:region"] as string), deletionProtection: g("deletionProtection") },
     repository: { url: g<string>("repositoryUrl").replace(/\/+$/, ""), ref: g("repositoryRef") },
     slack: { errorsChannel: g("slackErrorsChannel"), warningsChannel: g("slackWarningsChannel") },
     functions: {

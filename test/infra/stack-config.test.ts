@@ -78,6 +78,17 @@ describe("stack config", () => {
     assert.throws(() => parseStackConfig(raw), /functionMinInstances: must not exceed/);
   });
 
+  it("firestoreLocation: empty means the stack's region; a multi-region or another region is taken; anything else is refused", () => {
+    const raw = { ...readStackFiles(ROOT, "dev").config };
+    const at = (location: string) => parseStackConfig({ ...raw, [`${PROJECT_NAMESPACE}:firestoreLocation`]: location }).firestore.location;
+    assert.equal(at(""), raw["gcp:region"]);
+    assert.equal(at("nam5"), "nam5");
+    assert.equal(at("europe-west3"), "europe-west3");
+    for (const bad of ["US", "nam", "us west2", "mars-1"]) assert.throws(() => at(bad), /firestoreLocation: must be "" \(the region\)/, bad);
+    const prod = parseStackConfig(readStackFiles(ROOT, "prod").config);
+    assert.deepEqual([prod.firestore.deletionProtection, parseStackConfig(raw).firestore.deletionProtection], [true, false]);
+  });
+
   it("an unknown stack is a clear error listing the known ones", () => {
     assert.throws(() => readStackFiles(ROOT, "qa"), (e: unknown) => e instanceof UnknownStackError && /dev, prod, staging/.test(e.message));
     assert.throws(() => readStackFiles(ROOT, "../etc"), UnknownStackError);

@@ -98,6 +98,8 @@ async function evaluateNow(stack: string, options: EvaluateOptions): Promise<Pla
 
   pulumi.runtime.setAllConfig(files.config, files.secretKeys);
   await pulumi.runtime.setMocks(mocks, files.project, stack, false);
+  // URNs, parents and dependencies too, so tests can check what waits for what.
+  mocks.recordRegistrations(pulumi.runtime.getMonitor());
 
   const programFile = options.programFile ?? path.join(PROJECT_ROOT, "index.ts");
   const mod = (await import(pathToFileURL(programFile).href)) as { default: (o?: ProgramOptions) => Promise<Record<string, unknown>> };
