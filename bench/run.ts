@@ -2,17 +2,11 @@
 // emulators and BigQuery fake (and stops them, also on Ctrl-C), runs the sections in an order that keeps
 // the cold starts away from the load of the others (contention last: a cut-off burst leaves work behind),
 // and prints tables, or one JSON document with --json. Method and results: docs/BENCHMARKS.md.
+// Only the argument parser is imported statically: --help and a usage error answer at once; the
+// emulators, Google clients and measurement code load after parsing.
 import os from "node:os";
-import { loadPipeline } from "../functions/core/pipeline.ts";
-import { measureColdStarts } from "./cold-start.ts";
-import { measureContention } from "./contention.ts";
-import { startBenchEnvironment } from "./environment.ts";
-import { installInstrumentation } from "./instrument.ts";
-import { measureLatency } from "./latency.ts";
-import { measureOperations } from "./operations.ts";
 import { parseBenchArgs, USAGE, UsageError } from "./options.ts";
-import { renderReport } from "./render.ts";
-import { machineFacts, type BenchReport } from "./report.ts";
+import type { BenchReport } from "./report.ts";
 
 /** A burst that has not settled by then is cut off (reported as undelivered). */
 const CONTENTION_CAP_MS = { quick: 20_000, full: 30_000 };
@@ -32,6 +26,27 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const [
+    { loadPipeline },
+    { measureColdStarts },
+    { measureContention },
+    { startBenchEnvironment },
+    { installInstrumentation },
+    { measureLatency },
+    { measureOperations },
+    { renderReport },
+    { machineFacts },
+  ] = await Promise.all([
+    import("../functions/core/pipeline.ts"),
+    import("./cold-start.ts"),
+    import("./contention.ts"),
+    import("./environment.ts"),
+    import("./instrument.ts"),
+    import("./latency.ts"),
+    import("./operations.ts"),
+    import("./render.ts"),
+    import("./report.ts"),
+  ]);
   const quick = argv.includes("--quick");
   const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
   const startedAt = new Date();

@@ -1,11 +1,9 @@
 // `npm run plan -- --stack <name> [--json] [--policy]`: evaluates the Pulumi program offline under the mock
 // runtime for one stack and prints the resources it declares. One stack per process: the SDK's
 // runtime state is global.
+// The Pulumi runtime and the policy pack are imported only after the arguments are parsed, so --help
+// and a usage error answer at once.
 import { parseArgs } from "node:util";
-import { evaluateStack } from "./plan/evaluate.ts";
-import { hasMandatoryViolation, jsonWithViolations, renderViolations, stackViolations } from "./plan/policy-runner.ts";
-import { planJson, renderTable } from "./plan/render.ts";
-import { UnknownStackError } from "./plan/stack-files.ts";
 
 const USAGE = `usage: npm run plan -- --stack <name> [--json] [--policy]
 
@@ -45,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--stack is required\n\n${USAGE}\n`);
     return 2;
   }
+  const [{ evaluateStack }, { hasMandatoryViolation, jsonWithViolations, renderViolations, stackViolations }, { planJson, renderTable }, { UnknownStackError }] =
+    await Promise.all([import("./plan/evaluate.ts"), import("./plan/policy-runner.ts"), import("./plan/render.ts"), import("./plan/stack-files.ts")]);
   try {
     const plan = await evaluateStack(values.stack);
     if (values.policy !== true) {

@@ -1,0 +1,73 @@
+// The command-line tools parse their arguments before loading anything heavy: --help and a usage
+// error answer without the Pulumi runtime, the Google clients, esbuild or the emulator code, so they
+// are quick however busy the machine is. What a run loaded is recorded by a module-resolution hook
+// (test/fixtures/cli/record-imports.mjs); the verdict never depends on how long the run took.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const REPO = path.resolve(import.meta.dirname, "../..");
+const HOOK = path.join(REPO, "test/fixtures/cli/record-imports.mjs");
+const HEAVY = /\/node_modules\/(@pulumi\/|@google-cloud\/|google-gax\/|esbuild\/|opossum\/)/;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  loaded: string[];
+}
+
+function run(entry: string, args: string[]): Promise<Run> {
+  const dir = mkdtempSync(path.join(tmpdir(), "cli-imports-"));
+  const file = path.join(dir, "imports.txt");
+  return new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--import", HOOK, path.join(REPO, entry), ...args], {
+      cwd: REPO,
+      env: { ...process.env, RECORD_IMPORTS_FILE: file },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      let loaded: string[] = [];
+      try {
+        loaded = readFileSync(file, "utf8").split("\n").filter(Boolean);
+      } catch {
+        loaded = [];
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, stdout, stderr, loaded });
+    });
+  });
+}
+
+const cases: { entry: string; args: string[]; code: number; says: RegExp }[] = [
+  { entry: "tools/local-stack/cli.ts", args: ["--help"], code: 0, says: /usage: npm start/ },
+  { entry: "tools/local-stack/cli.ts", args: ["--fault", "disk-full"], code: 2, says: /disk-full/ },
+  { entry: "tools/plan.ts", args: ["--help"], code: 0, says: /usage: npm run plan/ },
+  { entry: "tools/plan.ts", args: ["--json"], code: 2, says: /--stack is required/ },
+  { entry: "bench/run.ts", args: ["--help"], code: 0, says: /npm run bench/ },
+  { entry: "bench/run.ts", args: ["--no-such-flag"], code: 2, says: /no-such-flag/ },
+  { entry: "tools/drift.ts", args: ["--help"], code: 0, says: /Usage: npm run -s drift/ },
+];
+
+describe("CLIs answer --help and usage errors before loading heavy modules", function () {
+  // Each run starts a Node process with tsx: generous for a loaded machine; the assertions are about
+  // what was loaded and answered, never about the time taken.
+  this.timeout(180_000);
+
+  for (const c of cases) {
+    it(`${c.entry} ${c.args.join(" ")}: exit ${c.code}, says so, loads none of @pulumi, @google-cloud, google-gax, esbuild`, async () => {
+      const r = await run(c.entry, c.args);
+      assert.equal(r.code, c.code, r.stderr);
+      assert.match(r.stdout + r.stderr, c.says);
+      assert.ok(r.loaded.length > 0, "the hook recorded the run's imports");
+      assert.deepEqual(r.loaded.filter((url) => HEAVY.test(url)), [], "heavy modules loaded before the answer");
+    });
+  }
+});
