@@ -34,7 +34,7 @@ function run(entry: string, args: string[]): Promise<Run> {
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     child.on("close", (code) => {
-      let loaded: string[] = [];
+      let loaded: string[];
       try {
         loaded = readFileSync(file, "utf8").split("\n").filter(Boolean);
       } catch {
