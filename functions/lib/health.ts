@@ -1,13 +1,15 @@
 // GET /health: dependency checks run in parallel, each bounded by a timeout, the result cached so a
 // burst of probes (uptime checks, load balancers) costs the dependencies one round of reads per TTL.
 // 200 when every dependency answers, 503 ("degraded") otherwise. A failed check is reported in the
-// body and as the 503, never thrown: that response is the decision.
+// body and as the 503, never thrown: that response is the decision. Each check needs only permissions
+// of the function's contract (functions/core/permissions.ts), so it fails for the function's own reasons.
 import type { BigQuery } from "@google-cloud/bigquery";
 import type { Firestore } from "@google-cloud/firestore";
 import type { PubSub } from "@google-cloud/pubsub";
 import { breakerSnapshots, type BreakerSnapshot } from "./circuit-breaker.ts";
 import { errorType } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import { PUBSUB_PUBLISH } from "../core/permissions.ts";
 
 export type DependencyCheck = (signal: AbortSignal) => Promise<unknown>;
 
@@ -148,23 +150,62 @@ export function createHealthChecker(options: HealthCheckerOptions): HealthChecke
   };
 }
 
-/** A cheap Firestore read: one document get (works with read-only IAM; a missing doc is fine). */
+/**
+ * Firestore: one document get (datastore.entities.get, which every function's contract holds; a
+ * missing document is fine).
+ */
 export function firestoreCheck(db: Firestore, docPath = "_health/probe"): DependencyCheck {
   return async () => {
     await db.doc(docPath).get();
   };
 }
 
-/** BigQuery: the dataset's metadata (one API call, no query cost). */
+/**
+ * BigQuery: the dataset's metadata (datasets.get: one API call, no query cost). The contract holds it on
+ * the dataset (roles/bigquery.dataEditor there includes it).
+ */
 export function bigqueryCheck(bq: BigQuery, datasetId: string): DependencyCheck {
   return async () => {
     await bq.dataset(datasetId).getMetadata();
   };
 }
 
-/** Pub/Sub: the topic's metadata (fails with NOT_FOUND when the topic is missing). */
-export function pubsubCheck(pubsub: PubSub, topicName: string): DependencyCheck {
+/** The account lacks a permission its work needs: health fails, naming it. */
+export class PermissionNotHeldError extends Error {
+  override readonly name = "PermissionNotHeldError";
+  constructor(permission: string, resource: string) {
+    super(`${permission} is not held on ${resource}`);
+  }
+}
+
+const GRPC_UNIMPLEMENTED = 12;
+
+/**
+ * Pub/Sub: asks IAM whether this function may publish to the topic (testIamPermissions needs no
+ * permission of its own). Not the topic's metadata: topics.get is not in roles/pubsub.publisher, the
+ * only Pub/Sub role a function holds, so a metadata check fails on a healthy function. A missing
+ * topic fails the call (NOT_FOUND) or holds nothing; both are unhealthy.
+ *
+ * The Pub/Sub emulator has no IAM and answers UNIMPLEMENTED: there, and only there (the client is in
+ * emulator mode), nothing can be denied, so the check falls back to the topic's existence and says so
+ * once in the log. A real endpoint answering UNIMPLEMENTED still fails the check.
+ */
+export function pubsubPublishCheck(pubsub: PubSub, topicName: string, logger?: Logger): DependencyCheck {
+  let fallbackLogged = false;
   return async () => {
-    await pubsub.topic(topicName).getMetadata();
+    const topic = pubsub.topic(topicName);
+    let granted: Record<string, boolean>;
+    try {
+      [granted] = await topic.iam.testPermissions([PUBSUB_PUBLISH]);
+    } catch (err) {
+      if (!(pubsub.isEmulator && (err as { code?: unknown }).code === GRPC_UNIMPLEMENTED)) throw err;
+      if (!fallbackLogged) {
+        fallbackLogged = true;
+        logger?.info(`health: the Pub/Sub emulator has no IAM; checking that topic ${topicName} exists instead of ${PUBSUB_PUBLISH}`);
+      }
+      await topic.getMetadata();
+      return;
+    }
+    if (granted[PUBSUB_PUBLISH] !== true) throw new PermissionNotHeldError(PUBSUB_PUBLISH, topic.name);
   };
 }

@@ -12,7 +12,7 @@ import type { Logger } from "./logger.ts";
 import { createBreaker } from "./circuit-breaker.ts";
 import { setDefaultRetryRuntime } from "./retry.ts";
 import { createSlackAlerter } from "./slack.ts";
-import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck } from "./health.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck } from "./health.ts";
 import { createCompletionTracker } from "./completion-tracker.ts";
 import { createQuarantine } from "./quarantine.ts";
 import { createPubSubPublisher } from "./trigger-publisher.ts";
@@ -137,7 +137,7 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     checks: {
       firestore: firestoreCheck(db),
       bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
-      pubsub: pubsubCheck(pubsub, transition.outputTopicName),
+      pubsub: pubsubPublishCheck(pubsub, transition.outputTopicName, logger),
     },
   });
   return createOrchestratorHandler({

@@ -6,6 +6,7 @@ import { Component } from "../component.ts";
 import type { ComponentArgs } from "../component.ts";
 import type { FunctionSpec } from "../function-registry.ts";
 import { SLACK_WEBHOOK_ENV } from "../function-env.ts";
+import { functionGrants, grantResourceSuffix } from "../function-grants.ts";
 import { codeHashLabel } from "../naming.ts";
 import type { Naming } from "../naming.ts";
 import type { StackConfig } from "../stack-config.ts";
@@ -52,6 +53,8 @@ export class OrchestrationFunction extends Component<Kinds> {
   readonly function: gcp.cloudfunctionsv2.Function;
   readonly account: gcp.serviceaccount.Account;
   readonly sourceObject: gcp.storage.BucketObject;
+  /** The runtime account's access to the Slack webhook secret, which the function mounts at start. */
+  readonly secretAccessor: gcp.secretmanager.SecretIamMember;
   /** The underlying Cloud Run service's (short) name: invoker IAM is granted on it. */
   readonly serviceName: pulumi.Output<string>;
   /** The Cloud Run URL: push endpoint, OIDC audience, uptime-check host. */
@@ -73,32 +76,37 @@ export class OrchestrationFunction extends Component<Kinds> {
     });
     const member = pulumi.interpolate`serviceAccount:${this.account.email}`;
 
-    // Least privilege: Firestore has no finer IAM than the project; BigQuery data on the dataset only;
-    // jobs (MERGE, queries) need jobUser at the project; publish on its own output topic(s) only.
-    for (const role of ["roles/datastore.user", "roles/bigquery.jobUser"]) {
-      this.child("projectRole", gcp.projects.IAMMember, role.replace("roles/", "").replace(".", "-"), {
-        project: args.project,
-        role,
-        member,
-      });
+    // Least privilege, derived from the function's permission contract (functions/core/permissions.ts):
+    // each needed permission through the smallest predefined role on the narrowest scope that holds it.
+    let secretAccessor: gcp.secretmanager.SecretIamMember | undefined;
+    for (const grant of functionGrants(spec)) {
+      const suffix = grantResourceSuffix(grant);
+      const { role } = grant;
+      switch (grant.scope.kind) {
+        case "project":
+          this.child("projectRole", gcp.projects.IAMMember, suffix, { project: args.project, role, member });
+          break;
+        case "dataset":
+          this.child("datasetRole", gcp.bigquery.DatasetIamMember, suffix, { datasetId: args.dataset.datasetId, role, member });
+          break;
+        case "topic": {
+          const topic = args.publishTopics.get(grant.scope.topic);
+          if (topic === undefined) throw new Error(`${spec.name}: needs ${role} on topic ${grant.scope.topic}, which is not among its publishTopics`);
+          this.child("topicPublisher", gcp.pubsub.TopicIAMMember, suffix, { topic: topic.name, role, member });
+          break;
+        }
+        case "secret":
+          if (secretAccessor !== undefined) throw new Error(`${spec.name}: more than one role derived on the Slack webhook secret`);
+          secretAccessor = this.child("secretAccessor", gcp.secretmanager.SecretIamMember, suffix, {
+            secretId: args.slackWebhook.secretResourceId,
+            role,
+            member,
+          });
+          break;
+      }
     }
-    this.child("datasetRole", gcp.bigquery.DatasetIamMember, "bq-data-editor", {
-      datasetId: args.dataset.datasetId,
-      role: "roles/bigquery.dataEditor",
-      member,
-    });
-    for (const [topicName, topic] of args.publishTopics) {
-      this.child("topicPublisher", gcp.pubsub.TopicIAMMember, `publisher-${topicName}`, {
-        topic: topic.name,
-        role: "roles/pubsub.publisher",
-        member,
-      });
-    }
-    this.child("secretAccessor", gcp.secretmanager.SecretIamMember, "slack-secret-accessor", {
-      secretId: args.slackWebhook.secretResourceId,
-      role: "roles/secretmanager.secretAccessor",
-      member,
-    });
+    if (secretAccessor === undefined) throw new Error(`${spec.name}: its permission contract grants nothing on the Slack webhook secret it mounts`);
+    this.secretAccessor = secretAccessor;
 
     // The object name carries the full hash: a code change is a new object, hence a new deployment.
     this.sourceObject = this.child("sourceObject", gcp.storage.BucketObject, "source", {

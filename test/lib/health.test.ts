@@ -5,10 +5,13 @@ import { BigQuery } from "@google-cloud/bigquery";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { captureLogs } from "../../functions/lib/logger.ts";
-import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck, type DependencyCheck } from "../../functions/lib/health.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck, type DependencyCheck } from "../../functions/lib/health.ts";
+import { PUBSUB_PUBLISH } from "../../functions/core/permissions.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { uniqueName } from "../harness/emulators.ts";
 import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { startIamProxy, type IamProxy } from "../harness/iam-proxy.ts";
+import { pubsubAt } from "../harness/clients.ts";
 import { firestoreVia } from "./firestore-via.ts";
 
 const ok: DependencyCheck = () => Promise.resolve();
@@ -142,7 +145,7 @@ describe("health: real emulators", function () {
       version: "hash1",
       checks: {
         firestore: firestoreCheck(db),
-        pubsub: pubsubCheck(pubsub, topicName),
+        pubsub: pubsubPublishCheck(pubsub, topicName),
         bigquery: bigqueryCheck(bigquery, "nba_orchestration"),
       },
     });
@@ -156,12 +159,69 @@ describe("health: real emulators", function () {
     const checker = createHealthChecker({
       service: "s",
       version: "v",
-      checks: { pubsub: pubsubCheck(pubsub, uniqueName("no-such-topic")), bigquery: bigqueryCheck(bigquery, "missing") },
+      checks: { pubsub: pubsubPublishCheck(pubsub, uniqueName("no-such-topic")), bigquery: bigqueryCheck(bigquery, "missing") },
     });
     const { statusCode, body } = await checker.check();
     assert.equal(statusCode, 503);
     assert.match(body.dependencies["pubsub"]?.error ?? "", /NOT_FOUND/);
     assert.match(body.dependencies["bigquery"]?.error ?? "", /bigquery:notFound/);
+  });
+
+  it("plain emulator (no IAM): the Pub/Sub check falls back to the topic's existence, logged once at INFO", async () => {
+    const cap = captureLogs();
+    const check = pubsubPublishCheck(pubsub, topicName, cap.logger);
+    await check(new AbortController().signal);
+    await check(new AbortController().signal);
+    assert.equal(cap.find("INFO", "health: the Pub/Sub emulator has no IAM").length, 1);
+  });
+
+  it("the fallback is for emulator mode only: a client not in emulator mode that gets UNIMPLEMENTED fails the check", async () => {
+    const notEmulator = new PubSub({ projectId });
+    notEmulator.isEmulator = false; // same channel to the emulator, but the client no longer says it is one
+    try {
+      const checker = createHealthChecker({ service: "s", version: "v", checks: { pubsub: pubsubPublishCheck(notEmulator, topicName) } });
+      const { statusCode, body } = await checker.check();
+      assert.equal(statusCode, 503);
+      assert.match(body.dependencies["pubsub"]?.error ?? "", /UNIMPLEMENTED/);
+    } finally {
+      await notEmulator.close();
+    }
+  });
+
+  describe("Pub/Sub behind the IAM proxy (permissions enforced as in the cloud)", () => {
+    let iam: IamProxy;
+    let viaIam: PubSub;
+    before(async () => {
+      iam = await startIamProxy({ target: sharedEmulators().pubsub.host, grants: [] });
+      viaIam = pubsubAt(iam.host, projectId);
+    });
+    after(async () => {
+      await viaIam.close();
+      await iam.close();
+    });
+    const topicPath = () => `projects/${projectId}/topics/${topicName}`;
+
+    it("200 with roles/pubsub.publisher's permission on the topic: asks IAM (TestIamPermissions), never reads the topic's metadata", async () => {
+      iam.setGrants([{ resource: topicPath(), permissions: [PUBSUB_PUBLISH] }]);
+      const before = iam.calls.length;
+      const { statusCode, body } = await createHealthChecker({ service: "s", version: "v", checks: { pubsub: pubsubPublishCheck(viaIam, topicName) } }).check();
+      assert.equal(statusCode, 200, JSON.stringify(body.dependencies));
+      const calls = iam.calls.slice(before);
+      assert.deepEqual(calls.map((c) => c.method), ["/google.iam.v1.IAMPolicy/TestIamPermissions"]);
+      assert.deepEqual(calls[0]?.checks, [{ permission: PUBSUB_PUBLISH, resource: topicPath(), held: true }]);
+    });
+
+    it("the metadata check it replaces is refused with the same grant (topics.get is not in roles/pubsub.publisher)", async () => {
+      iam.setGrants([{ resource: topicPath(), permissions: [PUBSUB_PUBLISH] }]);
+      await assert.rejects(viaIam.topic(topicName).getMetadata(), (err: { code?: number }) => err.code === 7);
+    });
+
+    it("503 naming the permission when it is not held (granted on another topic only)", async () => {
+      iam.setGrants([{ resource: `projects/${projectId}/topics/${uniqueName("elsewhere")}`, permissions: [PUBSUB_PUBLISH] }]);
+      const { statusCode, body } = await createHealthChecker({ service: "s", version: "v", checks: { pubsub: pubsubPublishCheck(viaIam, topicName) } }).check();
+      assert.equal(statusCode, 503);
+      assert.ok(body.dependencies["pubsub"]?.error?.endsWith(`${PUBSUB_PUBLISH} is not held on ${topicPath()}`), body.dependencies["pubsub"]?.error);
+    });
   });
 
   describe("Firestore unreachable (refused TCP proxy)", () => {
