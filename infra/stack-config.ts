@@ -62,11 +62,16 @@ const RawSchema = z.object({
   [k("alert5xxPerFiveMinutes")]: int(1, 100000),
   [k("alertUnackedAgeSeconds")]: int(60, 604800),
   [k("alertDualWriteFailuresPerHour")]: int(1, 100000),
+  // Optional in dev only (checked below): the email channel of the alerts about Slack itself.
+  [k("alertEmail")]: z.email({ error: "must be an email address like platform-oncall@example.com" }).optional(),
   [k("uptimeCheckPeriodSeconds")]: z.enum(["60", "300", "600", "900"], "must be 60, 300, 600 or 900"),
   [k("slackAuthToken")]: z.string().min(1, "missing secret: set it with `pulumi config set --secret slackAuthToken`"),
   [k("slackWebhookUrl")]: z.string().min(1, "missing secret: set it with `pulumi config set --secret slackWebhookUrl`"),
   [k("pipeline")]: json.optional(),
 });
+
+/** Environments whose stacks must name an alertEmail (dev may go without: its alerts then fall back to Slack). */
+export const ALERT_EMAIL_REQUIRED_IN: readonly string[] = ["staging", "prod"];
 
 /** Every key the program reads (namespaced), for the plan tool and the Pulumi.yaml consistency test. */
 export const ALL_CONFIG_KEYS: readonly string[] = Object.keys(RawSchema.shape);
@@ -92,7 +97,7 @@ export interface StackConfig {
     maxInstances: number;
   };
   push: { maxDeliveryAttempts: number; minimumBackoffSeconds: number; maximumBackoffSeconds: number; deadLetterRetentionDays: number };
-  alerts: { fiveXxPerFiveMinutes: number; unackedAgeSeconds: number; dualWriteFailuresPerHour: number; uptimePeriodSeconds: number };
+  alerts: { fiveXxPerFiveMinutes: number; unackedAgeSeconds: number; dualWriteFailuresPerHour: number; uptimePeriodSeconds: number; email: string | undefined };
   /** Per-stack overrides for loadPipeline, or undefined. */
   pipelineOverrides: unknown;
 }
@@ -130,6 +135,9 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
   if (isStrictEnvironment(g<string>("environment")) && g<string>("slackWebhookUrl").trim() === "") {
     problems.push(`${k("slackWebhookUrl")}: required in ${g<string>("environment")}: a blank webhook means no alert is ever sent`);
   }
+  if (ALERT_EMAIL_REQUIRED_IN.includes(g<string>("environment")) && g<string | undefined>("alertEmail") === undefined) {
+    problems.push(`${k("alertEmail")}: required in ${g<string>("environment")}: the alerts about Slack itself (alert not delivered, phase stalled) notify this address`);
+  }
   const overrides = g<unknown>("pipeline");
   if (overrides !== undefined && (typeof overrides !== "object" || overrides === null || Array.isArray(overrides))) {
     problems.push(`${k("pipeline")}: must be a JSON object of pipeline overrides`);
@@ -163,6 +171,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
       unackedAgeSeconds: g("alertUnackedAgeSeconds"),
       dualWriteFailuresPerHour: g("alertDualWriteFailuresPerHour"),
       uptimePeriodSeconds: Number(g<string>("uptimeCheckPeriodSeconds")),
+      email: g<string | undefined>("alertEmail"),
     },
     pipelineOverrides: overrides,
   };

@@ -1,6 +1,8 @@
 // Every policy of the pack, in one list: the pack (index.ts), the offline runner and the tests use
 // it. Importing this module does not start the policy server (constructing a PolicyPack does).
 import type { Policies } from "@pulumi/policy";
+import { alertConditionResourceType } from "./rules/alert-condition-resource-type.ts";
+import { alertConditionUserMetricPromql } from "./rules/alert-condition-user-metric-promql.ts";
 import { alertPolicyNotificationChannel } from "./rules/alert-policy-notification-channel.ts";
 import { bigqueryTableDeletionProtection } from "./rules/bigquery-table-deletion-protection.ts";
 import { bigqueryTablePartitioned } from "./rules/bigquery-table-partitioned.ts";
@@ -42,6 +44,8 @@ export const POLICIES: Policies = [
   function5xxAlert,
   functionUptimeCheck,
   alertPolicyNotificationChannel,
+  alertConditionResourceType,
+  alertConditionUserMetricPromql,
   noPlainSecrets,
   bigqueryTablePartitioned,
   bigqueryTableDeletionProtection,

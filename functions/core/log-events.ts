@@ -22,6 +22,17 @@ export const LOG_EVENTS = {
   messageQuarantined: "message_quarantined",
   /** A trigger for the next phase was published. Fields: transition, phase (the phase triggered). */
   triggerPublished: "trigger_published",
+  /**
+   * A sweeper run finished (the scheduled jobs write it through scheduled-config.ts, same name). INFO, or
+   * ERROR when it left work undone; an absence of it means the sweeper stopped running. Fields: counts.
+   */
+  sweepCompleted: "sweep_completed",
+  /** A reconciler run finished; INFO, or ERROR when it left work undone; absence = stopped. Fields: counts. */
+  reconcileCompleted: "reconcile_completed",
+  /** The sweeper found a latch past its stall window. WARNING. Fields: transition, game_date, missing_processors. */
+  phaseStalled: "phase_stalled",
+  /** A Slack alert could not be delivered (webhook failed, not configured): ERROR with the whole alert. */
+  alertNotDelivered: "alert_not_delivered",
 } as const;
 export type LogEvent = (typeof LOG_EVENTS)[keyof typeof LOG_EVENTS];
 
@@ -46,4 +57,8 @@ export const LOG_EVENT_SEVERITY = {
   [LOG_EVENTS.messageQuarantined]: "ERROR",
   [LOG_EVENTS.triggerPublished]: "INFO",
   [LOG_EVENTS.dualWriteSucceeded]: "INFO",
+  [LOG_EVENTS.sweepCompleted]: "INFO",
+  [LOG_EVENTS.reconcileCompleted]: "INFO",
+  [LOG_EVENTS.phaseStalled]: "WARNING",
+  [LOG_EVENTS.alertNotDelivered]: "ERROR",
 } as const satisfies Record<LogEvent, string>;

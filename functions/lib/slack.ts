@@ -12,6 +12,7 @@
 // required, never read from the text: a title that omits the game date must not let one date's alert
 // silence another's. The windows are kept for at most maxTrackedSubjects subjects (oldest dropped).
 import { BoundedMap } from "../core/bounded-map.ts";
+import { LOG_EVENT_KEY, LOG_EVENTS } from "../core/log-events.ts";
 import { errorType as classifyErrorType } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { RETRY_PRESETS, withRetry, type RetryRuntime } from "./retry.ts";
@@ -194,7 +195,7 @@ export function createSlackAlerter(options: SlackAlerterOptions): Alerter {
       return { delivered: false, suppressed: true };
     }
     if (!webhookUrl) {
-      logger.error("alert not delivered: no webhook configured", alertFields(alert));
+      logger.error("alert not delivered: no webhook configured", { [LOG_EVENT_KEY]: LOG_EVENTS.alertNotDelivered, ...alertFields(alert) });
       return { delivered: false, suppressed: false, error: "no webhook configured" };
     }
     const heldBack = window?.suppressed ?? 0;
@@ -209,6 +210,7 @@ export function createSlackAlerter(options: SlackAlerterOptions): Alerter {
     } catch (err) {
       // The documented decision: logged at ERROR with the whole alert, reported to the caller, not thrown.
       logger.error(`alert not delivered: slack webhook failed: ${alert.title}`, {
+        [LOG_EVENT_KEY]: LOG_EVENTS.alertNotDelivered,
         ...alertFields(alert),
         delivery_error: { message: errorMessageOf(err), type: classifyErrorType(err), attempts: (err as { attempts?: number }).attempts },
       });
@@ -228,7 +230,7 @@ export function createSlackAlerter(options: SlackAlerterOptions): Alerter {
         return await deliver(alert);
       } catch (err) {
         // Anything unexpected (e.g. unserializable details) is still a logged, non-throwing outcome.
-        logger.error(`alert not delivered: ${errorMessageOf(err)}`, { alert_title: alert.title, error: err });
+        logger.error(`alert not delivered: ${errorMessageOf(err)}`, { [LOG_EVENT_KEY]: LOG_EVENTS.alertNotDelivered, alert_title: alert.title, error: err });
         return { delivered: false, suppressed: false, error: errorMessageOf(err) ?? "unknown error" };
       }
     },

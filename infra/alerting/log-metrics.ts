@@ -58,15 +58,61 @@ export const LOG_METRICS = {
       fieldLabel(LOG_FIELDS.phase, "The phase triggered"),
     ],
   },
+  // One per finished run of a scheduled job (INFO, or ERROR when it left work undone): their absence
+  // means the job stopped running (scheduler paused, function broken, every run crashing).
+  sweepCompletions: {
+    name: "sweep_completions",
+    description: "Sweeper runs that finished (with or without failures); absence means the sweeper stopped.",
+    filter: eventIs(LOG_EVENTS.sweepCompleted),
+    labels: [serviceLabel],
+  },
+  reconcileCompletions: {
+    name: "reconcile_completions",
+    description: "Reconciler runs that finished (with or without failures); absence means the reconciler stopped.",
+    filter: eventIs(LOG_EVENTS.reconcileCompleted),
+    labels: [serviceLabel],
+  },
 } as const satisfies Record<string, LogMetricDef>;
 
 export type LogMetricKey = keyof typeof LOG_METRICS;
 
+/**
+ * The metric counting the completed runs of each scheduled job, by the functions-framework target its
+ * entry registers (infra/function-registry.ts). A scheduled job without one has no stop alert, so
+ * the alerting component refuses it.
+ */
+export const SCHEDULED_COMPLETION_METRICS: Readonly<Record<string, LogMetricKey>> = {
+  sweep: "sweepCompletions",
+  reconcile: "reconcileCompletions",
+};
+
 /** The monitoring metric type of a log-based metric. */
 export const userMetricType = (name: string): string => `logging.googleapis.com/user/${name}`;
 
-/** Its PromQL name (Cloud Monitoring's mapping: first "/" -> ":", other "." and "/" -> "_"). */
-export const userMetricPromQl = (name: string): string => `logging_googleapis_com:user_${name}`;
+/**
+ * A Cloud Monitoring metric type's PromQL name. Cloud Monitoring's documented mapping
+ * (monitoring/promql/promql-mapping): the first "/" becomes ":", every other character PromQL does
+ * not allow in a name ("." and the other "/" included) becomes "_". So
+ * logging.googleapis.com/user/x -> logging_googleapis_com:user_x.
+ */
+export function promQlMetricName(metricType: string): string {
+  const cut = metricType.indexOf("/");
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
+  return cut < 0 ? clean(metricType) : `${clean(metricType.slice(0, cut))}:${clean(metricType.slice(cut + 1))}`;
+}
+
+/** The PromQL name of a log-based metric. */
+export const userMetricPromQl = (name: string): string => promQlMetricName(userMetricType(name));
+
+/** PromQL selector of a log-based metric's series written against the functions' Cloud Run revisions. */
+export const userMetricSelector = (name: string, labels: Record<string, string> = {}): string =>
+  `${userMetricPromQl(name)}{${[`monitored_resource="cloud_run_revision"`, ...Object.entries(labels).map(([k, v]) => `${k}="${v}"`)].join(",")}}`;
 
 /** Log filter of the CRITICAL both-stores-failed event (a log-match alert, no metric). */
 export const BOTH_STORES_FAILED_FILTER = `${eventIs(LOG_EVENTS.bothStoresFailed)} AND severity>=CRITICAL`;
+
+/** Log filter of the sweeper's stall warning (a log-match alert: one incident per stalled latch seen). */
+export const PHASE_STALLED_FILTER = `${eventIs(LOG_EVENTS.phaseStalled)} AND severity>=WARNING`;
+
+/** Log filter of a Slack alert the functions could not deliver (the route every other runtime alert takes). */
+export const ALERT_NOT_DELIVERED_FILTER = `${eventIs(LOG_EVENTS.alertNotDelivered)} AND severity>=ERROR`;

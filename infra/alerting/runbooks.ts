@@ -8,6 +8,9 @@ export const RUNBOOKS = {
   pipelineStalled: { file: "pipeline-stalled.md", title: "Pipeline stalled (no trigger of a phase)" },
   dualWriteFallback: { file: "dual-write-fallback.md", title: "Dual-write fallback rate high" },
   uptimeFailed: { file: "uptime-failed.md", title: "Function health check failing" },
+  scheduledJobSilent: { file: "scheduled-job-silent.md", title: "Scheduled job stopped (no completed run)" },
+  phaseStalled: { file: "phase-stalled.md", title: "Phase stalled (logged by the sweeper)" },
+  alertNotDelivered: { file: "alert-not-delivered.md", title: "Slack alert not delivered" },
 } as const;
 
 export type RunbookKey = keyof typeof RUNBOOKS;

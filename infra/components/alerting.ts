@@ -1,20 +1,28 @@
-// Alerting: Slack notification channels, log-based metrics, alert policies (each documented with a
-// runbook link), /health uptime checks and the dashboard.
+// Alerting: Slack notification channels, an email channel for the alerts about Slack itself,
+// log-based metrics, alert policies (each documented with a runbook link), /health uptime checks,
+// stop alerts of the scheduled jobs and the dashboard.
 import * as gcp from "@pulumi/gcp";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
 import {
+  alertNotDeliveredCondition,
   bothStoresFailedCondition,
   deadLettersCondition,
   dualWriteFallbackCondition,
   function5xxCondition,
   LOG_MATCH_ALERT_STRATEGY,
   oldestUnackedCondition,
+  PHASE_STALLED_ALERT_STRATEGY,
+  phaseStalledLoggedCondition,
   pipelineStalledCondition,
+  SCHEDULED_JOB_ABSENCE_PERIODS,
+  scheduledJobSilentCondition,
   uptimeFailedCondition,
 } from "../alerting/conditions.ts";
 import { dashboardJson } from "../alerting/dashboard.ts";
-import { LOG_METRICS } from "../alerting/log-metrics.ts";
+import { LOG_METRICS, SCHEDULED_COMPLETION_METRICS } from "../alerting/log-metrics.ts";
+import type { LogMetricKey } from "../alerting/log-metrics.ts";
+import { maxCronIntervalSeconds } from "../alerting/schedule-period.ts";
 import { RUNBOOKS } from "../alerting/runbooks.ts";
 import type { RunbookKey } from "../alerting/runbooks.ts";
 import { Component } from "../component.ts";
@@ -61,6 +69,8 @@ type Severity = "CRITICAL" | "ERROR" | "WARNING";
 export class Alerting extends Component<Kinds> {
   readonly errorsChannel: gcp.monitoring.NotificationChannel;
   readonly warningsChannel: gcp.monitoring.NotificationChannel;
+  /** Monitoring's own email channel (config alertEmail), for the alerts that must not depend on Slack. */
+  readonly emailChannel: gcp.monitoring.NotificationChannel | undefined;
   readonly policies: gcp.monitoring.AlertPolicy[] = [];
   readonly uptimeChecks = new Map<string, gcp.monitoring.UptimeCheckConfig>();
   readonly dashboard: gcp.monitoring.Dashboard;
@@ -79,6 +89,19 @@ export class Alerting extends Component<Kinds> {
       });
     this.errorsChannel = channel("errors", config.slack.errorsChannel, "errors");
     this.warningsChannel = channel("warnings", config.slack.warningsChannel, "warnings");
+    const email = config.alerts.email;
+    this.emailChannel =
+      email === undefined
+        ? undefined
+        : this.child("channel", gcp.monitoring.NotificationChannel, "email-oncall", {
+            type: "email",
+            displayName: naming.display(`Email ${email} (alerts about Slack itself)`),
+            labels: { email_address: email },
+            userLabels: naming.labels(),
+          });
+    // Where the alerts about the Slack route go. Without alertEmail (allowed in dev only) they fall
+    // back to Monitoring's Slack channel, which at least does not go through the functions' webhook.
+    const independentChannel = this.emailChannel ?? this.errorsChannel;
 
     const metrics = Object.values(LOG_METRICS).map((def) =>
       this.child("metric", gcp.logging.Metric, `metric-${def.name}`, {
@@ -199,7 +222,8 @@ export class Alerting extends Component<Kinds> {
       );
     }
 
-    const triggersMetric = metrics[Object.keys(LOG_METRICS).indexOf("triggersPublished")]!;
+    const metricOf = (key: LogMetricKey) => metrics[Object.keys(LOG_METRICS).indexOf(key)]!;
+    const triggersMetric = metricOf("triggersPublished");
     for (const t of args.transitions) {
       policy(
         `stalled-${t.id}`,
@@ -215,7 +239,7 @@ export class Alerting extends Component<Kinds> {
     policy("both-stores-failed", "Both stores failed: a completion was not recorded", "bothStoresFailed", "CRITICAL", [bothStoresFailedCondition()], {
       alertStrategy: LOG_MATCH_ALERT_STRATEGY,
     });
-    const failuresMetric = metrics[Object.keys(LOG_METRICS).indexOf("dualWriteFailures")]!;
+    const failuresMetric = metricOf("dualWriteFailures");
     policy(
       "dual-write-fallback",
       `Dual-write fallbacks above ${config.alerts.dualWriteFailuresPerHour} per hour`,
@@ -224,6 +248,43 @@ export class Alerting extends Component<Kinds> {
       [dualWriteFallbackCondition(config.alerts.dualWriteFailuresPerHour)],
       {},
       [failuresMetric],
+    );
+
+    // A stopped scheduled job logs nothing at all (and one run every 10 min never reaches the 5xx
+    // threshold): alert on the absence of its completion events, sized from its registered schedule.
+    for (const fn of args.functions) {
+      if (fn.spec.kind !== "scheduled") continue;
+      const key = SCHEDULED_COMPLETION_METRICS[fn.spec.target];
+      if (key === undefined) throw new Error(`scheduled function ${fn.spec.name} (target ${fn.spec.target}) logs no completion event the stop alert could count`);
+      if (fn.spec.schedule === undefined) throw new Error(`scheduled function ${fn.spec.name} has no schedule`);
+      const period = maxCronIntervalSeconds(fn.spec.schedule);
+      policy(
+        `silent-${fn.spec.name}`,
+        `${fn.spec.name} stopped: no completed run within ${(SCHEDULED_JOB_ABSENCE_PERIODS * period) / 60} min`,
+        "scheduledJobSilent",
+        "ERROR",
+        [scheduledJobSilentCondition(fn.spec.name, LOG_METRICS[key].name, period)],
+        {},
+        [metricOf(key)],
+      );
+    }
+
+    // Log-match alerts through the channel that does not depend on Slack.
+    policy(
+      "phase-stalled-logged",
+      "A phase is stalled (sweeper)",
+      "phaseStalled",
+      "ERROR",
+      [phaseStalledLoggedCondition()],
+      { alertStrategy: PHASE_STALLED_ALERT_STRATEGY, notificationChannels: [independentChannel.name] },
+    );
+    policy(
+      "alert-not-delivered",
+      "A Slack alert could not be delivered",
+      "alertNotDelivered",
+      "ERROR",
+      [alertNotDeliveredCondition()],
+      { alertStrategy: LOG_MATCH_ALERT_STRATEGY, notificationChannels: [independentChannel.name] },
     );
 
     this.dashboard = this.child(
@@ -236,6 +297,7 @@ export class Alerting extends Component<Kinds> {
     this.registerOutputs({
       errorsChannel: this.errorsChannel.name,
       warningsChannel: this.warningsChannel.name,
+      emailChannel: this.emailChannel?.name,
       dashboard: this.dashboard.id,
     });
   }

@@ -43,8 +43,9 @@ describe("the Pulumi program under mocks", function () {
         assert.equal(ofType(plan, T.bucketObject).length, specs.length);
         assert.equal(ofType(plan, T.table).length, 3);
         assert.deepEqual(ofType(plan, T.table).map((r) => r.inputs.tableId).sort(), ["phase_completion_status", "phase_completions", "phase_execution_log"]);
-        assert.equal(ofType(plan, T.channel).length, 2);
-        assert.equal(ofType(plan, T.metric).length, 4);
+        // Two Slack channels, and the email channel of the alerts about Slack when alertEmail is set.
+        assert.equal(ofType(plan, T.channel).length, config.alerts.email === undefined ? 2 : 3);
+        assert.equal(ofType(plan, T.metric).length, 6);
         assert.equal(ofType(plan, T.dashboard).length, 1);
         const names = plan.resources.map((r) => `${r.type}::${r.name}`);
         assert.equal(new Set(names).size, names.length, "logical names are unique per type");
@@ -180,10 +181,24 @@ describe("the Pulumi program under mocks", function () {
           assert.ok(hasPolicy((c) => c.some((x) => x.includes("triggers_published") && x.includes(`transition=\\"${t.id}\\"`))), `stall policy of ${t.id}`);
         }
         const logMatch = policies.filter((p) => conditionsOf(p).some((x) => x.includes("conditionMatchedLog")));
-        assert.equal(logMatch.length, 1);
-        assert.ok(conditionsOf(logMatch[0]!).some((x) => x.includes("both_stores_failed")));
-        assert.equal(obj(obj(logMatch[0]!.inputs.alertStrategy).notificationRateLimit).period, "300s");
-        assert.ok(hasPolicy((c) => c.some((x) => x.includes("user/dual_write_failures"))), "dual-write fallback policy");
+        assert.equal(logMatch.length, 3);
+        const bothFailed = logMatch.filter((p) => conditionsOf(p).some((x) => x.includes("both_stores_failed")));
+        assert.equal(bothFailed.length, 1);
+        assert.equal(obj(obj(bothFailed[0]!.inputs.alertStrategy).notificationRateLimit).period, "300s");
+        // phase_stalled and alert_not_delivered notify the email channel (Slack only in dev without alertEmail).
+        const email = ofType(plan, T.channel).find((c) => c.inputs.type === "email");
+        assert.equal(email === undefined ? undefined : obj(email.inputs.labels).email_address, config.alerts.email);
+        for (const event of ["phase_stalled", "alert_not_delivered"]) {
+          const p = logMatch.filter((x) => conditionsOf(x).some((c) => c.includes(`jsonPayload.event=\\\"${event}\\\"`)));
+          assert.equal(p.length, 1, event);
+          assert.ok(obj(p[0]!.inputs.alertStrategy).notificationRateLimit !== undefined, event);
+          const channel = (p[0]!.inputs.notificationChannels as string[])[0]!;
+          assert.ok(channel.endsWith(email === undefined ? "alerting-slack-errors" : "alerting-email-oncall"), `${event} -> ${channel}`);
+        }
+        for (const spec of specs.filter((s) => s.kind === "scheduled")) {
+          assert.ok(hasPolicy((c) => c.some((x) => x.includes("absent_over_time") && x.includes(`${spec.target}_completions`))), `stop alert of ${spec.name}`);
+        }
+        assert.ok(hasPolicy((c) => c.some((x) => x.includes("logging_googleapis_com:user_dual_write_failures"))), "dual-write fallback policy (PromQL)");
       });
 
       it("every alert policy documents a runbook that exists, linked under the configured repository", async () => {
@@ -203,7 +218,7 @@ describe("the Pulumi program under mocks", function () {
 
       it("secrets never appear in plain form; the notification channels carry the token as a secret", async () => {
         const plan = await planOf(stack);
-        for (const ch of ofType(plan, T.channel)) {
+        for (const ch of ofType(plan, T.channel).filter((c) => c.inputs.type !== "email")) {
           assert.equal(ch.inputs.type, "slack");
           assert.equal(ch.inputs.sensitiveLabels, SECRET_PLACEHOLDER);
         }
