@@ -2,6 +2,7 @@
 // the runtime's own contract (functions/core/runtime-env.ts). Pure.
 import { serializePipeline } from "../functions/core/pipeline.ts";
 import type { Pipeline } from "../functions/core/pipeline-types.ts";
+import { RETENTION_DEFAULTS, RETENTION_ENV_KEY, serializeRetention, type RetentionDays } from "../functions/core/retention.ts";
 import { RUNTIME_ENV_KEYS } from "../functions/core/runtime-env.ts";
 import type { FunctionSpec } from "./function-registry.ts";
 import type { StackConfig } from "./stack-config.ts";
@@ -10,8 +11,12 @@ import type { StackConfig } from "./stack-config.ts";
 export function functionEnvironment(
   spec: FunctionSpec,
   pipeline: Pipeline,
-  config: Pick<StackConfig, "project" | "bigquery" | "firestoreCollectionPrefix" | "environment">,
+  config: Pick<StackConfig, "project" | "bigquery" | "firestoreCollectionPrefix" | "environment"> & {
+    functions: Pick<StackConfig["functions"], "timeoutSeconds">;
+  },
   codeHash: string,
+  /** The stack's retention (config retention*Days): the expire_at the function writes on its documents. */
+  retention: RetentionDays = RETENTION_DEFAULTS,
 ): Record<string, string> {
   const env: Record<string, string> = {
     [RUNTIME_ENV_KEYS.pipelineConfig]: serializePipeline(pipeline),
@@ -22,8 +27,12 @@ export function functionEnvironment(
     [RUNTIME_ENV_KEYS.bigqueryDataset]: config.bigquery.datasetId,
     [RUNTIME_ENV_KEYS.firestorePrefix]: config.firestoreCollectionPrefix,
     [RUNTIME_ENV_KEYS.environment]: config.environment,
+    // The timeout the function is deployed with (serviceConfig.timeoutSeconds, same config value):
+    // the runtime derives each event's deadline from it, so its retries end before the platform's cut.
+    [RUNTIME_ENV_KEYS.functionTimeoutSeconds]: String(config.functions.timeoutSeconds),
   };
   if (spec.transitionId !== undefined) env[RUNTIME_ENV_KEYS.transitionId] = spec.transitionId;
+  env[RETENTION_ENV_KEY] = serializeRetention(retention);
   return env;
 }
 

@@ -13,7 +13,12 @@ export const RUNTIME_ENV_KEYS = {
   firestorePrefix: "FIRESTORE_COLLECTION_PREFIX",
   environment: "DEPLOY_ENV",
   slackWebhookUrl: "SLACK_WEBHOOK_URL",
+  /** The function's declared timeout, whole seconds: every event runs inside a deadline derived from it. */
+  functionTimeoutSeconds: "FUNCTION_TIMEOUT_SECONDS",
 } as const;
+
+/** Cloud Functions (2nd gen) HTTP functions may declare 1..3600 s. */
+export const FUNCTION_TIMEOUT_SECONDS_RANGE = { min: 1, max: 3600 } as const;
 
 /** DEPLOY_ENV values of the shared environments: there a configuration gap is an error, never a quiet default. */
 export const STRICT_ENVIRONMENTS: readonly string[] = ["staging", "prod"];
@@ -70,6 +75,13 @@ const baseSchema = z.object({
   [RUNTIME_ENV_KEYS.environment]: z.string().min(1),
   [RUNTIME_ENV_KEYS.pipelineConfig]: z.string().min(2),
   [RUNTIME_ENV_KEYS.slackWebhookUrl]: z.string().optional(),
+  [RUNTIME_ENV_KEYS.functionTimeoutSeconds]: z
+    .string()
+    .regex(/^[0-9]+$/, "must be whole seconds")
+    .refine(
+      (v) => Number(v) >= FUNCTION_TIMEOUT_SECONDS_RANGE.min && Number(v) <= FUNCTION_TIMEOUT_SECONDS_RANGE.max,
+      `must be ${FUNCTION_TIMEOUT_SECONDS_RANGE.min}..${FUNCTION_TIMEOUT_SECONDS_RANGE.max}`,
+    ),
 });
 
 const orchestratorSchema = baseSchema.extend({
@@ -86,6 +98,7 @@ export interface RuntimeEnv {
   pipelineConfigJson: string;
   slackWebhookUrl: string | undefined;
   transitionId: string | undefined;
+  functionTimeoutSeconds: number;
   /** What the function will not do in this environment (e.g. no Slack alerts in dev); log each once at start. */
   warnings: string[];
 }
@@ -115,6 +128,7 @@ export function parseRuntimeEnv(env: Record<string, string | undefined>, kind: "
     pipelineConfigJson: v[RUNTIME_ENV_KEYS.pipelineConfig]!,
     slackWebhookUrl: v[RUNTIME_ENV_KEYS.slackWebhookUrl]?.trim() || undefined,
     transitionId: v[RUNTIME_ENV_KEYS.transitionId],
+    functionTimeoutSeconds: Number(v[RUNTIME_ENV_KEYS.functionTimeoutSeconds]),
     warnings: rules.warnings,
   };
 }

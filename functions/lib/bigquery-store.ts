@@ -25,7 +25,7 @@ import {
 } from "./bigquery-sql.ts";
 import type { Logger } from "./logger.ts";
 import { isTransient } from "./errors.ts";
-import { RETRY_PRESETS, type RetryPreset, withRetry, type WithRetryOptions } from "./retry.ts";
+import { EVENT_RETRY_PLAN, type RetryPreset, withRetry, type WithRetryOptions } from "./retry.ts";
 
 // ---- client ----
 
@@ -180,7 +180,7 @@ export interface BigQueryStoreOptions {
   datasetId: string;
   logger?: Logger;
   metrics?: BigQueryMetrics;
-  /** Retry presets (defaults: RETRY_PRESETS.bigqueryInsert / bigqueryMerge); tests shrink the delays. */
+  /** Retry presets (defaults: the event plan's, retry.ts EVENT_RETRY_PLAN); tests shrink the delays. */
   retry?: {
     insert?: RetryPreset;
     merge?: RetryPreset;
@@ -216,9 +216,10 @@ export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStor
   const location: TableLocation = { projectId, datasetId };
   // Built once: validates the identifiers at construction, so a bad dataset name fails at start-up.
   const mergeStatement = statusMergeStatement(location);
-  const insertPreset = options.retry?.insert ?? RETRY_PRESETS.bigqueryInsert;
-  const mergePreset = options.retry?.merge ?? RETRY_PRESETS.bigqueryMerge;
-  const readPreset = options.retry?.read ?? RETRY_PRESETS.bigqueryMerge;
+  const insertPreset = options.retry?.insert ?? EVENT_RETRY_PLAN.insertCompletion.preset;
+  const mergePreset = options.retry?.merge ?? EVENT_RETRY_PLAN.upsertStatus.preset;
+  // Reads are the scheduled jobs' (not on an orchestrator event's path): the DML preset's bounds.
+  const readPreset = options.retry?.read ?? EVENT_RETRY_PLAN.upsertStatus.preset;
   const retryOptions: WithRetryOptions = { ...(logger ? { logger } : {}), ...options.retry?.options };
   const dataset = bigquery.dataset(datasetId);
 

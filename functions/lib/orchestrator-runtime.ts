@@ -10,9 +10,9 @@ import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import { createBreaker } from "./circuit-breaker.ts";
-import { setDefaultRetryRuntime } from "./retry.ts";
+import { eventBudgetMs, runWithDeadline, setDefaultRetryRuntime } from "./retry.ts";
 import { createSlackAlerter } from "./slack.ts";
-import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck } from "./health.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck } from "./health.ts";
 import { createCompletionTracker } from "./completion-tracker.ts";
 import { createQuarantine } from "./quarantine.ts";
 import { createPubSubPublisher } from "./trigger-publisher.ts";
@@ -109,6 +109,8 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
   const alerter = createSlackAlerter({ webhookUrl: rt.slackWebhookUrl, functionName: rt.functionName, codeHash: rt.codeHash, logger });
 
   const sink = createBigQueryStore({ bigquery, projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger });
+  // What one push may spend, from the timeout the function is deployed with.
+  const budgetMs = eventBudgetMs(rt.functionTimeoutSeconds * 1000);
   const tracker = createCompletionTracker({
     db,
     stateCollection: collections.phaseState,
@@ -120,6 +122,7 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     timeZone: pipeline.timeZone,
     functionName: rt.functionName,
     codeHash: rt.codeHash,
+    eventBudgetMs: budgetMs,
     ...(knobs.firestoreAttemptTimeoutMs === undefined ? {} : { transactionTimeoutMs: knobs.firestoreAttemptTimeoutMs }),
   });
   const quarantine = createQuarantine({
@@ -137,10 +140,10 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     checks: {
       firestore: firestoreCheck(db),
       bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
-      pubsub: pubsubPublishCheck(pubsub, transition.outputTopicName, logger),
+      pubsub: pubsubCheck(pubsub, transition.outputTopicName),
     },
   });
-  return createOrchestratorHandler({
+  const handler = createOrchestratorHandler({
     transition,
     functionName: rt.functionName,
     projectId: rt.projectId,
@@ -150,4 +153,6 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     alerter,
     logger,
   });
+  // Every retry of one push (the tracker's, the quarantine's, the store's) honours one deadline.
+  return (req, res) => runWithDeadline(Date.now() + budgetMs, () => handler(req, res));
 }

@@ -5,12 +5,12 @@
 // is switched off (minTimeout 0), and our delay is slept inside its awaited `shouldRetry` hook, which
 // p-retry only calls when it would retry anyway.
 //
-// Budget (DESIGN "Resilience parameters"; function timeout taken as 60 s): every attempt is bounded by
-// the preset's attemptTimeoutMs, so one withRetry call can take at most worstCaseBudgetMs(preset).
-// EVENT_RETRY_PLAN lists what one event may spend; a test pins that it fits in the function timeout.
-// Callers do more than the plan (and may raise attemptTimeoutMs), so the budget is also enforced
-// structurally: the handler runs each event inside runWithDeadline(start + timeout - margin, ...), and
-// every withRetry underneath caps its attempts to the time left and starts no retry past it.
+// Budget: every attempt is bounded (the preset's attemptTimeoutMs, or the caller's), so one withRetry
+// call can take at most worstCaseBudgetMs(preset). EVENT_RETRY_PLAN lists the retried steps of one
+// orchestrator event with the bounds the code uses; a test pins that its worst case fits the timeout
+// each stack deploys. The budget is also enforced structurally: each event (a push, a scheduled run)
+// runs inside runWithDeadline(start + eventBudgetMs(declared timeout), ...), and every withRetry
+// underneath caps its attempts to the time left and starts no retry that could not finish before it.
 import { AsyncLocalStorage } from "node:async_hooks";
 import pRetry from "p-retry";
 import { classifyError, isTransient } from "./errors.ts";
@@ -36,18 +36,54 @@ export const RETRY_PRESETS = {
   slack: { name: "slack", attempts: 3, baseMs: 500, capMs: 5000, attemptTimeoutMs: 1500, honoursServerDelay: true },
 } as const satisfies Record<string, RetryPreset>;
 
-/** The function timeout the retry budgets are sized for (Cloud Functions timeout of the orchestrators). */
-export const FUNCTION_TIMEOUT_MS = 60_000;
-/** Kept free for the handler's own work (parsing, decision, response). */
+/**
+ * Cloud Functions' own default timeout (60 s). Only for code built without a declared timeout
+ * (in-process tests); deployed functions get theirs from FUNCTION_TIMEOUT_SECONDS (runtime-env.ts).
+ */
+export const PLATFORM_DEFAULT_TIMEOUT_MS = 60_000;
+/** Kept free for the handler's own work (parsing, decision, response), at most a tenth of the timeout. */
 export const HANDLER_MARGIN_MS = 5_000;
-/** What one orchestrator event may use, each at most once: record, audit row, aggregate, trigger, alert. */
-export const EVENT_RETRY_PLAN: readonly RetryPreset[] = [
-  RETRY_PRESETS.firestoreWrite,
-  RETRY_PRESETS.bigqueryInsert,
-  RETRY_PRESETS.bigqueryMerge,
-  RETRY_PRESETS.pubsubPublish,
-  RETRY_PRESETS.slack,
-];
+
+/** What one event may spend on retries, from its start: the declared timeout minus the handler margin. */
+export function eventBudgetMs(timeoutMs: number): number {
+  return timeoutMs - Math.min(HANDLER_MARGIN_MS, Math.floor(timeoutMs / 10));
+}
+
+/**
+ * Bound of one Firestore transaction attempt. The client never fails on its own while the network is
+ * down, so this bound is what ends an attempt; under contention one runTransaction (with the client's
+ * own ABORTED retries) is slow.
+ */
+export const TRANSACTION_ATTEMPT_TIMEOUT_MS = 20_000;
+
+/** One retried step: its preset, and the attempt bound the code passes when it overrides the preset's. */
+export interface PlannedStep {
+  preset: RetryPreset;
+  attemptTimeoutMs?: number;
+}
+
+/**
+ * The retried steps one orchestrator event may take, each at most once, with the bounds the code
+ * uses (the store takes its presets from here, the tracker its transaction bound).
+ */
+export const EVENT_RETRY_PLAN = {
+  recordCompletion: { preset: RETRY_PRESETS.firestoreWrite, attemptTimeoutMs: TRANSACTION_ATTEMPT_TIMEOUT_MS },
+  claimTriggerPublish: { preset: RETRY_PRESETS.firestoreWrite, attemptTimeoutMs: TRANSACTION_ATTEMPT_TIMEOUT_MS },
+  publishTrigger: { preset: RETRY_PRESETS.pubsubPublish },
+  markPublished: { preset: RETRY_PRESETS.firestoreWrite, attemptTimeoutMs: TRANSACTION_ATTEMPT_TIMEOUT_MS },
+  insertCompletion: { preset: RETRY_PRESETS.bigqueryInsert },
+  upsertStatus: { preset: RETRY_PRESETS.bigqueryMerge },
+  insertExecutionLog: { preset: RETRY_PRESETS.bigqueryInsert },
+  alert: { preset: RETRY_PRESETS.slack },
+} as const satisfies Record<string, PlannedStep>;
+
+/** The longest a plan can take: every step at its worst case. */
+export function worstCasePlanMs(plan: Record<string, PlannedStep>): number {
+  return Object.values(plan).reduce(
+    (sum, step) => sum + worstCaseBudgetMs(step.attemptTimeoutMs === undefined ? step.preset : { ...step.preset, attemptTimeoutMs: step.attemptTimeoutMs }),
+    0,
+  );
+}
 
 /** Upper bound of the full-jitter delay before retry number `retryIndex` (0-based). */
 export function backoffCeilingMs(preset: RetryPreset, retryIndex: number): number {
@@ -243,7 +279,9 @@ export async function withRetry<T>(
             }
             delayMs = Math.max(delayMs, requested);
           }
-          if (runtime.now() + delayMs >= deadline) {
+          // A retry that could not finish before the deadline is not started: the caller fails in
+          // time (a non-2xx, so Pub/Sub redelivers) instead of being cut off by the platform.
+          if (runtime.now() + delayMs + attemptTimeoutMs > deadline) {
             gaveUp = "deadline";
             return false;
           }

@@ -11,9 +11,9 @@ import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
 import { parseScheduledSettings, scheduledCollectionNames } from "../core/scheduled-config.ts";
 import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
 import { createBreaker } from "../lib/circuit-breaker.ts";
-import { FUNCTION_TIMEOUT_MS, HANDLER_MARGIN_MS, runWithDeadline } from "../lib/retry.ts";
+import { eventBudgetMs, PLATFORM_DEFAULT_TIMEOUT_MS, runWithDeadline } from "../lib/retry.ts";
 import { createSlackAlerter, type Alerter } from "../lib/slack.ts";
-import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck, type HealthChecker } from "../lib/health.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck, type HealthChecker } from "../lib/health.ts";
 import { createCompletionTracker, type CompletionTracker } from "../lib/completion-tracker.ts";
 import { createPubSubPublisher } from "../lib/trigger-publisher.ts";
 import { createBigQueryClient, createBigQueryStore } from "../lib/bigquery-store.ts";
@@ -48,6 +48,8 @@ export interface ScheduledJob {
   alerter: Alerter;
   logger: Logger;
   clock?: () => Date;
+  /** What one run may spend, from the declared timeout (default: the budget of the platform's default timeout). */
+  eventBudgetMs?: number;
 }
 
 export function createScheduledFromEnv(
@@ -84,7 +86,8 @@ export function createScheduledHandler(job: ScheduledJob): HttpHandler {
     const log = job.logger.withTrace(parseTraceHeaders(req.headers), job.projectId).child({ run_id: runId });
     try {
       // Every retry inside honours this deadline, so the run answers before the platform's timeout.
-      const report = await runWithDeadline(Date.now() + FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS, () => job.run(clock(), runId));
+      const budgetMs = job.eventBudgetMs ?? eventBudgetMs(PLATFORM_DEFAULT_TIMEOUT_MS);
+      const report = await runWithDeadline(Date.now() + budgetMs, () => job.run(clock(), runId));
       res.status(report.ok ? 200 : 500).json(report);
     } catch (error) {
       // A store could not be read at all: nothing was checked. 500, so Cloud Scheduler retries; alerted.
@@ -107,6 +110,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
   const settings = parseScheduledSettings(env);
   const pipeline = pipelineFromEnv(rt.pipelineConfigJson);
   const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash });
+  const budgetMs = eventBudgetMs(rt.functionTimeoutSeconds * 1000);
   // Allowed here (e.g. no Slack webhook in dev), but said once per instance, loudly.
   for (const warning of rt.warnings) logger.error(warning);
   const collections = collectionNames(rt.firestorePrefix);
@@ -136,6 +140,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
         timeZone: pipeline.timeZone,
         functionName: rt.functionName,
         codeHash: rt.codeHash,
+        eventBudgetMs: budgetMs,
       }),
     ]),
   );
@@ -162,7 +167,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
       firestore: firestoreCheck(db),
       bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
       // Both jobs may publish a trigger of any transition.
-      ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, pubsubPublishCheck(pubsub, t.outputTopicName, logger)])),
+      ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, pubsubCheck(pubsub, t.outputTopicName)])),
     },
   });
 
@@ -171,7 +176,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
     breaker.shutdown();
     await Promise.all([db.terminate(), pubsub.close()]);
   };
-  const common = { functionName: rt.functionName, projectId: rt.projectId, health, alerter, logger };
+  const common = { functionName: rt.functionName, projectId: rt.projectId, health, alerter, logger, eventBudgetMs: budgetMs };
   if (kind === "sweeper") {
     const sweeper = createSweeper({
       db,

@@ -22,6 +22,7 @@ const base = (overrides: Record<string, string | undefined> = {}): Record<string
   DEPLOY_ENV: "prod",
   PIPELINE_CONFIG: "{}",
   SLACK_WEBHOOK_URL: "https://hooks.slack.example/x",
+  FUNCTION_TIMEOUT_SECONDS: "300",
   ...overrides,
 });
 

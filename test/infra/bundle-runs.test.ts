@@ -94,7 +94,7 @@ describe("function archives run from a folder with only their own dependencies",
         const port = await findFreePort();
         const env: NodeJS.ProcessEnv = {
           PATH: process.env.PATH,
-          ...functionEnvironment(spec, pipeline, { project: projectId, bigquery: { datasetId: DATASET, location: "US", deletionProtection: false }, firestoreCollectionPrefix: "bundletest_", environment: "test" }, archive!.sha256),
+          ...functionEnvironment(spec, pipeline, { project: projectId, bigquery: { datasetId: DATASET, location: "US", deletionProtection: false }, firestoreCollectionPrefix: "bundletest_", environment: "test", functions: { timeoutSeconds: 60 } }, archive!.sha256),
           FIRESTORE_EMULATOR_HOST: firestore.host,
           PUBSUB_EMULATOR_HOST: pubsub.host,
           [BIGQUERY_API_ENDPOINT]: fake!.url,

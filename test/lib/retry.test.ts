@@ -3,8 +3,9 @@ import fc from "fast-check";
 import { captureLogs } from "../../functions/lib/logger.ts";
 import {
   EVENT_RETRY_PLAN,
-  FUNCTION_TIMEOUT_MS,
+  eventBudgetMs,
   HANDLER_MARGIN_MS,
+  PLATFORM_DEFAULT_TIMEOUT_MS,
   RETRY_PRESETS,
   backoffCeilingMs,
   fullJitterDelayMs,
@@ -13,6 +14,7 @@ import {
   setDefaultRetryRuntime,
   withRetry,
   worstCaseBudgetMs,
+  worstCasePlanMs,
   type RetriedError,
   type RetryPreset,
   type RetryRuntime,
@@ -122,8 +124,25 @@ describe("retry: withRetry on p-retry with full jitter", () => {
     assert.deepEqual(onRetry, [1, 2]);
   });
 
-  it("does not start a retry whose delay would pass the deadline", async () => {
+  it("does not start a retry that could not finish before the deadline (its delay plus a full attempt)", async () => {
     const rt = fakeRuntime([0.9, 0.9]);
+    let calls = 0;
+    const preset = RETRY_PRESETS.firestoreWrite;
+    // First retry: 900 ms delay + a 2500 ms attempt fits in 4000; the second (1800 + 2500 more) does not.
+    const err = await withRetry("op", async () => {
+      calls++;
+      throw unavailable();
+    }, preset, { runtime: rt, logger: captureLogs().logger, deadlineMs: 900 + preset.attemptTimeoutMs + 600 }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e as RetriedError,
+    );
+    assert.equal(calls, 2);
+    assert.equal(err.retryGaveUp, "deadline");
+    assert.deepEqual(rt.sleeps, [900], "the second retry's delay was never slept");
+  });
+
+  it("a retry whose delay fits but whose attempt would run past the deadline is not started", async () => {
+    const rt = fakeRuntime([0.9]);
     let calls = 0;
     const err = await withRetry("op", async () => {
       calls++;
@@ -132,15 +151,15 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       () => assert.fail("should reject"),
       (e: unknown) => e as RetriedError,
     );
-    assert.equal(calls, 2); // first delay 900 fits, second (1800) would not
+    assert.equal(calls, 1, "900 ms delay fits in 1000, but a 2500 ms attempt after it could not finish");
     assert.equal(err.retryGaveUp, "deadline");
   });
 
   it("runWithDeadline: every withRetry inside it honours the event deadline", async () => {
     const rt = fakeRuntime([0.9, 0.9]);
     let calls = 0;
-    const err = await runWithDeadline(rt.t + 1000, async () => {
-      assert.equal(currentDeadline(), rt.t + 1000);
+    const err = await runWithDeadline(rt.t + 4000, async () => {
+      assert.equal(currentDeadline(), rt.t + 4000);
       // A nested, later deadline does not extend the event's.
       return runWithDeadline(rt.t + 60_000, () =>
         withRetry("op", async () => {
@@ -239,13 +258,26 @@ describe("retry: withRetry on p-retry with full jitter", () => {
     }
   });
 
-  it("worst-case budget: the retries one event may use fit in the 60 s function timeout", () => {
-    // Each preset: attempts * attemptTimeout + the largest possible delays.
+  it("worst-case budget of a preset: every attempt times out, every delay is maximal", () => {
     assert.equal(worstCaseBudgetMs(RETRY_PRESETS.firestoreWrite), 3 * 2500 + 1000 + 2000);
     assert.equal(worstCaseBudgetMs(RETRY_PRESETS.slack), 3 * 1500 + 2 * 5000);
-    const total = EVENT_RETRY_PLAN.reduce((sum, p) => sum + worstCaseBudgetMs(p), 0);
-    assert.equal(FUNCTION_TIMEOUT_MS, 60_000);
-    assert.ok(total <= FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS, `event retry budget ${total} ms exceeds ${FUNCTION_TIMEOUT_MS - HANDLER_MARGIN_MS} ms`);
+  });
+
+  it("worstCasePlanMs sums the plan's steps with the attempt bound each step uses", () => {
+    const expected = Object.values(EVENT_RETRY_PLAN).reduce(
+      (sum, step) => sum + worstCaseBudgetMs({ ...step.preset, attemptTimeoutMs: "attemptTimeoutMs" in step ? step.attemptTimeoutMs : step.preset.attemptTimeoutMs }),
+      0,
+    );
+    assert.equal(worstCasePlanMs(EVENT_RETRY_PLAN), expected);
+    // The transaction steps use their own (longer) bound, not the preset's 2.5 s.
+    assert.ok(worstCasePlanMs({ tx: EVENT_RETRY_PLAN.recordCompletion }) > worstCaseBudgetMs(RETRY_PRESETS.firestoreWrite));
+  });
+
+  it("eventBudgetMs: the declared timeout minus the handler margin (at most a tenth of it)", () => {
+    assert.equal(eventBudgetMs(300_000), 300_000 - HANDLER_MARGIN_MS);
+    assert.equal(eventBudgetMs(PLATFORM_DEFAULT_TIMEOUT_MS), 60_000 - HANDLER_MARGIN_MS);
+    assert.equal(eventBudgetMs(10_000), 9_000);
+    fc.assert(fc.property(fc.integer({ min: 1000, max: 3_600_000 }), (t) => eventBudgetMs(t) < t && eventBudgetMs(t) >= t * 0.9));
   });
 
   it("measured: the slowest path with real timers takes no longer than the budget (scaled preset)", async () => {

@@ -27,6 +27,7 @@ function environment(overrides: Record<string, string | undefined>): Record<stri
     PIPELINE_CONFIG: serializePipeline(loadPipeline()),
     SLACK_WEBHOOK_URL: "https://hooks.slack.example/services/x",
     DEPLOY_ENV: "prod",
+    FUNCTION_TIMEOUT_SECONDS: "300",
     ...overrides,
   };
 }

@@ -57,6 +57,8 @@ export function orchestratorEnv(o: FunctionEnvOptions): Record<string, string> {
     FIRESTORE_COLLECTION_PREFIX: o.firestorePrefix ?? "",
     DEPLOY_ENV: "test",
     PIPELINE_CONFIG: serializePipeline(o.pipeline ?? DEFAULT_PIPELINE),
+    // The stacks' default timeout (Pulumi.yaml functionTimeoutSeconds).
+    FUNCTION_TIMEOUT_SECONDS: "300",
     FIRESTORE_EMULATOR_HOST: o.firestoreHost,
     PUBSUB_EMULATOR_HOST: o.pubsubHost,
     BIGQUERY_API_ENDPOINT: o.bigqueryUrl,

@@ -79,6 +79,8 @@ export function scheduledEnv(o: {
     FIRESTORE_COLLECTION_PREFIX: o.prefix,
     DEPLOY_ENV: "test",
     PIPELINE_CONFIG: serializePipeline(o.pipeline),
+    // The stacks' default timeout (Pulumi.yaml functionTimeoutSeconds).
+    FUNCTION_TIMEOUT_SECONDS: "300",
     BIGQUERY_API_ENDPOINT: o.bigqueryUrl,
     ...(o.slackUrl ? { SLACK_WEBHOOK_URL: o.slackUrl } : {}),
     ...o.extra,
