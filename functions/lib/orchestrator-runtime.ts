@@ -3,7 +3,6 @@
 // function then answers every request 500 and /health 503, and logs CRITICAL each time, so the 5xx
 // alert and the uptime check fire.
 import { Firestore } from "@google-cloud/firestore";
-import { PubSub } from "@google-cloud/pubsub";
 import type { Request, Response } from "@google-cloud/functions-framework";
 import { isStrictEnvironment, parseRuntimeEnv } from "../core/runtime-env.ts";
 import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
@@ -16,7 +15,7 @@ import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck } from 
 import { createCompletionTracker } from "./completion-tracker.ts";
 import { createQuarantine } from "./quarantine.ts";
 import { createPubSubPublisher } from "./trigger-publisher.ts";
-import { createBigQueryClient, createBigQueryStore } from "./bigquery-store.ts";
+import { checkOnFirstUse, onFirstUse, publisherOnFirstUse, storeOnFirstUse } from "./lazy-clients.ts";
 import { createOrchestratorHandler } from "./orchestrator.ts";
 import type { HttpHandler } from "./orchestrator.ts";
 import { collectionNames } from "./collections.ts";
@@ -102,20 +101,27 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
   const collections = collectionNames(rt.firestorePrefix);
 
   const db = new Firestore({ projectId: rt.projectId, ignoreUndefinedProperties: true });
-  const pubsub = new PubSub({ projectId: rt.projectId });
+  // Pub/Sub and BigQuery are loaded and built on first use (a recording completion never publishes),
+  // so a cold instance answers sooner: docs/BENCHMARKS.md, cold start.
+  const pubsub = onFirstUse(async () => new (await import("@google-cloud/pubsub")).PubSub({ projectId: rt.projectId }));
+  const bigqueryStoreModule = onFirstUse(() => import("./bigquery-store.ts"));
   const bqEndpoint = env[BIGQUERY_API_ENDPOINT];
-  const bigquery = createBigQueryClient({ projectId: rt.projectId, ...(bqEndpoint ? { apiEndpoint: bqEndpoint } : {}) });
+  const bigquery = onFirstUse(async () =>
+    (await bigqueryStoreModule()).createBigQueryClient({ projectId: rt.projectId, ...(bqEndpoint ? { apiEndpoint: bqEndpoint } : {}) }),
+  );
   const firestoreBreaker = createBreaker(`${rt.functionName}:firestore`, { logger });
   const alerter = createSlackAlerter({ webhookUrl: rt.slackWebhookUrl, functionName: rt.functionName, codeHash: rt.codeHash, logger });
 
-  const sink = createBigQueryStore({ bigquery, projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger });
+  const sink = storeOnFirstUse(async () =>
+    (await bigqueryStoreModule()).createBigQueryStore({ bigquery: await bigquery(), projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger }),
+  );
   // What one push may spend, from the timeout the function is deployed with.
   const budgetMs = eventBudgetMs(rt.functionTimeoutSeconds * 1000);
   const tracker = createCompletionTracker({
     db,
     stateCollection: collections.phaseState,
     sink,
-    publisher: createPubSubPublisher(pubsub),
+    publisher: publisherOnFirstUse(async () => createPubSubPublisher(await pubsub())),
     firestoreBreaker,
     logger,
     transition,
@@ -139,8 +145,8 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     logger,
     checks: {
       firestore: firestoreCheck(db),
-      bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
-      pubsub: pubsubCheck(pubsub, transition.outputTopicName),
+      bigquery: checkOnFirstUse(async () => bigqueryCheck(await bigquery(), rt.bigqueryDataset)),
+      pubsub: checkOnFirstUse(async () => pubsubCheck(await pubsub(), transition.outputTopicName)),
     },
   });
   const handler = createOrchestratorHandler({

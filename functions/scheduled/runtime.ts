@@ -4,7 +4,7 @@
 // module at import (failure mode 1): every request then gets 500 (POST) / 503 (GET) and a CRITICAL log.
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
-import { PubSub } from "@google-cloud/pubsub";
+import type { PubSub } from "@google-cloud/pubsub";
 import type { Request, Response } from "@google-cloud/functions-framework";
 import { parseRuntimeEnv } from "../core/runtime-env.ts";
 import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
@@ -16,6 +16,7 @@ import { createSlackAlerter, type Alerter } from "../lib/slack.ts";
 import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck, type HealthChecker } from "../lib/health.ts";
 import { createCompletionTracker, type CompletionTracker } from "../lib/completion-tracker.ts";
 import { createPubSubPublisher } from "../lib/trigger-publisher.ts";
+import { checkOnFirstUse, onFirstUse, publisherOnFirstUse } from "../lib/lazy-clients.ts";
 import { createBigQueryClient, createBigQueryStore } from "../lib/bigquery-store.ts";
 import { collectionNames } from "../lib/collections.ts";
 import { createPhaseStateTransactions } from "../lib/phase-state-transactions.ts";
@@ -117,13 +118,15 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
   const ownCollections = scheduledCollectionNames(rt.firestorePrefix);
 
   const db = new Firestore({ projectId: rt.projectId, ignoreUndefinedProperties: true });
-  const pubsub = new PubSub({ projectId: rt.projectId });
+  // Pub/Sub is loaded and built on first use: most runs republish nothing (docs/BENCHMARKS.md, cold start).
+  let pubsubCreated: PubSub | undefined;
+  const pubsub = onFirstUse(async () => (pubsubCreated = new (await import("@google-cloud/pubsub")).PubSub({ projectId: rt.projectId })));
   const bqEndpoint = env[BIGQUERY_API_ENDPOINT];
   const bigquery = createBigQueryClient({ projectId: rt.projectId, ...(bqEndpoint ? { apiEndpoint: bqEndpoint } : {}) });
   const store = createBigQueryStore({ bigquery, projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger });
   const breaker = createBreaker(`${rt.functionName}:firestore`, { logger });
   const alerter = createSlackAlerter({ webhookUrl: rt.slackWebhookUrl, functionName: rt.functionName, codeHash: rt.codeHash, logger });
-  const publisher = createPubSubPublisher(pubsub);
+  const publisher = publisherOnFirstUse(async () => createPubSubPublisher(await pubsub()));
 
   // One tracker per transition: the trigger's publish and mark-published stay the tracker's own.
   const trackers = new Map<string, CompletionTracker>(
@@ -167,14 +170,14 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
       firestore: firestoreCheck(db),
       bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
       // Both jobs may publish a trigger of any transition.
-      ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, pubsubCheck(pubsub, t.outputTopicName)])),
+      ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, checkOnFirstUse(async () => pubsubCheck(await pubsub(), t.outputTopicName))])),
     },
   });
 
   /** Releases the clients (tests; a deployed function lives as long as its instance). */
   const close = async (): Promise<void> => {
     breaker.shutdown();
-    await Promise.all([db.terminate(), pubsub.close()]);
+    await Promise.all([db.terminate(), pubsubCreated?.close()]);
   };
   const common = { functionName: rt.functionName, projectId: rt.projectId, health, alerter, logger, eventBudgetMs: budgetMs };
   if (kind === "sweeper") {
