@@ -29,6 +29,14 @@ const pipeline = loadPipeline();
 const phase2 = transitionById(pipeline, "phase2-to-phase3");
 const phase3 = transitionById(pipeline, "phase3-to-phase4");
 
+/**
+ * Firestore attempt bounds. A call that must succeed gets a patient bound, so a slow transaction on a
+ * loaded machine is not given up (production's is 20 s); a call on a refused network gets a short one:
+ * it fails whatever the machine's speed (the client waits, it never errors, while the network is down).
+ */
+const PATIENT_ATTEMPT_MS = 15_000;
+const REFUSED_ATTEMPT_MS = 600;
+
 describe("completion tracker in-process (scenarios A-D, latches)", function () {
   this.timeout(60_000);
   let proxy: TcpProxy;
@@ -94,7 +102,7 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
       timeZone: pipeline.timeZone,
       functionName: "tracker-test",
       codeHash: "b".repeat(64),
-      transactionTimeoutMs: opts.transactionTimeoutMs ?? 600,
+      transactionTimeoutMs: opts.transactionTimeoutMs ?? PATIENT_ATTEMPT_MS,
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.publishGraceMs === undefined ? {} : { publishGraceMs: opts.publishGraceMs }),
     });
@@ -124,7 +132,7 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
   }
 
   it("A: Firestore down (refused), BigQuery up -> (failed, ok), WARNING naming firestore, row kept; redelivery records", async () => {
-    const { t, logs, collection } = tracker();
+    const { t, logs, collection } = tracker({ transactionTimeoutMs: REFUSED_ATTEMPT_MS });
     const c = completion("p2_odds_game_lines");
     proxy.setMode("refuse");
     const r = await t.record(c, { recordCount: 10 });
@@ -146,7 +154,8 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     proxy.setMode("pass");
     // Pub/Sub redelivers after its backoff; by then the client's channel has reconnected.
     await viaProxy.doc("_probe/reconnected").get();
-    const again = await t.record(c, { recordCount: 10 });
+    // The redelivery, as another instance would take it: patient attempts on the healed network.
+    const again = await tracker({ collection }).t.record(c, { recordCount: 10 });
     assert.equal(again.firestore.ok, true, String((again.firestore as { error?: unknown }).error));
     assert.equal(again.bigquery.ok, true);
     assert.equal(again.done, true);
@@ -184,7 +193,7 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
   });
 
   it("C: both down -> (failed, failed), CRITICAL both_stores_failed, nothing stored", async () => {
-    const { t, logs, collection } = tracker();
+    const { t, logs, collection } = tracker({ transactionTimeoutMs: REFUSED_ATTEMPT_MS });
     proxy.setMode("refuse");
     await bq.fake.setDown(true);
     const r = await t.record(completion("p2_odds_player_props"));
@@ -201,14 +210,16 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     assert.equal((await stateDocs(collection)).length, 0);
   });
 
-  it("D: a transient Firestore failure (refused for the first attempt, then passing) -> (ok, ok), no store failure logged", async () => {
-    const { t, logs, collection } = tracker({ transactionTimeoutMs: 2500 });
+  it("D: a transient Firestore failure (refused for the first attempt, then passing) -> (ok, ok), no store failure logged", async function () {
+    // The first (refused) attempt is given up only at the patient bound, so the healed ones get it too.
+    this.timeout(180_000);
+    const { t, logs, collection } = tracker();
     proxy.setMode("refuse");
     const pending = t.record(completion("p2_nbacom_gamebook_pdf"));
     // Heal the network as soon as the first attempt has been given up.
     const started = Date.now();
     while (logs.find("WARNING", "retrying firestore.recordCompletion").length === 0) {
-      assert.ok(Date.now() - started < 10_000, "first attempt never gave up");
+      assert.ok(Date.now() - started < 4 * PATIENT_ATTEMPT_MS, "first attempt never gave up");
       await new Promise((r) => setTimeout(r, 20));
     }
     proxy.setMode("pass");
@@ -454,7 +465,7 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     const last = completion(names.at(-1)!, { gameDate, completedAt: "2026-03-08T04:59:30.000Z" }); // 23:59:30 EST
     now = new Date("2026-03-08T04:59:40.000Z");
     proxy.setMode("refuse");
-    const refused = await t.record(last);
+    const refused = await tracker({ transitionId: phase3.id, clock: () => now, collection, transactionTimeoutMs: REFUSED_ATTEMPT_MS }).t.record(last);
     proxy.setMode("pass");
     await viaProxy.doc("_probe/reconnected").get();
     assert.equal(refused.firestore.ok, false);
@@ -500,7 +511,8 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     for (const m of msgs) await t.record(m, {}, { logger: requestLog });
     proxy.setMode("refuse");
     await bq.fake.setDown(true);
-    await t.record(completion("p2_odds_game_lines", { gameDate, correlationId: "corr-traced" }), {}, { logger: requestLog });
+    const refusedTracker = tracker({ transactionTimeoutMs: REFUSED_ATTEMPT_MS }).t;
+    await refusedTracker.record(completion("p2_odds_game_lines", { gameDate, correlationId: "corr-traced" }), {}, { logger: requestLog });
     await bq.fake.setDown(false);
     proxy.setMode("pass");
     const lines = [LOG_EVENTS.dualWriteSucceeded, LOG_EVENTS.triggerPublished, LOG_EVENTS.bothStoresFailed].flatMap((e) => events(logs, e));
