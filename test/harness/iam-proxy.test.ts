@@ -78,7 +78,11 @@ describe("iam-proxy: in front of the Pub/Sub emulator", function () {
     proxy.setGrants([{ resource: topicPath(granted), permissions: ["pubsub.topics.publish"] }]);
     const id = await viaProxy.topic(granted).publishMessage({ json: { n: 1 } });
     assert.match(id, /\S/);
-    assert.equal(await grpcCode(viaProxy.topic(granted).getMetadata()), PERMISSION_DENIED, "topics.get is not in the grant");
+    await assert.rejects(viaProxy.topic(granted).getMetadata(), (err: { code?: number; details?: string }) => {
+      assert.equal(err.code, PERMISSION_DENIED, "topics.get is not in the grant");
+      assert.equal(err.details, `User not authorized to perform this action: pubsub.topics.get on ${topicPath(granted)}`);
+      return true;
+    });
     assert.equal(await grpcCode(viaProxy.topic(other).publishMessage({ json: { n: 2 } })), PERMISSION_DENIED);
     const outcomes = proxy.calls.map((c) => `${c.method.split("/").pop()}:${c.outcome}`);
     assert.deepEqual(outcomes.slice(-3), ["Publish:forwarded", "GetTopic:denied", "Publish:denied"]);

@@ -133,6 +133,13 @@ function testIamPermissionsResponse(permissions: readonly string[]): Buffer {
   return Buffer.concat(permissions.flatMap((p) => [Buffer.from([0x0a]), varint(Buffer.byteLength(p)), Buffer.from(p)]));
 }
 
+/** grpc-message is percent-encoded only outside printable ASCII (and "%" itself), per the gRPC HTTP/2 spec. */
+function grpcMessage(message: string): string {
+  return Array.from(Buffer.from(message, "utf8"))
+    .map((b) => (b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`))
+    .join("");
+}
+
 // --- the proxy ---
 
 export function holds(grants: readonly IamGrant[], permission: string, resource: string): boolean {
@@ -160,7 +167,7 @@ export async function startIamProxy(options: { target: string; grants: readonly 
       stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
-    stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": status, "grpc-message": encodeURIComponent(message) }, { endStream: true });
+    stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": status, "grpc-message": grpcMessage(message) }, { endStream: true });
   };
 
   function forward(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, path: string, buffered: Buffer, ended: boolean) {
