@@ -51,11 +51,11 @@ describe("circuit-breaker: real Firestore emulator behind a refused TCP proxy", 
     assert.equal(b.state, "open");
     assert.equal(cap.find("ERROR", "circuit firestore-emulator opened").length, 1);
 
+    // Fails fast without touching the network: rejected by the open circuit, the write never called
+    // (asserted by what happened, not by a wall-clock bound a loaded machine could miss).
     const callsBefore = writes;
-    const started = performance.now();
     const fast = await write().then(() => assert.fail("should fail fast"), (e: unknown) => e);
     assert.ok(fast instanceof CircuitOpenError);
-    assert.ok(performance.now() - started < 100, "fails fast without touching the network");
     assert.equal(writes, callsBefore);
 
     proxy.setMode("pass");

@@ -189,7 +189,8 @@ describe("retry: withRetry on p-retry with full jitter", () => {
     );
     assert.equal(err.name, "TimeoutError");
     assert.equal(err.retryGaveUp, "deadline");
-    assert.ok(performance.now() - started < 500, `${performance.now() - started} ms`);
+    // Capped: far below the 20 s attempt bound it would otherwise wait (ample for a loaded machine).
+    assert.ok(performance.now() - started < 10_000, `${performance.now() - started} ms`);
   });
 
   it("bounds each attempt: a stalled attempt fails with a transient timeout and is retried", async () => {
@@ -289,7 +290,9 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       (e: unknown) => assert.equal((e as Error).name, "TimeoutError"),
     );
     const elapsed = performance.now() - started;
-    assert.ok(elapsed <= worstCaseBudgetMs(preset) + 150, `${elapsed} ms (timer slack allowed)`);
+    // Timers fire late on a loaded machine, never early: the slack only has to stay below what a
+    // production-sized wait would add (one firestoreWrite attempt alone is 2.5 s).
+    assert.ok(elapsed <= worstCaseBudgetMs(preset) + 2_000, `${elapsed} ms (timer slack allowed)`);
     assert.ok(elapsed >= 3 * 20, `${elapsed} ms`);
   });
 });
