@@ -4,17 +4,22 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as gcp from "@pulumi/gcp";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { loadPipeline } from "./functions/core/pipeline.ts";
 import { buildFunctionArchive } from "./infra/bundle/function-archive.ts";
 import { writeArchive } from "./infra/bundle/manifest.ts";
 import { Alerting } from "./infra/components/alerting.ts";
 import type { WatchedSubscription } from "./infra/components/alerting.ts";
 import { CompletionDataset } from "./infra/components/completion-dataset.ts";
+import { FirestoreDatabase } from "./infra/components/firestore-database.ts";
+import { FunctionBuild } from "./infra/components/function-build.ts";
+import { FunctionSources } from "./infra/components/function-sources.ts";
 import { OrchestrationFunction } from "./infra/components/orchestration-function.ts";
+import { ProjectServices } from "./infra/components/project-services.ts";
 import { PipelineTopics } from "./infra/components/topics.ts";
 import { PushSubscription } from "./infra/components/push-subscription.ts";
 import { ScheduledInvocation } from "./infra/components/scheduled-invocation.ts";
+import { ServiceAgents } from "./infra/components/service-agents.ts";
 import { SlackWebhookSecret } from "./infra/components/slack-webhook-secret.ts";
 import { functionEnvironment } from "./infra/function-env.ts";
 import { functionRegistry, SCHEDULED_FUNCTIONS } from "./infra/function-registry.ts";
@@ -42,49 +47,62 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
   const archives = await Promise.all(specs.map((s) => buildFunctionArchive({ rootDir, name: s.name, entry: s.entry })));
   const archiveFiles = await Promise.all(archives.map((a) => writeArchive(rootDir, a)));
 
-  const project = gcp.organizations.getProjectOutput({ projectId: config.project });
-  const pubsubServiceAgent = pulumi.interpolate`serviceAccount:service-${project.number}@gcp-sa-pubsub.iam.gserviceaccount.com`;
-  const monitoringServiceAgent = pulumi.interpolate`serviceAccount:service-${project.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com`;
+  // Every API the stack uses, enabled first; every component below gets the transformation that
+  // makes each of its resources depend on the Services of the APIs it needs.
+  const services = new ProjectServices("apis", { project: config.project });
+  const needsApis: pulumi.ComponentResourceOptions = { transformations: [services.apiDependencies] };
+  // Resource Manager answers this lookup: on a fresh project its API must be on first.
+  const project = gcp.organizations.getProjectOutput(
+    { projectId: config.project },
+    { dependsOn: [services.service("cloudresourcemanager.googleapis.com")] },
+  );
+  const agents = new ServiceAgents("service-agents", { project: config.project }, needsApis);
+  const firestore = new FirestoreDatabase(
+    "firestore",
+    { project: config.project, location: config.firestore.location, deletionProtection: config.firestore.deletionProtection },
+    needsApis,
+  );
 
-  const topics = new PipelineTopics("topics", {
-    naming,
-    topicNames: pipeline.transitions.flatMap((t) => [t.inputTopicName, t.outputTopicName]),
-  });
-  const dataset = new CompletionDataset("completions", {
-    naming,
-    datasetId: config.bigquery.datasetId,
-    location: config.bigquery.location,
-    deletionProtection: config.bigquery.deletionProtection,
-  });
-  const slackWebhook = new SlackWebhookSecret("slack-webhook", {
-    naming,
-    secretId: "slack-webhook-url",
-    webhookUrl: secrets.slackWebhookUrl,
-  });
-  const sourceBucket = new gcp.storage.Bucket("function-sources", {
-    name: naming.bucketName("function-sources"),
-    location: config.region.toUpperCase(),
-    uniformBucketLevelAccess: true,
-    publicAccessPrevention: "enforced",
-    labels: naming.labels(),
-    forceDestroy: false,
-  });
+  const topics = new PipelineTopics(
+    "topics",
+    { naming, topicNames: pipeline.transitions.flatMap((t) => [t.inputTopicName, t.outputTopicName]) },
+    needsApis,
+  );
+  const dataset = new CompletionDataset(
+    "completions",
+    { naming, datasetId: config.bigquery.datasetId, location: config.bigquery.location, deletionProtection: config.bigquery.deletionProtection },
+    needsApis,
+  );
+  const slackWebhook = new SlackWebhookSecret("slack-webhook", { naming, secretId: "slack-webhook-url", webhookUrl: secrets.slackWebhookUrl }, needsApis);
+  const sources = new FunctionSources("function-sources", { naming, project: config.project, region: config.region }, needsApis);
+  const build = new FunctionBuild(
+    "function-build",
+    { naming, project: config.project, region: config.region, sourceBucket: sources.bucket.name },
+    needsApis,
+  );
 
   const functions = specs.map((spec, i) => {
     const archive = archives[i]!;
-    return new OrchestrationFunction(spec.name, {
-      naming,
-      project: config.project,
-      region: config.region,
-      spec,
-      archive: { sha256: archive.sha256, file: archiveFiles[i]! },
-      sourceBucket: sourceBucket.name,
-      environment: functionEnvironment(spec, pipeline, config, archive.sha256),
-      slackWebhook: slackWebhook.ref,
-      settings: config.functions,
-      publishTopics: new Map(spec.publishesTo.map((name) => [name, topics.topic(name)])),
-      dataset: dataset.dataset,
-    });
+    return new OrchestrationFunction(
+      spec.name,
+      {
+        naming,
+        project: config.project,
+        region: config.region,
+        spec,
+        archive: { sha256: archive.sha256, file: archiveFiles[i]! },
+        sourceBucket: sources.bucket.name,
+        environment: functionEnvironment(spec, pipeline, config, archive.sha256),
+        slackWebhook: slackWebhook.ref,
+        settings: config.functions,
+        publishTopics: new Map(spec.publishesTo.map((name) => [name, topics.topic(name)])),
+        dataset: dataset.dataset,
+        projectNumber: project.number,
+        build: { serviceAccount: build.serviceAccountName, dockerRepository: build.dockerRepository, grants: build.grants },
+        database: firestore.database,
+      },
+      needsApis,
+    );
   });
   const functionByName = new Map(functions.map((f) => [f.spec.name, f]));
 
@@ -92,20 +110,24 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
   for (const t of pipeline.transitions) {
     const target = functionByName.get(t.functionName)!;
     const subscriptionName = pushSubscriptionName(t.inputTopicName);
-    const push = new PushSubscription(`${t.id}-push`, {
-      naming,
-      project: config.project,
-      region: config.region,
-      shortName: t.id,
-      subscriptionName,
-      deadLetterTopicName: t.deadLetterTopicName,
-      deadLetterSubscriptionName: t.deadLetterSubscriptionName,
-      inputTopic: topics.topic(t.inputTopicName),
-      target,
-      push: config.push,
-      functionTimeoutSeconds: config.functions.timeoutSeconds,
-      pubsubServiceAgent,
-    });
+    const push = new PushSubscription(
+      `${t.id}-push`,
+      {
+        naming,
+        project: config.project,
+        region: config.region,
+        shortName: t.id,
+        subscriptionName,
+        deadLetterTopicName: t.deadLetterTopicName,
+        deadLetterSubscriptionName: t.deadLetterSubscriptionName,
+        inputTopic: topics.topic(t.inputTopicName),
+        target,
+        push: config.push,
+        functionTimeoutSeconds: config.functions.timeoutSeconds,
+        pubsubServiceAgent: agents.pubsub.member,
+      },
+      needsApis,
+    );
     watched.push({
       subscriptionName,
       deadLetterSubscriptionName: t.deadLetterSubscriptionName,
@@ -116,28 +138,36 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
 
   for (const fn of functions) {
     if (fn.spec.kind !== "scheduled") continue;
-    new ScheduledInvocation(`${fn.spec.name}-schedule`, {
+    new ScheduledInvocation(
+      `${fn.spec.name}-schedule`,
+      {
+        naming,
+        project: config.project,
+        region: config.region,
+        target: fn,
+        schedule: fn.spec.schedule!,
+        timeZone: pipeline.timeZone,
+        functionTimeoutSeconds: config.functions.timeoutSeconds,
+      },
+      needsApis,
+    );
+  }
+
+  const alerting = new Alerting(
+    "alerting",
+    {
       naming,
       project: config.project,
       region: config.region,
-      target: fn,
-      schedule: fn.spec.schedule!,
-      timeZone: pipeline.timeZone,
-      functionTimeoutSeconds: config.functions.timeoutSeconds,
-    });
-  }
-
-  const alerting = new Alerting("alerting", {
-    naming,
-    project: config.project,
-    region: config.region,
-    config,
-    slackAuthToken: secrets.slackAuthToken,
-    functions,
-    subscriptions: watched,
-    transitions: pipeline.transitions,
-    monitoringServiceAgent,
-  });
+      config,
+      slackAuthToken: secrets.slackAuthToken,
+      functions,
+      subscriptions: watched,
+      transitions: pipeline.transitions,
+      monitoringServiceAgent: agents.monitoring.member,
+    },
+    needsApis,
+  );
 
   return {
     functions: Object.fromEntries(functions.map((f) => [f.spec.name, { url: f.uri, codeHash: f.codeHash, service: f.serviceName }])),
@@ -145,6 +175,8 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
     deadLetterSubscriptions: watched.map((w) => w.deadLetterSubscriptionName),
     datasetId: dataset.dataset.datasetId,
     dashboard: alerting.dashboard.id,
-    sourceBucket: sourceBucket.name,
+    sourceBucket: sources.bucket.name,
+    artifactRepository: build.dockerRepository,
+    firestoreDatabase: firestore.database.name,
   };
 }

@@ -25,6 +25,7 @@ import { pushSubscriptionInvoker } from "./rules/push-subscription-invoker.ts";
 import { pushSubscriptionOidcToken } from "./rules/push-subscription-oidc-token.ts";
 import { pushSubscriptionRetryBackoff } from "./rules/push-subscription-retry-backoff.ts";
 import { schedulerJobAuthenticated } from "./rules/scheduler-job-authenticated.ts";
+import { serviceAgentMemberFromIdentity } from "./rules/service-agent-member-from-identity.ts";
 
 export const PACK_NAME = "phase-orchestration-policies";
 
@@ -50,6 +51,7 @@ export const POLICIES: Policies = [
   bigqueryTablePartitioned,
   bigqueryTableDeletionProtection,
   schedulerJobAuthenticated,
+  serviceAgentMemberFromIdentity,
   // Advisory
   functionEnvHardcodedUrl,
   functionMinInstancesProd,

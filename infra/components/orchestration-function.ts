@@ -45,6 +45,12 @@ export interface OrchestrationFunctionArgs extends ComponentArgs<Kinds> {
   /** Topics it may publish to, by model name (its output topic; every output topic for the sweeper). */
   publishTopics: ReadonlyMap<string, gcp.pubsub.Topic>;
   dataset: gcp.bigquery.Dataset;
+  /** The project number: Secret Manager normalises secret references to it, so a project id shows a permanent diff. */
+  projectNumber: pulumi.Input<string>;
+  /** The build: the build account's full name, the image repository, and the account's grants (needed before a build). */
+  build: { serviceAccount: pulumi.Input<string>; dockerRepository: pulumi.Input<string>; grants: readonly pulumi.Resource[] };
+  /** The Firestore database the function writes; it must exist before the function serves. */
+  database: pulumi.Resource;
 }
 
 export class OrchestrationFunction extends Component<Kinds> {
@@ -125,6 +131,8 @@ export class OrchestrationFunction extends Component<Kinds> {
         runtime: "nodejs22",
         entryPoint: spec.target,
         source: { storageSource: { bucket: args.sourceBucket, object: this.sourceObject.name } },
+        serviceAccount: args.build.serviceAccount,
+        dockerRepository: args.build.dockerRepository,
       },
       serviceConfig: {
         serviceAccountEmail: this.account.email,
@@ -147,13 +155,16 @@ export class OrchestrationFunction extends Component<Kinds> {
         secretEnvironmentVariables: [
           {
             key: SLACK_WEBHOOK_ENV,
-            projectId: args.project,
+            projectId: args.projectNumber,
             secret: args.slackWebhook.secretId,
             version: args.slackWebhook.version,
           },
         ],
       },
-    });
+    },
+    // The first revision mounts the secret and fails if the runtime account cannot read it yet; the
+    // build needs its account's grants; the first request may write to the database.
+    { dependsOn: [this.secretAccessor, args.database, ...args.build.grants] });
     // serviceConfig.service is the full resource name; filters, uptime labels and IAM take the short one.
     this.serviceName = this.function.serviceConfig.apply((s) =>
       requireField(s?.service, `${spec.name} serviceConfig.service`).split("/").pop()!,

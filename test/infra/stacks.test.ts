@@ -37,8 +37,9 @@ describe("the Pulumi program under mocks", function () {
         assert.equal(ofType(plan, T.fn).length, specs.length);
         assert.equal(ofType(plan, T.subscription).length, 2 * n);
         const scheduled = specs.filter((s) => s.kind === "scheduled").length;
-        // A runtime account per function, a push account per transition, a scheduler account per scheduled function.
-        assert.equal(ofType(plan, T.account).length, specs.length + n + scheduled);
+        // A runtime account per function, a push account per transition, a scheduler account per
+        // scheduled function, and the functions' build account.
+        assert.equal(ofType(plan, T.account).length, specs.length + n + scheduled + 1);
         assert.equal(ofType(plan, "gcp:cloudscheduler/job:Job").length, scheduled);
         assert.equal(ofType(plan, T.bucketObject).length, specs.length);
         assert.equal(ofType(plan, T.table).length, 3);

@@ -207,13 +207,19 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     assert.equal(rowsOf(phase4.id).length, 1);
   });
 
-  async function drain(sub: Subscription, waitMs = 1500) {
+  /**
+   * The messages on sub: waits until `expected` have arrived (however slow the machine; bounded only
+   * to catch a hang), then a quiet period in which a duplicate would show up, then closes.
+   */
+  async function drain(sub: Subscription, expected = 1, quietMs = 1500) {
     const got: Record<string, unknown>[] = [];
     sub.on("message", (m) => {
       got.push(JSON.parse(m.data.toString("utf8")) as Record<string, unknown>);
       m.ack();
     });
-    await new Promise((r) => setTimeout(r, waitMs));
+    const started = Date.now();
+    while (got.length < expected && Date.now() - started < 45_000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, quietMs));
     await sub.close();
     return got;
   }

@@ -85,13 +85,19 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     return sub;
   }
 
-  async function drain(sub: Subscription, waitMs = 1500) {
+  /**
+   * The messages on sub: waits until `expected` have arrived (however slow the machine; bounded only
+   * to catch a hang), then a quiet period in which a duplicate would show up, then closes.
+   */
+  async function drain(sub: Subscription, expected = 1, quietMs = 1500) {
     const got: { data: Record<string, unknown>; attributes: Record<string, string> }[] = [];
     sub.on("message", (m) => {
       got.push({ data: JSON.parse(m.data.toString("utf8")) as Record<string, unknown>, attributes: m.attributes });
       m.ack();
     });
-    await new Promise((r) => setTimeout(r, waitMs));
+    const started = Date.now();
+    while (got.length < expected && Date.now() - started < 45_000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, quietMs));
     await sub.close();
     return got;
   }
