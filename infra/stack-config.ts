@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { isStrictEnvironment } from "../functions/core/runtime-env.ts";
 import { instanceSizingProblems } from "../functions/core/instance-sizing.ts";
+import { RETENTION_LIMITS, type RetentionDays } from "../functions/core/retention.ts";
 
 export const PROJECT_NAMESPACE = "phase-orchestration";
 
@@ -59,6 +60,9 @@ const RawSchema = z.object({
   [k("pushMinimumBackoffSeconds")]: int(0, 600),
   [k("pushMaximumBackoffSeconds")]: int(0, 600),
   [k("deadLetterRetentionDays")]: int(1, 31),
+  [k("retentionQuarantineDays")]: int(RETENTION_LIMITS.quarantine.min, RETENTION_LIMITS.quarantine.max),
+  [k("retentionBookkeepingDays")]: int(RETENTION_LIMITS.bookkeeping.min, RETENTION_LIMITS.bookkeeping.max),
+  [k("retentionPhaseStateDays")]: int(RETENTION_LIMITS.phaseState.min, RETENTION_LIMITS.phaseState.max),
   [k("alert5xxPerFiveMinutes")]: int(1, 100000),
   [k("alertUnackedAgeSeconds")]: int(60, 604800),
   [k("alertDualWriteFailuresPerHour")]: int(1, 100000),
@@ -97,6 +101,8 @@ export interface StackConfig {
     maxInstances: number;
   };
   push: { maxDeliveryAttempts: number; minimumBackoffSeconds: number; maximumBackoffSeconds: number; deadLetterRetentionDays: number };
+  /** Days the Firestore documents the functions write are kept (their expire_at; TTL policies delete them). */
+  retention: RetentionDays;
   alerts: { fiveXxPerFiveMinutes: number; unackedAgeSeconds: number; dualWriteFailuresPerHour: number; uptimePeriodSeconds: number; email: string | undefined };
   /** Per-stack overrides for loadPipeline, or undefined. */
   pipelineOverrides: unknown;
@@ -166,6 +172,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
       maximumBackoffSeconds: g("pushMaximumBackoffSeconds"),
       deadLetterRetentionDays: g("deadLetterRetentionDays"),
     },
+    retention: { quarantine: g("retentionQuarantineDays"), bookkeeping: g("retentionBookkeepingDays"), phaseState: g("retentionPhaseStateDays") },
     alerts: {
       fiveXxPerFiveMinutes: g("alert5xxPerFiveMinutes"),
       unackedAgeSeconds: g("alertUnackedAgeSeconds"),

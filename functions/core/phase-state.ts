@@ -8,6 +8,7 @@ import type { PhaseExecutionLogRow } from "./tables.ts";
 import { decide, mergeEntry } from "./decision.ts";
 import { instantMs, runModeFor } from "./run-mode.ts";
 import { buildTriggerMessage, triggerIdFor } from "./trigger-message.ts";
+import { EXPIRE_AT_FIELD, phaseStateExpireAt, RETENTION_DEFAULTS, type ExpiryTimestamp } from "./retention.ts";
 
 export type LatchMode = RunMode | "daily";
 
@@ -53,6 +54,8 @@ export interface PhaseStateDoc {
   firstCompletionAt: string | null;
   trigger: TriggerState | null;
   updatedAt: string;
+  /** When Firestore's TTL policy may delete the document: a fixed time after its game date (retention.ts). */
+  [EXPIRE_AT_FIELD]?: ExpiryTimestamp;
 }
 
 /** A completion already validated and resolved to its expected processor name. */
@@ -132,8 +135,23 @@ export function phaseStateDocId(transitionId: string, gameDate: string, latchMod
   return `${transitionId}__${gameDate}__${latchMode}`;
 }
 
-export function emptyPhaseState(transitionId: string, gameDate: string, latchMode: LatchMode, now: Date): PhaseStateDoc {
-  return { transitionId, gameDate, latchMode, entries: {}, firstCompletionAt: null, trigger: null, updatedAt: now.toISOString() };
+export function emptyPhaseState(
+  transitionId: string,
+  gameDate: string,
+  latchMode: LatchMode,
+  now: Date,
+  retentionDays: number = RETENTION_DEFAULTS.phaseState,
+): PhaseStateDoc {
+  return {
+    transitionId,
+    gameDate,
+    latchMode,
+    entries: {},
+    firstCompletionAt: null,
+    trigger: null,
+    updatedAt: now.toISOString(),
+    [EXPIRE_AT_FIELD]: phaseStateExpireAt(gameDate, retentionDays),
+  };
 }
 
 /**

@@ -6,6 +6,9 @@
 /** The TTL field: a Firestore timestamp, the instant after which the document may be deleted. */
 export const EXPIRE_AT_FIELD = "expire_at";
 
+/** The field as written (a Date) or as read back (a Firestore Timestamp). */
+export type ExpiryTimestamp = Date | { toMillis(): number };
+
 /** The variable infra sets on every function (JSON of RetentionDays); absent = the defaults. */
 export const RETENTION_ENV_KEY = "FIRESTORE_RETENTION_DAYS";
 

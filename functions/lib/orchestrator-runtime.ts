@@ -6,6 +6,7 @@ import { Firestore } from "@google-cloud/firestore";
 import type { Request, Response } from "@google-cloud/functions-framework";
 import { isStrictEnvironment, parseRuntimeEnv } from "../core/runtime-env.ts";
 import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
+import { retentionFromEnv } from "../core/retention.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import { createBreaker } from "./circuit-breaker.ts";
@@ -89,6 +90,7 @@ export function createOrchestratorFromEnv(
 function build(transitionId: string, env: Record<string, string | undefined>, baseLogger: Logger): HttpHandler {
   const rt = parseRuntimeEnv(env, "orchestrator");
   const knobs = parseLocalKnobs(env);
+  const retention = retentionFromEnv(env);
   if (knobs.noRetryBackoff) setDefaultRetryRuntime({ random: () => 0 });
   if (rt.transitionId !== transitionId) {
     throw new Error(`TRANSITION_ID is "${rt.transitionId}" but this bundle is the ${transitionId} orchestrator`);
@@ -135,6 +137,7 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     db,
     collection: collections.quarantine,
     unknownProcessorCollection: collections.unknownProcessors,
+    retention,
     breaker: firestoreBreaker,
     logger,
     ...(knobs.firestoreAttemptTimeoutMs === undefined ? {} : { attemptTimeoutMs: knobs.firestoreAttemptTimeoutMs }),

@@ -9,6 +9,8 @@ import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import type { PhaseStateDoc } from "../core/phase-state.ts";
 import type { Transition } from "../core/pipeline-types.ts";
 import { executionLogRowOf } from "../core/phase-state.ts";
+import { safeDocId } from "../core/doc-ids.ts";
+import { EXPIRE_AT_FIELD, expireAt, RETENTION_DEFAULTS } from "../core/retention.ts";
 import type { BigQueryStore } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { CompletionTracker } from "./completion-tracker.ts";
@@ -39,6 +41,8 @@ export interface OutboxRepublisherDeps {
   identity: { functionName: string; codeHash: string };
   /** How long a claim holds (longer than one publish + mark with all retries). */
   claimLeaseMs?: number;
+  /** Days a claim record is kept (its expire_at, for the TTL policy); default: the bookkeeping retention. */
+  retentionDays?: number;
 }
 
 interface ClaimDoc {
@@ -46,6 +50,8 @@ interface ClaimDoc {
   claimed_by: string;
   claimed_at: string;
   expires_at: string;
+  /** When the TTL policy may delete the record (the lease above ends long before). */
+  [EXPIRE_AT_FIELD]: Date;
 }
 
 export const DEFAULT_CLAIM_LEASE_MS = 5 * 60_000;
@@ -60,6 +66,8 @@ export interface ClaimDeps {
   claimsCollection: string;
   breaker: Breaker;
   logger: Logger;
+  /** Days a claim record is kept (expire_at); default: the bookkeeping retention. */
+  retentionDays?: number;
 }
 
 /**
@@ -90,7 +98,7 @@ export function claimTriggerPublish(
           if (doc === null || trigger === null || trigger.state === "published") {
             return { kind: "already_published" as const, triggerId: trigger?.triggerId ?? null };
           }
-          const claimRef = claims.doc(trigger.triggerId.replaceAll("/", "_"));
+          const claimRef = claims.doc(safeDocId(trigger.triggerId));
           const held = await tx.get(claimRef);
           const existing = held.exists ? (held.data() as ClaimDoc) : null;
           if (existing !== null && existing.claimed_by !== runId && Date.parse(existing.expires_at) > now.getTime()) {
@@ -101,6 +109,7 @@ export function claimTriggerPublish(
             claimed_by: runId,
             claimed_at: now.toISOString(),
             expires_at: new Date(now.getTime() + leaseMs).toISOString(),
+            [EXPIRE_AT_FIELD]: expireAt(now, deps.retentionDays ?? RETENTION_DEFAULTS.bookkeeping),
           };
           tx.set(claimRef, record);
           return { kind: "claimed" as const, doc };
@@ -116,7 +125,13 @@ export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
 
   /** Claim the right to publish; returns the fresh document when this run may publish it. */
   const claim = (ref: DocumentReference, runId: string, now: Date) =>
-    claimTriggerPublish({ db: deps.db, claimsCollection: deps.claimsCollection, breaker: deps.breaker, logger: deps.logger }, ref, runId, now, leaseMs);
+    claimTriggerPublish(
+      { db: deps.db, claimsCollection: deps.claimsCollection, breaker: deps.breaker, logger: deps.logger, ...(deps.retentionDays === undefined ? {} : { retentionDays: deps.retentionDays }) },
+      ref,
+      runId,
+      now,
+      leaseMs,
+    );
 
   return {
     /** Never throws for a failed publish: the outcome says so (the trigger stays pending for the next run). */

@@ -9,6 +9,7 @@ import type { Request, Response } from "@google-cloud/functions-framework";
 import { parseRuntimeEnv } from "../core/runtime-env.ts";
 import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
 import { parseScheduledSettings, scheduledCollectionNames } from "../core/scheduled-config.ts";
+import { retentionFromEnv } from "../core/retention.ts";
 import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
 import { createBreaker } from "../lib/circuit-breaker.ts";
 import { eventBudgetMs, PLATFORM_DEFAULT_TIMEOUT_MS, runWithDeadline } from "../lib/retry.ts";
@@ -109,6 +110,7 @@ export function createScheduledHandler(job: ScheduledJob): HttpHandler {
 export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, string | undefined>, baseLogger: Logger): ScheduledJob & { close(): Promise<void> } {
   const rt = parseRuntimeEnv(env, "scheduled");
   const settings = parseScheduledSettings(env);
+  const retention = retentionFromEnv(env);
   const pipeline = pipelineFromEnv(rt.pipelineConfigJson);
   const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash });
   const budgetMs = eventBudgetMs(rt.functionTimeoutSeconds * 1000);
@@ -151,6 +153,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
   const republisher = createOutboxRepublisher({
     db,
     claimsCollection: ownCollections.publishClaims,
+    retentionDays: retention.bookkeeping,
     breaker,
     logger,
     transitionFor: (id) => transitionById(pipeline, id),
@@ -188,7 +191,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
       pipeline,
       transactions,
       republisher,
-      stallLedger: createAlertLedger({ db, collection: ownCollections.stallAlerts, breaker, logger }),
+      stallLedger: createAlertLedger({ db, collection: ownCollections.stallAlerts, breaker, logger, retentionDays: retention.bookkeeping }),
       alerter,
       logger,
       policy: { pendingGraceMinutes: settings.pendingGraceMinutes, lookbackDays: settings.lookbackDays },
