@@ -12,7 +12,7 @@ import type { Logger } from "./logger.ts";
 import { createBreaker } from "./circuit-breaker.ts";
 import { eventBudgetMs, runWithDeadline, setDefaultRetryRuntime } from "./retry.ts";
 import { createSlackAlerter } from "./slack.ts";
-import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck } from "./health.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck } from "./health.ts";
 import { createCompletionTracker } from "./completion-tracker.ts";
 import { createQuarantine } from "./quarantine.ts";
 import { createPubSubPublisher } from "./trigger-publisher.ts";
@@ -149,7 +149,7 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     checks: {
       firestore: firestoreCheck(db),
       bigquery: checkOnFirstUse(async () => bigqueryCheck(await bigquery(), rt.bigqueryDataset)),
-      pubsub: checkOnFirstUse(async () => pubsubCheck(await pubsub(), transition.outputTopicName)),
+      pubsub: checkOnFirstUse(async () => pubsubPublishCheck(await pubsub(), transition.outputTopicName, logger)),
     },
   });
   const handler = createOrchestratorHandler({

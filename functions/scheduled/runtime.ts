@@ -14,7 +14,7 @@ import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
 import { createBreaker } from "../lib/circuit-breaker.ts";
 import { eventBudgetMs, PLATFORM_DEFAULT_TIMEOUT_MS, runWithDeadline } from "../lib/retry.ts";
 import { createSlackAlerter, type Alerter } from "../lib/slack.ts";
-import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubCheck, type HealthChecker } from "../lib/health.ts";
+import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck, type HealthChecker } from "../lib/health.ts";
 import { createCompletionTracker, type CompletionTracker } from "../lib/completion-tracker.ts";
 import { createPubSubPublisher } from "../lib/trigger-publisher.ts";
 import { checkOnFirstUse, onFirstUse, publisherOnFirstUse } from "../lib/lazy-clients.ts";
@@ -173,7 +173,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
       firestore: firestoreCheck(db),
       bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
       // Both jobs may publish a trigger of any transition.
-      ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, checkOnFirstUse(async () => pubsubCheck(await pubsub(), t.outputTopicName))])),
+      ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, checkOnFirstUse(async () => pubsubPublishCheck(await pubsub(), t.outputTopicName, logger))])),
     },
   });
 
