@@ -25,7 +25,8 @@ import {
 const transition = transitionById(loadPipeline(), "phase2-to-phase3");
 
 describe("/health and a broken environment (end to end)", function () {
-  this.timeout(60_000);
+  // A hang guard: each test starts function processes, slow to load on a busy machine.
+  this.timeout(180_000);
   let fsProxy: TcpProxy;
   let bq: BigQueryFake;
   const running: FunctionProcess[] = [];

@@ -111,7 +111,9 @@ export async function startFunctionProcess(opts: {
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
   const url = `http://127.0.0.1:${port}`;
   const exited = once(child, "exit");
-  const deadline = Date.now() + 30_000;
+  // Only a guard against a process that never listens: on a loaded machine loading the bundle's
+  // modules through tsx can take many seconds.
+  const deadline = Date.now() + READY_BOUND_MS;
   for (;;) {
     if (child.exitCode !== null) {
       throw new Error(`function process exited with ${child.exitCode}: ${stderr.join("")}`);
@@ -123,7 +125,7 @@ export async function startFunctionProcess(opts: {
     if (up) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`function process did not listen on ${port} within 30 s: ${stderr.join("")}`);
+      throw new Error(`function process did not listen on ${port} within ${READY_BOUND_MS / 1000} s: ${stderr.join("")}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -222,8 +224,14 @@ export async function startSlackSink(): Promise<SlackSink> {
   };
 }
 
-/** Polls until check() returns a value other than undefined/false, or fails after timeoutMs. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+/** How long a function process may take to listen before the test gives up on it (a hang guard). */
+const READY_BOUND_MS = 120_000;
+
+/**
+ * Polls until check() returns a value other than undefined/false, or fails after timeoutMs. The
+ * default bound only catches a condition that never comes; it is ample for a loaded machine.
+ */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const started = Date.now();
   for (;;) {
     const value = await check();
