@@ -22,6 +22,8 @@ import { ScheduledInvocation } from "./infra/components/scheduled-invocation.ts"
 import { ServiceAgents } from "./infra/components/service-agents.ts";
 import { SlackWebhookSecret } from "./infra/components/slack-webhook-secret.ts";
 import { functionEnvironment } from "./infra/function-env.ts";
+import { FirestoreTtl } from "./infra/components/firestore-ttl.ts";
+import { expiringCollections } from "./functions/core/firestore-collections.ts";
 import { functionRegistry, SCHEDULED_FUNCTIONS } from "./infra/function-registry.ts";
 import type { ScheduledFunctionDef } from "./infra/function-registry.ts";
 import { Naming, pushSubscriptionName } from "./infra/naming.ts";
@@ -62,6 +64,12 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
     { project: config.project, location: config.firestore.location, deletionProtection: config.firestore.deletionProtection },
     needsApis,
   );
+  // Every collection the functions write expires (their documents carry expire_at): TTL policies on the database.
+  new FirestoreTtl(
+    "firestore-ttl",
+    { project: config.project, collections: expiringCollections(config.firestoreCollectionPrefix).map((c) => c.name), database: firestore.database },
+    needsApis,
+  );
 
   const topics = new PipelineTopics(
     "topics",
@@ -92,7 +100,7 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
         spec,
         archive: { sha256: archive.sha256, file: archiveFiles[i]! },
         sourceBucket: sources.bucket.name,
-        environment: functionEnvironment(spec, pipeline, config, archive.sha256),
+        environment: functionEnvironment(spec, pipeline, config, archive.sha256, config.retention),
         slackWebhook: slackWebhook.ref,
         settings: config.functions,
         publishTopics: new Map(spec.publishesTo.map((name) => [name, topics.topic(name)])),
