@@ -229,3 +229,31 @@ export function planReconciliation(input: ReconcileInput): ReconcilePlan {
     checked: { firestoreDocs: docs.size, firestoreEntries: entries, bigqueryRows: input.rows.length },
   };
 }
+
+// ---- phase_execution_log: one row per published trigger ----
+
+/** A published trigger whose phase_execution_log row is missing. */
+export interface ExecutionLogRepair {
+  docId: string;
+  transitionId: string;
+  triggerId: string;
+}
+
+/**
+ * Published triggers with no execution-log row. Only triggers published before `settledBefore`: the
+ * publisher writes the row right after its publish (or its redelivery does), so a younger trigger may
+ * still get its row from there. The repair inserts with the row's deterministic insert id.
+ */
+export function planExecutionLogRepairs(input: {
+  docs: readonly PhaseStateDoc[];
+  loggedTriggerIds: ReadonlySet<string>;
+  settledBefore: string;
+}): ExecutionLogRepair[] {
+  const settled = Date.parse(input.settledBefore);
+  return input.docs.flatMap((doc) => {
+    const t = doc.trigger;
+    if (t === null || t.state !== "published" || t.publishedAt === null) return [];
+    if (Date.parse(t.publishedAt) > settled || input.loggedTriggerIds.has(t.triggerId)) return [];
+    return [{ docId: phaseStateDocId(doc.transitionId, doc.gameDate, doc.latchMode), transitionId: doc.transitionId, triggerId: t.triggerId }];
+  });
+}

@@ -7,6 +7,7 @@ import {
   fieldNames,
   PHASE_COMPLETION_STATUS,
   PHASE_COMPLETIONS,
+  PHASE_EXECUTION_LOG,
   type TableDefinition,
 } from "../core/tables.ts";
 
@@ -119,6 +120,16 @@ export function completionsSelectStatement(location: TableLocation, filter: Date
     `ORDER BY game_date, transition_id, processor_name, recorded_at`,
   ].join("\n");
   return { sql, types };
+}
+
+/** Trigger ids of the execution-log rows of a game-date range (inclusive): the reconciler's check. */
+export function executionLogTriggerIdsStatement(location: TableLocation): SqlStatement {
+  const sql = [
+    `SELECT trigger_id`,
+    `FROM ${tableRef(location, PHASE_EXECUTION_LOG)}`,
+    `WHERE game_date BETWEEN @from_date AND @to_date`,
+  ].join("\n");
+  return { sql, types: { from_date: "DATE", to_date: "DATE" } };
 }
 
 /** Aggregate rows of a game-date range (inclusive), optionally of one phase. */

@@ -17,6 +17,7 @@ import {
 } from "../core/tables.ts";
 import {
   completionsSelectStatement,
+  executionLogTriggerIdsStatement,
   type SqlParamType,
   type SqlStatement,
   STATUS_MERGE_PARAM_TYPES,
@@ -211,7 +212,13 @@ export interface BigQueryStore {
   checkDataset(): Promise<void>;
 }
 
-export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStore {
+/** The reconciler's check of the execution log (not on an orchestrator's path). */
+export interface ExecutionLogReader {
+  /** Trigger ids that have a phase_execution_log row, in a game-date range (inclusive). */
+  listExecutionLogTriggerIds(range: { fromDate: string; toDate: string }): Promise<Set<string>>;
+}
+
+export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStore & ExecutionLogReader {
   const { bigquery, projectId, datasetId, logger, metrics } = options;
   const location: TableLocation = { projectId, datasetId };
   // Built once: validates the identifiers at construction, so a bad dataset name fails at start-up.
@@ -283,6 +290,13 @@ export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStor
       if (query.transitionId !== undefined) values["transition_id"] = query.transitionId;
       const rows = await runQuery("bigquery.listCompletions", "query", PHASE_COMPLETIONS.name, statement, toClientParams(values, statement.types), readPreset);
       return rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plainValue(v)])) as PhaseCompletionRow);
+    },
+
+    async listExecutionLogTriggerIds(range) {
+      const statement = executionLogTriggerIdsStatement(location);
+      const params = toClientParams({ from_date: range.fromDate, to_date: range.toDate }, statement.types);
+      const rows = await runQuery("bigquery.listExecutionLogTriggerIds", "query", PHASE_EXECUTION_LOG.name, statement, params, readPreset);
+      return new Set(rows.map((row) => String(row["trigger_id"])));
     },
 
     async checkDataset() {

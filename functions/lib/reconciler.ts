@@ -4,14 +4,19 @@
 //   (applyCompletion -> decide -> latch, one transaction); a trigger that becomes due is latched and
 //   published through the outbox (tracker.publishPending, behind the sweeper's publish claim).
 // - Firestore-only entry -> insertCompletion with the same deterministic insert id.
+// - A latch it makes upserts the aggregate (one MERGE per latch change).
+// - A published trigger with no phase_execution_log row (its publisher could not write it, and the
+//   message that owed it is gone) -> insertExecutionLog, with the row's deterministic insert id.
+//   insertAll, not DML: the log is streamed, and DML could not touch rows in the streaming buffer.
 // What it finds is logged as one structured line, and sent to Slack when it repaired anything or cannot.
 import type { Firestore } from "@google-cloud/firestore";
 import type { Pipeline } from "../core/pipeline-types.ts";
-import { planReconciliation, type ReconcilePlan } from "../core/reconcile-rules.ts";
+import { planExecutionLogRepairs, planReconciliation, type ReconcilePlan } from "../core/reconcile-rules.ts";
+import { executionLogRowOf, phaseStateDocId, statusRowOf } from "../core/phase-state.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { lookbackRange } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
-import { buildCompletionRow, type BigQueryStore } from "./bigquery-store.ts";
+import { buildCompletionRow, type BigQueryStore, type ExecutionLogReader } from "./bigquery-store.ts";
 import type { OutboxRepublisher } from "./outbox-republisher.ts";
 import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
@@ -24,7 +29,9 @@ export interface ReconcilerDeps {
   stateCollection: string;
   /** The Firestore breaker shared with the transactions. */
   breaker: Breaker;
-  store: Pick<BigQueryStore, "listCompletions" | "insertCompletion">;
+  store: Pick<BigQueryStore, "listCompletions" | "insertCompletion" | "upsertStatus" | "insertExecutionLog"> & ExecutionLogReader;
+  /** Written into an execution-log row the reconciler repairs (who wrote it). */
+  identity: { functionName: string; codeHash: string };
   pipeline: Pipeline;
   transactions: PhaseStateTransactions;
   republisher: OutboxRepublisher;
@@ -34,7 +41,7 @@ export interface ReconcilerDeps {
 }
 
 export interface ReconcileFailure {
-  direction: "to_firestore" | "to_bigquery" | "publish" | "execution_log";
+  direction: "to_firestore" | "to_bigquery" | "publish" | "execution_log" | "aggregate";
   key: string;
   error: string;
   errorType: string;
@@ -54,6 +61,8 @@ export interface ReconcileReport {
   /** Triggers latched (and published, see `published`) because a repaired completion made them due. */
   latched: string[];
   published: string[];
+  /** Trigger ids whose missing phase_execution_log row was inserted. */
+  repairedExecutionLog: string[];
   unrepairable: ReconcilePlan["unrepairable"];
   failures: ReconcileFailure[];
 }
@@ -92,6 +101,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         repairedBigQuery: [],
         latched: [],
         published: [],
+        repairedExecutionLog: [],
         unrepairable: plan.unrepairable,
         failures: [],
       };
@@ -117,6 +127,13 @@ export function createReconciler(deps: ReconcilerDeps) {
         const trigger = outcome.doc?.trigger ?? null;
         if (!outcome.latchedNow || trigger === null) continue;
         report.latched.push(trigger.triggerId);
+        if (outcome.doc !== null && outcome.decision !== null) {
+          try {
+            await deps.store.upsertStatus(statusRowOf(outcome.doc, transition, outcome.decision));
+          } catch (error) {
+            fail("aggregate", trigger.triggerId, error);
+          }
+        }
         if (trigger.degraded) {
           await deps.alerter.alert({
             severity: "warning",
@@ -151,11 +168,51 @@ export function createReconciler(deps: ReconcilerDeps) {
         }
       }
 
+      await repairExecutionLog(docs, fromDate, toDate, now, report, fail);
+
       report.ok = report.failures.length === 0 && report.unrepairable.length === 0;
       await summarize(report);
       return report;
     },
   };
+
+  /** Published triggers (settled) without an execution-log row get it, with its deterministic insert id. */
+  async function repairExecutionLog(
+    docs: Awaited<ReturnType<typeof readDocs>>,
+    fromDate: string,
+    toDate: string,
+    now: Date,
+    report: ReconcileReport,
+    fail: (direction: ReconcileFailure["direction"], key: string, error: unknown) => void,
+  ): Promise<void> {
+    let logged: Set<string>;
+    try {
+      logged = await deps.store.listExecutionLogTriggerIds({ fromDate, toDate });
+    } catch (error) {
+      fail("execution_log", `${fromDate}..${toDate}`, error);
+      return;
+    }
+    const repairs = planExecutionLogRepairs({ docs, loggedTriggerIds: logged, settledBefore: new Date(now.getTime() - SETTLE_MS).toISOString() });
+    const byId = new Map(docs.map((d) => [phaseStateDocId(d.transitionId, d.gameDate, d.latchMode), d]));
+    for (const repair of repairs) {
+      const doc = byId.get(repair.docId);
+      const transition = transitions.get(repair.transitionId);
+      if (doc === undefined || transition === undefined) continue;
+      try {
+        await deps.store.insertExecutionLog(executionLogRowOf(doc, transition, deps.identity));
+        report.repairedExecutionLog.push(repair.triggerId);
+        logger.notice(`reconciler repaired the execution-log row of ${repair.triggerId}`, {
+          [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.reconcileRepaired,
+          [LOG_FIELDS.transition]: repair.transitionId,
+          direction: "execution_log",
+          trigger_id: repair.triggerId,
+          key: repair.docId,
+        });
+      } catch (error) {
+        fail("execution_log", repair.triggerId, error);
+      }
+    }
+  }
 
   function logRepair(direction: "to_firestore" | "to_bigquery", transitionId: string, processor: string, key: string): void {
     logger.notice(`reconciler repaired ${key} (${direction})`, {
@@ -176,6 +233,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       repaired_bigquery: report.repairedBigQuery.length,
       latched: report.latched.length,
       published: report.published.length,
+      repaired_execution_log: report.repairedExecutionLog.length,
       unrepairable: report.unrepairable.length,
       failures: report.failures.length,
     };
@@ -183,20 +241,20 @@ export function createReconciler(deps: ReconcilerDeps) {
     if (report.ok) logger.info(`reconciliation done: ${JSON.stringify(counts)}`, fields);
     else logger.error(`reconciliation left work undone: ${JSON.stringify(counts)}`, { ...fields, failed: report.failures, unrepairable_items: report.unrepairable });
 
-    const repaired = counts.repaired_firestore + counts.repaired_bigquery;
+    const repaired = counts.repaired_firestore + counts.repaired_bigquery + counts.repaired_execution_log;
     if (repaired === 0 && report.ok) return;
     await deps.alerter.alert({
       severity: report.ok ? "warning" : "error",
       subject: { kind: report.ok ? "reconcile_repaired" : "reconcile_incomplete" },
       title: report.ok
-        ? `Reconciler repaired ${repaired} completion record(s) between Firestore and BigQuery`
+        ? `Reconciler repaired ${repaired} record(s) between Firestore and BigQuery`
         : `Reconciler could not repair ${counts.failures + counts.unrepairable} item(s)`,
       errorType: report.ok ? "reconcile_repaired" : "reconcile_incomplete",
       details: {
         ...counts,
         from_date: report.fromDate,
         to_date: report.toDate,
-        sample_repairs: [...report.repairedFirestore, ...report.repairedBigQuery].slice(0, 10),
+        sample_repairs: [...report.repairedFirestore, ...report.repairedBigQuery, ...report.repairedExecutionLog].slice(0, 10),
         failures: report.failures.slice(0, 5),
         unrepairable: report.unrepairable.slice(0, 5),
         run_id: report.runId,

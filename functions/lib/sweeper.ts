@@ -2,11 +2,14 @@
 // - re-publishes a trigger left pending (outbox) past the grace period, one run at a time;
 // - applies time-based rules (phase 4->5 tiers, the phase 2->3 deadline) when no message arrives,
 //   by re-running decide() at `now` in the single writer's transaction, then publishing;
-// - alerts once per latch when a phase has not triggered within transition.stallAfterMinutes.
+// - alerts once per latch when a phase has not triggered within transition.stallAfterMinutes;
+// - upserts the aggregate (phase_completion_status) of every trigger it latches: one MERGE per latch.
 // It decides nothing itself: core/sweep-rules.ts plans, core/phase-state.ts rules write.
 import type { Firestore } from "@google-cloud/firestore";
 import type { Pipeline, Transition } from "../core/pipeline-types.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
+import { statusRowOf } from "../core/phase-state.ts";
+import type { BigQueryStore } from "./bigquery-store.ts";
 import { lookbackRange, planSweep, stallAlertId, type SweepPlan, type SweepPolicy } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
 import type { AlertLedger } from "./alert-ledger.ts";
@@ -26,6 +29,8 @@ export interface SweeperDeps {
   transactions: PhaseStateTransactions;
   republisher: OutboxRepublisher;
   stallLedger: AlertLedger;
+  /** Where the aggregate of a trigger the sweeper latches goes. */
+  store: Pick<BigQueryStore, "upsertStatus">;
   alerter: Alerter;
   logger: Logger;
   policy: SweepPolicy & { lookbackDays: number };
@@ -33,7 +38,7 @@ export interface SweeperDeps {
 
 export interface SweepFailure {
   docId: string;
-  step: "plan" | "latch" | "publish" | "execution_log" | "stall_alert";
+  step: "plan" | "latch" | "publish" | "execution_log" | "aggregate" | "stall_alert";
   error: string;
   errorType: string;
 }
@@ -154,6 +159,15 @@ export function createSweeper(deps: SweeperDeps) {
       }
     }
     if (trigger !== null && trigger.state === "pending") await publish(transition, plan, now, runId, report, fail);
+    // The aggregate changes with the latch (triggered, trigger id, reason): one MERGE, by the latcher.
+    // A failure leaves the run not ok (500, alerted); the reconciler finds a stale aggregate later.
+    if (latched.latchedNow && latched.doc !== null && latched.decision !== null) {
+      try {
+        await deps.store.upsertStatus(statusRowOf(latched.doc, transition, latched.decision));
+      } catch (error) {
+        fail(plan.docId, "aggregate", error);
+      }
+    }
   }
 
   async function publish(

@@ -140,6 +140,7 @@ describe("alert ledger: claims survive a lost answer (Firestore emulator behind 
           republish: () => Promise.reject(new Error("nothing is pending in this test")),
         },
         stallLedger: ledger(ledgerDb),
+        store: { upsertStatus: () => Promise.reject(new Error("nothing is latched in this test")) },
         alerter,
         logger: logs.logger,
         policy: { pendingGraceMinutes: 2, lookbackDays: 3 },

@@ -2,8 +2,16 @@
 // (applyCompletion) and the deterministic insert id; applying a plan leaves nothing to repair.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { applyCompletion, phaseStateDocId, type PhaseStateDoc, type ResolvedCompletion } from "../../functions/core/phase-state.ts";
-import { completionFromRow, planReconciliation } from "../../functions/core/reconcile-rules.ts";
+import {
+  applyCompletion,
+  decideFor,
+  latchTrigger,
+  markPublished,
+  phaseStateDocId,
+  type PhaseStateDoc,
+  type ResolvedCompletion,
+} from "../../functions/core/phase-state.ts";
+import { completionFromRow, planExecutionLogRepairs, planReconciliation } from "../../functions/core/reconcile-rules.ts";
 import type { PhaseCompletionRow } from "../../functions/core/tables.ts";
 import { buildCompletionRow } from "../../functions/lib/bigquery-store.ts";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
@@ -164,6 +172,51 @@ describe("reconcile rules: planReconciliation", () => {
         const doc = byId.get(phaseStateDocId(PHASE4.id, GAME_DATE, "daily"));
         const counting = new Set(items.filter(([, where, ok]) => ok && where !== "neither").map(([name]) => name));
         for (const name of counting) assert.ok(doc && ["success", "partial"].includes(doc.entries[name]!.status), name);
+      }),
+    );
+  });
+});
+
+describe("reconcile rules: execution-log repairs", () => {
+  /** A phase 4 document whose trigger latched at `latchedAt` and, if `publishedAt`, was published then. */
+  function triggered(gameDate: string, latchedAt: Date, publishedAt: Date | null): PhaseStateDoc {
+    const doc = docWith(PHASE4, gameDate, NAMES.map((n) => completion(n, gameDate, latchedAt)), latchedAt);
+    const decision = decideFor(doc, PHASE4, latchedAt, PIPELINE.timeZone);
+    assert.equal(decision.trigger, true);
+    const latched = latchTrigger(doc, PHASE4, decision, { correlationId: `corr-${gameDate}` }, latchedAt);
+    return publishedAt === null ? latched : markPublished(latched, "msg-1", publishedAt);
+  }
+
+  it("repairs exactly the published, settled triggers that have no row", () => {
+    const settledBefore = at(60).toISOString();
+    const missing = triggered("2026-01-10", at(0), at(1));
+    const logged = triggered("2026-01-11", at(0), at(1));
+    const young = triggered("2026-01-12", at(0), at(61));
+    const pending = triggered("2026-01-13", at(0), null);
+    const untriggered = docWith(PHASE4, "2026-01-14", [completion(NAMES[0]!, "2026-01-14", T0)], T0);
+    const repairs = planExecutionLogRepairs({
+      docs: [missing, logged, young, pending, untriggered],
+      loggedTriggerIds: new Set([logged.trigger!.triggerId]),
+      settledBefore,
+    });
+    assert.deepEqual(repairs, [
+      { docId: phaseStateDocId(PHASE4.id, "2026-01-10", "daily"), transitionId: PHASE4.id, triggerId: missing.trigger!.triggerId },
+    ]);
+  });
+
+  it("after the repair rows exist, nothing is left to repair (property: any mix of documents)", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(fc.integer({ min: 1, max: 28 }), fc.boolean(), fc.integer({ min: 0, max: 120 })), { maxLength: 8, selector: (t) => t[0] }), (specs) => {
+        const docs = specs.map(([day, published, minute]) => triggered(`2026-02-${String(day).padStart(2, "0")}`, at(0), published ? at(minute) : null));
+        const settledBefore = at(60).toISOString();
+        const first = planExecutionLogRepairs({ docs, loggedTriggerIds: new Set(), settledBefore });
+        for (const r of first) {
+          const doc = docs.find((d) => d.trigger?.triggerId === r.triggerId)!;
+          assert.equal(doc.trigger!.state, "published");
+          assert.ok(Date.parse(doc.trigger!.publishedAt!) <= Date.parse(settledBefore));
+        }
+        const after = planExecutionLogRepairs({ docs, loggedTriggerIds: new Set(first.map((r) => r.triggerId)), settledBefore });
+        assert.deepEqual(after, []);
       }),
     );
   });

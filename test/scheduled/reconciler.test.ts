@@ -7,7 +7,7 @@ import { PubSub, type Subscription } from "@google-cloud/pubsub";
 import { resolvePipeline } from "../../functions/core/pipeline.ts";
 import type { Pipeline, PipelineConfig, Transition } from "../../functions/core/pipeline-types.ts";
 import type { PhaseStateDoc, ResolvedCompletion } from "../../functions/core/phase-state.ts";
-import type { PhaseCompletionRow } from "../../functions/core/tables.ts";
+import { executionLogInsertId, type PhaseCompletionRow } from "../../functions/core/tables.ts";
 import { buildScheduledJob } from "../../functions/scheduled/runtime.ts";
 import type { ReconcileReport } from "../../functions/lib/reconciler.ts";
 import { buildCompletionRow, createBigQueryClient, createBigQueryStore, type BigQueryStore } from "../../functions/lib/bigquery-store.ts";
@@ -148,7 +148,7 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
 
     const summaries = slack.received.map((m) => String(m.text)).filter((t) => t.includes("Reconciler"));
     assert.equal(summaries.length, 1);
-    assert.match(summaries[0]!, /repaired 2 completion record/);
+    assert.match(summaries[0]!, /repaired 2 record/);
     const line = logs.entries.find((e) => e.event === "reconcile_completed");
     assert.equal(line?.repaired_firestore, 1);
     assert.equal(line?.repaired_bigquery, 1);
@@ -184,6 +184,41 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     assert.deepEqual(logged.map((r) => [r.trigger_id, r.function_name, r.degraded]), [[`phase2-to-phase3:${GAME_DATE}:daily`, "phase-reconciler", false]]);
     const doc = (await stateDoc(phase2))!;
     assert.equal(doc.trigger?.state, "published");
+    // The aggregate follows the reconciler's latch (one MERGE, by the latcher).
+    const aggregates = bq.rows("phase_completion_status").filter((r) => r.transition_id === phase2.id);
+    assert.equal(aggregates.length, 1, JSON.stringify(aggregates));
+    assert.deepEqual(
+      [aggregates[0]!.triggered, aggregates[0]!.trigger_id, aggregates[0]!.complete_count, aggregates[0]!.trigger_reason],
+      [true, `phase2-to-phase3:${GAME_DATE}:daily`, 5, "all_complete"],
+    );
+  });
+
+  it("a published trigger whose execution-log row is missing gets it (deterministic insert id) once settled; a second run adds nothing", async () => {
+    const phase2 = transitionOf(pipeline, "phase2-to-phase3");
+    await pubsub.topic(phase2.outputTopicName).get({ autoCreate: true });
+    for (const p of phase2.processors) assert.equal((await tracker(phase2, T0).record(completion(p.name, GAME_DATE, T0))).done, true);
+    const triggerId = `phase2-to-phase3:${GAME_DATE}:daily`;
+    assert.equal(bq.rows("phase_execution_log").length, 1, "the tracker wrote it");
+    // BigQuery lost every row (say a table was recreated): Firestore still says the trigger went out.
+    bq.reset();
+    await provisionOrchestrationTables(createBigQueryClient({ projectId: bq.projectId, apiEndpoint: bq.url }), TEST_DATASET);
+    const reconciler = reconcilerJob();
+
+    const young = await reconciler.reconcile(at(5));
+    assert.deepEqual(young.repairedExecutionLog, [], "published 5 min ago: its publisher may still write the row");
+
+    const settled = await reconciler.reconcile(at(30));
+    assert.equal(settled.ok, true, JSON.stringify(settled.failures));
+    assert.deepEqual(settled.repairedExecutionLog, [triggerId]);
+    const logged = bq.rows("phase_execution_log");
+    assert.deepEqual(logged.map((r) => [r.trigger_id, r.function_name, r.trigger_reason]), [[triggerId, "phase-reconciler", "all_complete"]]);
+    const insert = bq.requests.find((r) => r.api === "tabledata.insertAll" && r.path.endsWith("/phase_execution_log/insertAll"));
+    assert.equal((insert?.body as { rows: { insertId: string }[] }).rows[0]!.insertId, executionLogInsertId(triggerId));
+    assert.ok(logs.entries.some((e) => e.direction === "execution_log" && e.trigger_id === triggerId), "the repair is logged");
+
+    const again = await reconciler.reconcile(at(45));
+    assert.deepEqual(again.repairedExecutionLog, []);
+    assert.equal(bq.rows("phase_execution_log").length, 1);
   });
 
   it("a BigQuery that keeps failing (503) leaves the repair undone and says so; the next run finishes it", async () => {

@@ -154,6 +154,30 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     assert.equal(logged[0]!.function_name, "phase-sweeper");
     assert.equal(logged[0]!.degraded, true);
     assert.deepEqual(logged[0]!.missing_processors, [names[4]]);
+    // The aggregate follows the sweeper's latch: one MERGE, by the sweeper (the orchestrator never latched).
+    const aggregates = bq.rows("phase_completion_status").filter((r) => r.transition_id === phase4.id);
+    assert.equal(aggregates.length, 1, JSON.stringify(aggregates));
+    assert.equal(aggregates[0]!.triggered, true);
+    assert.equal(aggregates[0]!.trigger_id, `phase4-to-phase5:${GAME_DATE}:daily`);
+    assert.equal(aggregates[0]!.trigger_reason, "tier_1_60min_4of5");
+    assert.equal(aggregates[0]!.complete_count, 4);
+    const merges = bq.requests.filter((r) => r.api === "jobs.query" && /MERGE/.test(String((r.body as { query?: unknown }).query)));
+    assert.equal(merges.length, 1, "one MERGE per latch change, none for the runs that changed nothing");
+  });
+
+  it("the aggregate MERGE failing (BigQuery 503 on every attempt) fails the run loudly; the trigger still goes out", async () => {
+    const phase4 = transitionOf(pipeline, "phase4-to-phase5");
+    const names = phase4.processors.map((p) => p.name);
+    const sub = await subscribe(phase4.outputTopicName);
+    const tracker = trackerAt(phase4, T0);
+    for (const name of names.slice(0, 4)) assert.equal((await tracker.record(completion(name, GAME_DATE, T0))).done, true);
+    bq.injectFault({ method: "query", status: 503, times: 3 });
+    const due = await sweeperJob().sweep(at(60));
+    assert.equal(due.published.length, 1);
+    assert.equal(due.ok, false);
+    assert.deepEqual(due.failures.map((f) => f.step), ["aggregate"]);
+    assert.equal(bq.rows("phase_completion_status").filter((r) => r.transition_id === phase4.id).length, 0);
+    assert.equal((await drain(sub)).length, 1);
   });
 
   it("a trigger left pending by a failed publish is published exactly once by two racing sweeper instances", async () => {
