@@ -57,7 +57,7 @@ const bigquery = {
   insertAll: { call: "BigQuery tabledata.insertAll (completion and execution-log rows)", permissions: ["bigquery.tables.updateData"], scope: dataset },
   jobCreate: { call: "BigQuery query job (jobs.insert)", permissions: ["bigquery.jobs.create"], scope: project },
   mergeTables: { call: "BigQuery MERGE into phase_completion_status (DML)", permissions: ["bigquery.tables.getData", "bigquery.tables.updateData"], scope: dataset },
-  selectTables: { call: "BigQuery SELECT from phase_completions", permissions: ["bigquery.tables.getData"], scope: dataset },
+  selectTables: { call: "BigQuery SELECT from phase_completions / phase_execution_log", permissions: ["bigquery.tables.getData"], scope: dataset },
   datasetGet: { call: "BigQuery datasets.get (/health)", permissions: ["bigquery.datasets.get"], scope: dataset },
 } satisfies Record<string, DependencyUse>;
 
@@ -79,11 +79,11 @@ const PROFILE_USES: Record<FunctionPermissionProfile, readonly DependencyUse[]> 
   // processor transaction), bigquery-store.ts (insertAll, MERGE), trigger-publisher.ts.
   orchestrator: [firestore.transaction, firestore.get, firestore.upsert, bigquery.insertAll, bigquery.jobCreate, bigquery.mergeTables, bigquery.datasetGet, secretMount],
   // sweeper.ts: phase-state range read, re-evaluation transactions, outbox claims, stall ledger
-  // (create, release = delete); execution-log rows only (no query job).
-  sweeper: [firestore.transaction, firestore.get, firestore.query, firestore.upsert, firestore.create, firestore.delete, bigquery.insertAll, bigquery.datasetGet, secretMount],
-  // reconciler.ts: range read, repair transactions, outbox claims; SELECT of completion rows and
-  // insertAll of repaired rows.
-  reconciler: [firestore.transaction, firestore.get, firestore.query, firestore.upsert, bigquery.insertAll, bigquery.jobCreate, bigquery.selectTables, bigquery.datasetGet, secretMount],
+  // (create, release = delete); execution-log rows, and the aggregate's MERGE for a trigger it latches.
+  sweeper: [firestore.transaction, firestore.get, firestore.query, firestore.upsert, firestore.create, firestore.delete, bigquery.insertAll, bigquery.jobCreate, bigquery.mergeTables, bigquery.datasetGet, secretMount],
+  // reconciler.ts: range read, repair transactions, outbox claims; SELECTs of completion and
+  // execution-log rows, insertAll of repaired rows, the aggregate's MERGE for a latch it makes.
+  reconciler: [firestore.transaction, firestore.get, firestore.query, firestore.upsert, bigquery.insertAll, bigquery.jobCreate, bigquery.selectTables, bigquery.mergeTables, bigquery.datasetGet, secretMount],
 };
 
 export function scopeKey(scope: PermissionScope): string {

@@ -127,8 +127,7 @@ describe("the Pulumi program under mocks", function () {
           const grants = plan.resources.filter((r) => r.inputs.member === member).map((r) => `${r.type}|${r.inputs.role as string}|${String(r.inputs.topic ?? r.inputs.datasetId ?? r.inputs.project ?? r.inputs.secretId)}`);
           const expected = [
             `${T.projectIam}|roles/datastore.user|${project}`,
-            // Query jobs: the orchestrators (MERGE) and the reconciler (SELECT); the sweeper runs none.
-            ...(spec.target === "sweep" ? [] : [`${T.projectIam}|roles/bigquery.jobUser|${project}`]),
+            `${T.projectIam}|roles/bigquery.jobUser|${project}`,
             `${T.datasetIam}|roles/bigquery.dataEditor|${config.bigquery.datasetId}`,
             `${T.secretIam}|roles/secretmanager.secretAccessor|projects/${project}/secrets/slack-webhook-url`,
             ...spec.publishesTo.map((topic) => `${T.topicIam}|roles/pubsub.publisher|${topic}`),
