@@ -166,7 +166,9 @@ describe("emulators harness", function () {
     });
   });
 
-  describe("startup failures (fake gcloud)", () => {
+  describe("startup failures (fake gcloud)", function () {
+    // A hang guard: the startup bounds below wait out real timeouts, slower on a busy machine.
+    this.timeout(120_000);
     it("reports an early exit with the tail of the emulator's log", async () => {
       const fake = path.join(tempDir("fake-gcloud-"), "gcloud");
       writeExecutable(fake, '#!/bin/sh\necho "ERROR: (gcloud) component not installed: $*"\nexit 2\n');
@@ -184,13 +186,14 @@ describe("emulators harness", function () {
       // Like gcloud: a child (here `sleep`, there the JVM) that would survive the parent being killed.
       writeExecutable(fake, `#!/bin/sh\nsleep 300 &\necho $! > ${childPidFile}\necho "still warming up"\nwait\n`);
       const before = liveEmulatorProcessGroups();
+      // Long enough for the fake to have started its child and logged, however busy the machine.
       await assert.rejects(
-        startPubsubEmulator({ gcloudBinary: fake, startupTimeoutMs: 1_500 }),
-        /did not answer within 1500 ms[\s\S]*still warming up/,
+        startPubsubEmulator({ gcloudBinary: fake, startupTimeoutMs: 10_000 }),
+        /did not answer within 10000 ms[\s\S]*still warming up/,
       );
       const orphan = Number(fs.readFileSync(childPidFile, "utf8"));
       assert.ok(orphan > 0);
-      assert.ok(await eventually(() => !processExists(orphan), 5_000), `child ${orphan} survived`);
+      assert.ok(await eventually(() => !processExists(orphan), 30_000), `child ${orphan} survived`);
       assert.deepEqual(liveEmulatorProcessGroups(), before);
     });
 
