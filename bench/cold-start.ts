@@ -7,7 +7,10 @@
 // - bundle + compile cache: the same with NODE_COMPILE_CACHE primed by one unmeasured run;
 // - unbundled: our code compiled to one file, every dependency loaded from node_modules;
 // - floors (once): a bare Node process that loads nothing but node:http, and the framework serving a
-//   function that does nothing (what the framework itself costs).
+//   function that does nothing (what the framework itself costs), and the framework serving a bundled
+//   function whose only work is one Firestore transaction (what any function that uses Firestore pays).
+// Beside each: the resident memory (RSS) of the process right after its first response.
+import { readFile } from "node:fs/promises";
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -39,6 +42,8 @@ export interface ColdSample {
   firstRequestMs: number;
   /** A second, warm request, ms (orchestrators only). */
   warmRequestMs: number | null;
+  /** Resident memory right after the first response, MiB (null where /proc is not available). */
+  rssMiB: number | null;
 }
 
 export type ColdMedian = ColdSample & { runs: number };
@@ -54,13 +59,15 @@ export interface ColdFunctionResult {
   archiveBytes: number;
   unbundledOwnCodeBytes: number;
   /** "bundle" for every function; the other variants for the first orchestrator only (same code apart from the entry). */
-  variants: Partial<Record<ColdVariant, ColdMedian>>;
+  variants: Partial<Record<ColdVariant, ColdMedian | undefined>>;
   /** firstResponseMs of each variant / the bare Node floor's. */
   vsBareNode: Partial<Record<ColdVariant, number | null>>;
+  /** firstResponseMs of each variant / the empty function's on the framework (the cold-start target's floor). */
+  vsFramework: Partial<Record<ColdVariant, number | null>>;
 }
 
 export interface ColdStartResult {
-  floors: { bareNode: ColdMedian; frameworkOnly: ColdMedian; nodeExit: { ms: number; runs: number } };
+  floors: { bareNode: ColdMedian; frameworkOnly: ColdMedian; firestoreTransactionOnly: ColdMedian; nodeExit: { ms: number; runs: number } };
   functions: ColdFunctionResult[];
 }
 
@@ -82,10 +89,10 @@ async function spawnAndMeasure(launch: Launch, port: number): Promise<ColdSample
   trackChild(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let stderr = "";
+  let out = "";
   child.stderr!.setEncoding("utf8").on("data", (c: string) => (stderr += c));
   try {
     const loadMs = await new Promise<number>((resolve, reject) => {
-      let out = "";
       child.stdout!.setEncoding("utf8").on("data", (c: string) => {
         out += c;
         if (/URL: http/.test(out)) resolve(performance.now() - started);
@@ -95,30 +102,46 @@ async function spawnAndMeasure(launch: Launch, port: number): Promise<ColdSample
     });
     const url = `http://127.0.0.1:${port}/`;
     const before = performance.now();
-    await launch.request(url);
+    await launch.request(url).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\nits output:\n${out.slice(-3000)}${stderr.slice(-2000)}`);
+    });
     const answered = performance.now();
     const firstResponseMs = answered - started;
+    const rssMiB = await residentMiB(child.pid);
     let warmRequestMs: number | null = null;
     if (launch.warm) {
       const w = performance.now();
       await launch.request(url);
       warmRequestMs = performance.now() - w;
     }
-    return { loadMs, firstResponseMs, firstRequestMs: answered - before, warmRequestMs };
+    return { loadMs, firstResponseMs, firstRequestMs: answered - before, warmRequestMs, rssMiB };
   } finally {
     child.kill("SIGKILL");
     await exited;
   }
 }
 
+/** VmRSS of a process (Linux /proc), MiB; null elsewhere. */
+async function residentMiB(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw error;
+  });
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return kb === null ? null : Number(kb[1]) / 1024;
+}
+
 function medianOf(samples: ColdSample[]): ColdMedian {
   const warm = samples.map((s) => s.warmRequestMs).filter((x): x is number => x !== null);
+  const rss = samples.map((s) => s.rssMiB).filter((x): x is number => x !== null);
   return {
     runs: samples.length,
     loadMs: median(samples.map((s) => s.loadMs)),
     firstResponseMs: median(samples.map((s) => s.firstResponseMs)),
     firstRequestMs: median(samples.map((s) => s.firstRequestMs)),
     warmRequestMs: warm.length ? median(warm) : null,
+    rssMiB: rss.length ? median(rss) : null,
   };
 }
 
@@ -153,6 +176,18 @@ async function codeFolder(base: string, name: string, code: Uint8Array | string)
   await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
   return path.join(dir, "index.js");
 }
+
+/** A function whose only work is one read-modify-write transaction on one document. */
+const FIRESTORE_ONLY_FUNCTION = [
+  'import * as functions from "@google-cloud/functions-framework";',
+  'import { Firestore } from "@google-cloud/firestore";',
+  "const db = new Firestore();",
+  'functions.http("tx", async (req, res) => {',
+  '  const ref = db.collection("bench_cold_floor").doc(String(process.pid));',
+  "  await db.runTransaction(async (tx) => { const snap = await tx.get(ref); tx.set(ref, { n: ((snap.get(\"n\") as number | undefined) ?? 0) + 1 }); });",
+  '  res.send("ok");',
+  "});",
+].join("\n");
 
 async function measureNodeExit(runs: number): Promise<number> {
   const samples: number[] = [];
@@ -189,6 +224,29 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
       return { port, args: frameworkArgs(helloSource, "hello", port), env: { NODE_ENV: "test" }, request: get, warm: false };
     });
     const nodeExit = await measureNodeExit(opts.runs);
+    const firestoreOnlyBundle = await esbuild.build({
+      absWorkingDir: ROOT,
+      stdin: { contents: FIRESTORE_ONLY_FUNCTION, resolveDir: ROOT, sourcefile: "firestore-only.ts", loader: "ts" },
+      bundle: true,
+      platform: "node",
+      target: "node22",
+      format: "esm",
+      banner: { js: ESM_CJS_SHIM },
+      external: ["@google-cloud/functions-framework"],
+      write: false,
+      logLevel: "silent",
+    });
+    const firestoreOnlySource = await codeFolder(base, "firestore-only", firestoreOnlyBundle.outputFiles[0]!.contents);
+    const firestoreTransactionOnly = await repeat(opts.runs, async () => {
+      const port = await findFreePort();
+      const fnEnv = { FIRESTORE_EMULATOR_HOST: env.firestoreHost, GOOGLE_CLOUD_PROJECT: env.projectId, METADATA_SERVER_DETECTION: "none", NODE_ENV: "test" };
+      const request = async (url: string) => {
+        const res = await fetch(url);
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`the Firestore-only function answered ${res.status}: ${text}`);
+      };
+      return { port, args: frameworkArgs(firestoreOnlySource, "tx", port), env: fnEnv, request, warm: false };
+    });
 
     const pipeline = loadPipeline();
     const registry = functionRegistry(pipeline).filter((s) => s.kind === "orchestrator" || opts.includeScheduled);
@@ -253,7 +311,7 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
             };
         return { port, args: frameworkArgs(source, spec.target, port), env: fnEnv, request, warm: transition !== undefined };
       };
-      const variants: Partial<Record<ColdVariant, ColdMedian>> = { bundle: await repeat(opts.runs, launchFor(bundleSource, false)) };
+      const variants: Partial<Record<ColdVariant, ColdMedian | undefined>> = { bundle: await repeat(opts.runs, launchFor(bundleSource, false)) };
       if (functions.length === 0 && !opts.smoke) {
         // Prime the compile cache once (not measured).
         const priming = await launchFor(bundleSource, true)();
@@ -263,9 +321,11 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
         variants.unbundled = await repeat(opts.runs, launchFor(unbundledSource, false));
       }
       const vsBareNode: Partial<Record<ColdVariant, number | null>> = {};
+      const vsFramework: Partial<Record<ColdVariant, number | null>> = {};
       for (const v of COLD_VARIANTS) {
         const m = variants[v];
         if (m) vsBareNode[v] = ratio(m.firstResponseMs, bareNode.firstResponseMs);
+        if (m) vsFramework[v] = ratio(m.firstResponseMs, frameworkOnly.firstResponseMs);
       }
       functions.push({
         name: spec.name,
@@ -276,9 +336,10 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
         unbundledOwnCodeBytes: ownCode.outputFiles[0]!.contents.byteLength,
         variants,
         vsBareNode,
+        vsFramework,
       });
     }
-    return { floors: { bareNode, frameworkOnly, nodeExit: { ms: nodeExit, runs: opts.runs } }, functions };
+    return { floors: { bareNode, frameworkOnly, firestoreTransactionOnly, nodeExit: { ms: nodeExit, runs: opts.runs } }, functions };
   } finally {
     await rm(base, { recursive: true, force: true });
   }

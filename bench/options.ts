@@ -1,7 +1,7 @@
 // Command-line options of `npm run bench`. Pure: parses argv, no I/O.
 import { parseArgs } from "node:util";
 
-export const SECTIONS = ["cold", "latency", "contention", "operations"] as const;
+export const SECTIONS = ["cold", "latency", "contention", "operations", "bursts"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -23,6 +23,12 @@ export interface BenchOptions {
   coldScheduled: boolean;
   /** Cold start: only the first orchestrator's deployed bundle (no other variants or functions). */
   coldSmoke: boolean;
+  /** Bursts: instances of every function on the local stack. */
+  burstInstances: number;
+  /** Bursts: dates of the backfill burst (every phase of each at once). */
+  burstDates: number;
+  /** Bursts: dates posted one after another for the serialized floor. */
+  burstFloorDates: number;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -36,6 +42,9 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   sections: [...SECTIONS],
   coldScheduled: true,
   coldSmoke: false,
+  burstInstances: 3,
+  burstDates: 30,
+  burstFloorDates: 2,
 };
 
 /** --quick: every section in a tiny configuration (the smoke test's; numbers are not meaningful). */
@@ -48,16 +57,22 @@ export const QUICK_OPTIONS: Omit<BenchOptions, "json" | "sections"> = {
   contentionDates: [2],
   coldScheduled: false,
   coldSmoke: true,
+  burstInstances: 2,
+  burstDates: 2,
+  burstFloorDates: 1,
 };
 
-export const USAGE = `npm run bench -- [--json] [--quick] [--runs N] [--only cold,latency,contention,operations]
+export const USAGE = `npm run bench -- [--json] [--quick] [--runs N] [--only cold,latency,contention,operations,bursts]
   [--latency-dates N] [--e2e-dates N] [--floor-samples N] [--sizes 5,20,100] [--dates 10,40]
+  [--instances N] [--backfill-dates N]
   --json     print one JSON document instead of tables
   --quick    tiny configuration (seconds of work; for the smoke test, not for numbers)
   --runs N   fresh processes per cold-start variant (median reported; default ${DEFAULT_OPTIONS.runs})
   --only     sections to run, comma-separated (default: all)
   --sizes    completions of one date arriving at once (default ${DEFAULT_OPTIONS.contentionSizes.join(",")})
-  --dates    dates arriving at once, 5 completions each (default ${DEFAULT_OPTIONS.contentionDates.join(",")})`;
+  --dates    dates arriving at once, 5 completions each (default ${DEFAULT_OPTIONS.contentionDates.join(",")})
+  --instances N       bursts: instances of every function on the local stack (default ${DEFAULT_OPTIONS.burstInstances})
+  --backfill-dates N  bursts: dates of the backfill, every phase of each at once (default ${DEFAULT_OPTIONS.burstDates})`;
 
 export class UsageError extends Error {
   override readonly name = "UsageError";
@@ -90,6 +105,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { help: 
       "floor-samples": { type: "string" },
       sizes: { type: "string" },
       dates: { type: "string" },
+      instances: { type: "string" },
+      "backfill-dates": { type: "string" },
     },
   });
   const base = values.quick ? { ...DEFAULT_OPTIONS, ...QUICK_OPTIONS } : { ...DEFAULT_OPTIONS };
@@ -108,5 +125,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { help: 
     ...(values["floor-samples"] === undefined ? {} : { floorSamples: positiveInt("floor-samples", values["floor-samples"]) }),
     ...(values.sizes === undefined ? {} : { contentionSizes: intList("sizes", values.sizes) }),
     ...(values.dates === undefined ? {} : { contentionDates: intList("dates", values.dates) }),
+    ...(values.instances === undefined ? {} : { burstInstances: positiveInt("instances", values.instances) }),
+    ...(values["backfill-dates"] === undefined ? {} : { burstDates: positiveInt("backfill-dates", values["backfill-dates"]) }),
   };
 }

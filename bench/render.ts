@@ -12,6 +12,7 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 const ms = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "-" : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const x = (r: number | null | undefined) => (r === null || r === undefined || !Number.isFinite(r) ? "-" : `${r.toFixed(1)}x`);
+const rss = (v: number | null | undefined) => (v === null || v === undefined ? "-" : v.toFixed(0));
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MiB`;
 const n2 = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 const usd = (v: number) => `$${v.toFixed(6)}`;
@@ -28,14 +29,15 @@ export function renderReport(r: BenchReport): string {
 
   const c = r.coldStart;
   if (c) {
-    out.push("", "1. Cold start (median of runs; ms from process spawn; ratio = first response / bare Node's)");
+    out.push("", "1. Cold start (median of runs; ms from process spawn; RSS after the first response; ratios = first response / the empty function's and bare Node's)");
     out.push(
       table(
-        ["floor", "runs", "listening", "first response"],
+        ["floor", "runs", "listening", "first response", "RSS MiB"],
         [
-          ["node -e 0 (exit)", c.floors.nodeExit.runs, ms(c.floors.nodeExit.ms), ""],
-          ["bare node:http server", c.floors.bareNode.runs, ms(c.floors.bareNode.loadMs), ms(c.floors.bareNode.firstResponseMs)],
-          ["functions framework, empty function", c.floors.frameworkOnly.runs, ms(c.floors.frameworkOnly.loadMs), ms(c.floors.frameworkOnly.firstResponseMs)],
+          ["node -e 0 (exit)", c.floors.nodeExit.runs, ms(c.floors.nodeExit.ms), "", ""],
+          ["bare node:http server", c.floors.bareNode.runs, ms(c.floors.bareNode.loadMs), ms(c.floors.bareNode.firstResponseMs), rss(c.floors.bareNode.rssMiB)],
+          ["functions framework, empty function", c.floors.frameworkOnly.runs, ms(c.floors.frameworkOnly.loadMs), ms(c.floors.frameworkOnly.firstResponseMs), rss(c.floors.frameworkOnly.rssMiB)],
+          ["framework, one Firestore transaction", c.floors.firestoreTransactionOnly.runs, ms(c.floors.firestoreTransactionOnly.loadMs), ms(c.floors.firestoreTransactionOnly.firstResponseMs), rss(c.floors.firestoreTransactionOnly.rssMiB)],
         ],
       ),
     );
@@ -44,10 +46,10 @@ export function renderReport(r: BenchReport): string {
       for (const v of COLD_VARIANTS) {
         const m = f.variants[v];
         if (!m) continue;
-        rows.push([f.name, v, v === "bundleMinified" ? mb(f.minifiedBundleBytes) : v === "unbundled" ? mb(f.unbundledOwnCodeBytes) : mb(f.bundleBytes), ms(m.loadMs), ms(m.firstRequestMs), ms(m.firstResponseMs), ms(m.warmRequestMs), x(f.vsBareNode[v])]);
+        rows.push([f.name, v, v === "bundleMinified" ? mb(f.minifiedBundleBytes) : v === "unbundled" ? mb(f.unbundledOwnCodeBytes) : mb(f.bundleBytes), ms(m.loadMs), ms(m.firstRequestMs), ms(m.firstResponseMs), ms(m.warmRequestMs), rss(m.rssMiB), x(f.vsFramework[v]), x(f.vsBareNode[v])]);
       }
     }
-    out.push("", table(["function", "variant", "code size", "listening", "1st request", "1st response", "warm request", "vs floor"], rows));
+    out.push("", table(["function", "variant", "code size", "listening", "1st request", "1st response", "warm request", "RSS MiB", "vs framework", "vs bare node"], rows));
     out.push("(orchestrators' first request is a real completion; scheduled functions' is an OPTIONS request. unbundled code size = our code only)");
   }
 
@@ -125,5 +127,40 @@ export function renderReport(r: BenchReport): string {
       `game day (${g.completions} completions, ${g.triggers} triggers): ours ${usd(g.oursCostUsd)} (every message delivered twice: ${usd(g.oursWithEveryMessageDuplicatedCostUsd)}), existing design ${usd(g.legacyCostUsd)}; list prices recorded ${o.pricesRecordedOn} (bench/cost-model.ts)`,
     );
   }
+  const b = r.bursts;
+  if (b) {
+    out.push(
+      "",
+      `5. Bursts across instances (local stack, stack ${b.stack}: ${b.instances} instances per function, ${b.concurrencyPerInstance} request(s) at once each; time = first publish to the last trigger)`,
+    );
+    out.push(
+      table(
+        ["burst", "compl.", "wall ms", "serialized floor ms", "vs floor", "trigger p50", "trigger max", "exactly one", "duplicates", "missing", "dead letters", "max in flight/inst.", "cut off"],
+        b.runs.map((run) => [
+          run.kind === "one_date" ? "one date, every phase" : `backfill ${run.dates} dates x every phase`,
+          run.completions,
+          ms(run.wallMs),
+          ms(run.serializedFloorMs),
+          x(run.vsSerializedFloor),
+          ms(run.triggerLatency.p50),
+          ms(run.triggerLatency.max),
+          `${run.exactlyOne}/${run.expectedTriggers}`,
+          run.duplicates.length,
+          run.missing.length,
+          run.deadLettered,
+          run.maxInFlightPerInstance,
+          run.cutOff ? "YES" : "no",
+        ]),
+      ),
+    );
+    out.push(`(serialized floor: ${b.serialized.completions} completions posted one after another, mean ${ms(b.serialized.perCompletion.mean)} ms each, times the burst's count)`);
+    for (const run of b.runs) {
+      out.push(`${run.kind}: requests per instance ${Object.entries(run.requestsPerInstance).map(([f, n]) => `${f} ${n.join("/")}`).join(", ")}`);
+      for (const d of run.duplicates) out.push(`${run.kind}: DUPLICATE trigger ${d.transition} ${d.gameDate}: ${d.messages} messages, ${d.triggerIds} trigger ids`);
+      if (run.missing.length > 0) out.push(`${run.kind}: MISSING triggers: ${run.missing.map((m) => `${m.transition} ${m.gameDate}`).join(", ")}`);
+      if (run.errorMessages.length > 0) out.push(`${run.kind}: ERROR lines: ${run.errorMessages.join(" | ")}`);
+    }
+  }
+
   return out.join("\n");
 }

@@ -5,6 +5,7 @@ import type { ColdStartResult } from "./cold-start.ts";
 import type { LatencyResult } from "./latency.ts";
 import type { ContentionRun } from "./contention.ts";
 import type { OperationsResult } from "./operations.ts";
+import type { BurstResult } from "./bursts.ts";
 
 export interface MachineFacts {
   cpus: number;
@@ -25,6 +26,7 @@ export interface BenchReport {
   latency?: LatencyResult;
   contention?: ContentionRun[];
   operations?: OperationsResult;
+  bursts?: BurstResult;
 }
 
 export function machineFacts(loadAverageStart: number[]): MachineFacts {

@@ -10,6 +10,8 @@ import type { BenchReport } from "./report.ts";
 
 /** A burst that has not settled by then is cut off (reported as undelivered). */
 const CONTENTION_CAP_MS = { quick: 20_000, full: 30_000 };
+/** A burst across instances that has not triggered every (transition, date) by then is cut off. */
+const BURST_CAP_MS = { quick: 180_000, full: 420_000 };
 
 async function main(argv: string[]): Promise<number> {
   let options;
@@ -81,6 +83,19 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     progress("stopping the emulators");
     await env.stop();
+  }
+  if (options.sections.includes("bursts")) {
+    // On the local stack, with emulators of its own: after the others' are stopped, so the two sets
+    // do not share the machine.
+    progress(`bursts across ${options.burstInstances} instances per function (one date; a backfill of ${options.burstDates} dates)`);
+    const { measureBursts } = await import("./bursts.ts");
+    report.bursts = await measureBursts({
+      instances: options.burstInstances,
+      backfillDates: options.burstDates,
+      floorDates: options.burstFloorDates,
+      capMs: quick ? BURST_CAP_MS.quick : BURST_CAP_MS.full,
+      log: progress,
+    });
   }
   const full: BenchReport = { ...report, machine: machineFacts(loadStart), durationMs: performance.now() - started };
   process.stdout.write(options.json ? `${JSON.stringify(full, null, 2)}\n` : `${renderReport(full)}\n`);

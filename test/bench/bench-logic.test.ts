@@ -57,6 +57,18 @@ describe("bench: arguments", () => {
     assert.throws(() => parseBenchArgs(["--only", "cold,warp"]), UsageError);
     assert.deepEqual(parseBenchArgs(["--only", "cold, operations"]).sections, ["cold", "operations"]);
   });
+  it("bursts: three instances and a 30-date backfill by default, smaller with --quick, flags win", () => {
+    const o = parseBenchArgs([]);
+    assert.equal(o.burstInstances, 3);
+    assert.equal(o.burstDates, 30);
+    assert.ok(o.sections.includes("bursts"));
+    const q = parseBenchArgs(["--quick"]);
+    assert.ok(q.burstInstances >= 2 && q.burstDates < o.burstDates);
+    const f = parseBenchArgs(["--only", "bursts", "--instances", "4", "--backfill-dates", "10"]);
+    assert.deepEqual([f.sections, f.burstInstances, f.burstDates], [["bursts"], 4, 10]);
+    assert.throws(() => parseBenchArgs(["--instances", "0"]), UsageError);
+    assert.throws(() => parseBenchArgs(["--backfill-dates", "x"]), UsageError);
+  });
 });
 
 describe("bench: cost model", () => {

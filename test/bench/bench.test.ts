@@ -11,7 +11,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const run = promisify(execFile);
 
 describe("npm run bench -- --quick --json (smoke)", function () {
-  this.timeout(300_000);
+  this.timeout(600_000);
 
   it("runs every section in the tiny configuration and prints one JSON document", async () => {
     const { stdout } = await run(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--json"], {
@@ -56,6 +56,23 @@ describe("npm run bench -- --quick --json (smoke)", function () {
     for (const c of contention) {
       assert.equal(c.undelivered, 0, `${c.kind} ${c.size}: every completion acknowledged`);
       assert.equal(c.exactlyOneTriggerPerDate, true, `${c.kind} ${c.size}: ${JSON.stringify(c.triggers)}`);
+    }
+
+    // Bursts across instances (local stack): every (transition, date) triggered exactly once, nothing
+    // dead-lettered, and no instance ever held more requests than the stack's concurrency.
+    const bursts = report.bursts!;
+    assert.equal(bursts.instances, 2);
+    assert.deepEqual(bursts.runs.map((r) => [r.kind, r.dates, r.completions]), [
+      ["one_date", 1, 16],
+      ["backfill", 2, 32],
+    ]);
+    for (const r of bursts.runs) {
+      const context = JSON.stringify({ duplicates: r.duplicates, missing: r.missing, dead: r.deadLettered, errors: r.errorMessages });
+      assert.equal(r.exactlyOne, r.expectedTriggers, context);
+      assert.deepEqual(r.duplicates, [], context);
+      assert.equal(r.deadLettered, 0, context);
+      assert.ok(r.maxInFlightPerInstance <= bursts.concurrencyPerInstance, `${r.maxInFlightPerInstance} in flight at one instance`);
+      for (const [fn, perInstance] of Object.entries(r.requestsPerInstance)) assert.equal(perInstance.length, 2, fn);
     }
   });
 });

@@ -7,6 +7,9 @@ import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { pickInstance, startFrontProxy, type FrontProxy } from "../../tools/local-stack/front-proxy.ts";
 import { findFreePort } from "../../tools/local-stack/emulators.ts";
+import * as path from "node:path";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
 
 /** An instance that holds every request until released and records how many it had at once. */
 interface FakeInstance {
@@ -127,12 +130,13 @@ describe("local stack: front proxy over several instances", function () {
     const proxy = await startFrontProxy({ instancePorts: [port], concurrency: 1, refusedRetryMs: 20 });
     closers.push(() => proxy.close());
     proxy.setMode("stall");
-    const answer = post(proxy, "early");
+    let answered = false;
+    const answer = post(proxy, "early").finally(() => (answered = true));
     await until("held", () => proxy.waiting === 1);
     proxy.setMode("pass");
-    // Refused for a while: the request goes back to the queue and is retried.
+    // Refused for a while: the request goes back to the queue and is tried again; the caller gets no error.
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(proxy.waiting, 1);
+    assert.equal(answered, false, "no answer while nothing listens");
     const instance = await fakeInstance(port);
     closers.push(() => instance.close());
     await until("delivered once it listens", () => instance.held.length === 1);
@@ -152,5 +156,26 @@ describe("local stack: front proxy over several instances", function () {
     const r = await answer;
     assert.equal(r.status, 502);
     assert.match(r.text, /instance 0 failed/);
+  });
+});
+
+describe("npm start -- --instances: flag validation", function () {
+  this.timeout(60_000);
+  it("a bad --instances exits 2 with a clear error and the usage, before starting anything; --help documents it", async () => {
+    const { execFile } = await import("node:child_process");
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ["--import", "tsx", "tools/local-stack/cli.ts", ...args], { cwd: ROOT }, (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? null, stdout, stderr }),
+        );
+      });
+    const bad = await cli(["--instances", "0"]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--instances must be a whole number 1\.\.8, got "0"/);
+    assert.match(bad.stderr, /usage: npm start/);
+    assert.doesNotMatch(bad.stderr, /starting the emulators/);
+    const help = await cli(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--instances <N>/);
   });
 });
