@@ -4,11 +4,12 @@
 // rows still in the streaming buffer.
 import assert from "node:assert/strict";
 import { PHASE_COMPLETION_STATUS, PHASE_COMPLETIONS } from "../../functions/core/tables.ts";
-import { buildCompletionRow, buildStatusParams } from "../../functions/lib/bigquery-store.ts";
+import { buildCompletionRow, buildStatusParams, createBigQueryStore } from "../../functions/lib/bigquery-store.ts";
+import { captureLogs } from "../../functions/lib/logger.ts";
 import { statusMergeStatement } from "../../functions/lib/bigquery-sql.ts";
 import { isTransient } from "../../functions/lib/errors.ts";
 import { DEFAULT_BEHAVIOUR } from "../../tools/bigquery-fake/server.ts";
-import { DATASET_ID, type FakeContext, PROJECT_ID, reprovision, sampleAggregate, sampleCompletion, startProvisionedFake } from "./helpers.ts";
+import { DATASET_ID, FAST_RETRY, type FakeContext, PROJECT_ID, reprovision, sampleAggregate, sampleCompletion, startProvisionedFake } from "./helpers.ts";
 
 type ApiErrorLike = Error & { code?: number; errors?: { reason?: string; message?: string }[] };
 
@@ -57,6 +58,16 @@ describe("BigQuery fake: BigQuery's limits (real client, wire level)", function 
     assert.equal(DEFAULT_BEHAVIOUR.dml.maxRunning, 2);
     assert.equal(DEFAULT_BEHAVIOUR.dml.maxQueued, 20);
     assert.equal(DEFAULT_BEHAVIOUR.dml.conflictRetries, 3);
+    assert.ok(DEFAULT_BEHAVIOUR.dml.durationMs >= 1000, "a DML statement takes time, so concurrent ones overlap");
+  });
+
+  it("the runtime's writes obey the streaming-buffer rule: its only DML (the aggregate MERGE) targets a table nothing streams into", async () => {
+    const store = createBigQueryStore({ bigquery: ctx.bigquery, projectId: PROJECT_ID, datasetId: DATASET_ID, logger: captureLogs().logger, retry: FAST_RETRY });
+    await store.insertCompletion(sampleCompletion());
+    await store.upsertStatus(sampleAggregate({ complete_count: 1, updated_at: "2026-01-16T09:00:00Z" }));
+    // The second MERGE changes the row the first one wrote: DML-written rows are not in the buffer.
+    await store.upsertStatus(sampleAggregate({ complete_count: 2, updated_at: "2026-01-16T09:01:00Z" }));
+    assert.equal(ctx.fake.rows(PHASE_COMPLETION_STATUS.name)[0]?.["complete_count"], 2);
   });
 
   describe("insertId de-duplication is best effort, for a window", () => {

@@ -19,7 +19,8 @@ export interface DmlLimits {
   conflictRetries: number;
 }
 
-export const REALISTIC_DML_LIMITS: DmlLimits = { maxRunning: 2, maxQueued: 20, durationMs: 0, conflictRetries: 3 };
+// A mutating DML statement takes a second or more in BigQuery, so concurrent statements on one table overlap.
+export const REALISTIC_DML_LIMITS: DmlLimits = { maxRunning: 2, maxQueued: 20, durationMs: 1000, conflictRetries: 3 };
 
 interface TableQueue {
   running: number;
