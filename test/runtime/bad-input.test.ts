@@ -208,4 +208,30 @@ describe("bad input is quarantined, logged, alerted and acknowledged (end to end
       assert.ok(ms >= before + days * DAY - 60_000 && ms <= Date.now() + days * DAY + 60_000, `${doc.ref.path}: ${expireAt.toDate().toISOString()}`);
     }
   });
+
+  it("an unknown-processor alert Slack could not take is not lost: the sighting is released and the next message alerts", async () => {
+    const fn = fns[0]!;
+    const alerts = () => slack.received.filter((a) => String(a.text).includes('Unknown processor "FlakySlackProcessor"'));
+    const sightingRef = db.collection(`${prefix}unknown_processors`).doc("phase2-to-phase3__FlakySlackProcessor");
+    slack.respondWith(503);
+    try {
+      const r1 = await postJson(fn.url, pushEnvelope(phase2Message("FlakySlackProcessor", "2026-01-15")));
+      assert.equal(r1.status, 200, "quarantined: the message is safe whatever Slack says");
+      assert.equal(alerts().length, 0);
+      assert.ok(
+        fn.logs.some((l) => l.severity === "ERROR" && String(l.message).includes("alert not delivered") && String(l.message).includes('Unknown processor "FlakySlackProcessor"')),
+        "the undelivered alert is logged at ERROR",
+      );
+      assert.equal((await sightingRef.get()).exists, false, "not delivered: the sighting was released");
+    } finally {
+      slack.respondWith(200);
+    }
+    const r2 = await postJson(fn.url, pushEnvelope(phase2Message("FlakySlackProcessor", "2026-01-16")));
+    assert.equal(r2.status, 200);
+    assert.equal(alerts().length, 1, "the next message alerts (delivered)");
+    assert.equal((await sightingRef.get()).exists, true);
+    const r3 = await postJson(fn.url, pushEnvelope(phase2Message("FlakySlackProcessor", "2026-01-17")));
+    assert.equal(r3.status, 200);
+    assert.equal(alerts().length, 1, "and only once");
+  });
 });
