@@ -40,15 +40,32 @@ async function installFromLock(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The first answer of url once the function listens (a hang guard of 120 s: loading a bundle on a busy
+ * machine is slow). A /health that answers "degraded" (a first dependency check can time out on a cold,
+ * busy machine, and the result is cached 30 s) is asked again until healthy; "misconfigured" is final.
+ */
 async function waitForHttp(url: string, child: ChildProcess, logs: () => string): Promise<Response> {
-  const deadline = Date.now() + 30_000;
+  const first = await firstAnswer(url, child, logs);
+  if (first.status !== 503) return first;
+  const deadline = Date.now() + 120_000;
+  let res = first;
+  while (res.status === 503 && ((await res.clone().json()) as { status?: string }).status === "degraded" && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2_000));
+    res = await fetch(url);
+  }
+  return res;
+}
+
+async function firstAnswer(url: string, child: ChildProcess, logs: () => string): Promise<Response> {
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the function exited with ${child.exitCode} before answering:\n${logs()}`);
     try {
       return await fetch(url);
     } catch (error) {
       // Connection refused while the framework starts; anything else after the deadline is a failure.
-      if (Date.now() > deadline) throw new Error(`no answer from ${url} within 30 s: ${String(error)}\n${logs()}`, { cause: error });
+      if (Date.now() > deadline) throw new Error(`no answer from ${url} within 120 s: ${String(error)}\n${logs()}`, { cause: error });
       await new Promise((r) => setTimeout(r, 200));
     }
   }
