@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import * as gcp from "@pulumi/gcp";
 import type * as pulumi from "@pulumi/pulumi";
 import { loadPipeline } from "./functions/core/pipeline.ts";
+import { liveTriggerTopics, routeTriggers, SHADOW_TOPIC_SUFFIX, shadowTopicName } from "./functions/core/trigger-routing.ts";
 import { buildFunctionArchive } from "./infra/bundle/function-archive.ts";
 import { writeArchive } from "./infra/bundle/manifest.ts";
 import { Alerting } from "./infra/components/alerting.ts";
@@ -20,6 +21,7 @@ import { PipelineTopics } from "./infra/components/topics.ts";
 import { PushSubscription } from "./infra/components/push-subscription.ts";
 import { ScheduledInvocation } from "./infra/components/scheduled-invocation.ts";
 import { ServiceAgents } from "./infra/components/service-agents.ts";
+import { ShadowTaps } from "./infra/components/shadow-taps.ts";
 import { SlackWebhookSecret } from "./infra/components/slack-webhook-secret.ts";
 import { functionEnvironment } from "./infra/function-env.ts";
 import { FirestoreTtl } from "./infra/components/firestore-ttl.ts";
@@ -42,8 +44,10 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
   const rootDir = options.rootDir ?? HERE;
   const { config, secrets } = readStackConfig();
   const pipeline = loadPipeline(config.pipelineOverrides);
-  const naming = new Naming({ project: config.project, environment: config.environment });
-  const specs = functionRegistry(pipeline, options.scheduled ?? SCHEDULED_FUNCTIONS);
+  const shadow = config.triggerMode === "shadow";
+  const naming = new Naming({ project: config.project, environment: config.environment, functionNameSuffix: shadow ? SHADOW_TOPIC_SUFFIX : "" });
+  // Routed: in shadow mode each function publishes to (and is granted publisher on) shadow topics only.
+  const specs = functionRegistry(routeTriggers(pipeline, config.triggerMode), options.scheduled ?? SCHEDULED_FUNCTIONS);
 
   // Bundle while evaluating: the hashes below are those of the code on disk now, never stale.
   const archives = await Promise.all(specs.map((s) => buildFunctionArchive({ rootDir, name: s.name, entry: s.entry })));
@@ -73,7 +77,13 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
 
   const topics = new PipelineTopics(
     "topics",
-    { naming, topicNames: pipeline.transitions.flatMap((t) => [t.inputTopicName, t.outputTopicName]) },
+    {
+      naming,
+      topicNames: [
+        ...pipeline.transitions.flatMap((t) => [t.inputTopicName, t.outputTopicName]),
+        ...(shadow ? liveTriggerTopics(pipeline).map(shadowTopicName) : []),
+      ],
+    },
     needsApis,
   );
   const dataset = new CompletionDataset(
@@ -159,6 +169,10 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
       },
       needsApis,
     );
+  }
+
+  if (shadow) {
+    new ShadowTaps("shadow-taps", { naming, liveTopics: new Map(liveTriggerTopics(pipeline).map((n) => [n, topics.topic(n)])) }, needsApis);
   }
 
   const alerting = new Alerting(

@@ -4,6 +4,7 @@ import { serializePipeline } from "../functions/core/pipeline.ts";
 import type { Pipeline } from "../functions/core/pipeline-types.ts";
 import { RETENTION_DEFAULTS, RETENTION_ENV_KEY, serializeRetention, type RetentionDays } from "../functions/core/retention.ts";
 import { RUNTIME_ENV_KEYS } from "../functions/core/runtime-env.ts";
+import { DEFAULT_TRIGGER_MODE, type TriggerMode } from "../functions/core/trigger-routing.ts";
 import type { FunctionSpec } from "./function-registry.ts";
 import type { StackConfig } from "./stack-config.ts";
 
@@ -13,6 +14,8 @@ export function functionEnvironment(
   pipeline: Pipeline,
   config: Pick<StackConfig, "project" | "bigquery" | "firestoreCollectionPrefix" | "environment"> & {
     functions: Pick<StackConfig["functions"], "timeoutSeconds">;
+    /** Where the function publishes triggers (default live). */
+    triggerMode?: TriggerMode;
   },
   codeHash: string,
   /** The stack's retention (config retention*Days): the expire_at the function writes on its documents. */
@@ -30,6 +33,8 @@ export function functionEnvironment(
     // The timeout the function is deployed with (serviceConfig.timeoutSeconds, same config value):
     // the runtime derives each event's deadline from it, so its retries end before the platform's cut.
     [RUNTIME_ENV_KEYS.functionTimeoutSeconds]: String(config.functions.timeoutSeconds),
+    // Always set, so a shadow deployment can never fall back to publishing live.
+    [RUNTIME_ENV_KEYS.triggerMode]: config.triggerMode ?? DEFAULT_TRIGGER_MODE,
   };
   if (spec.transitionId !== undefined) env[RUNTIME_ENV_KEYS.transitionId] = spec.transitionId;
   env[RETENTION_ENV_KEY] = serializeRetention(retention);

@@ -43,6 +43,11 @@ export interface NamingContext {
   project: string;
   /** Environment label (dev, staging, prod). */
   environment: string;
+  /**
+   * Appended to every function (and scheduler job) name: "-shadow" in shadow mode, so ours run beside
+   * the existing system's functions of the same model names until the switch.
+   */
+  functionNameSuffix?: string;
 }
 
 /** Physical names of one stack. */
@@ -60,7 +65,7 @@ export class Naming {
 
   /** A Cloud Functions (2nd gen) / Cloud Run service name: lowercase, at most 49 characters (Cloud Run's limit for functions). */
   functionName(modelName: string): string {
-    return this.checkedResourceName(modelName, 49, "function name");
+    return this.checkedResourceName(`${modelName}${this.ctx.functionNameSuffix ?? ""}`, 49, "function name");
   }
 
   /** A service account id "<base>-<role>": 6..30 characters. `base` is short (a transition id or a function's short name). */

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { isStrictEnvironment } from "../functions/core/runtime-env.ts";
 import { instanceSizingProblems } from "../functions/core/instance-sizing.ts";
 import { RETENTION_LIMITS, type RetentionDays } from "../functions/core/retention.ts";
+import { TRIGGER_MODES, type TriggerMode } from "../functions/core/trigger-routing.ts";
 
 export const PROJECT_NAMESPACE = "phase-orchestration";
 
@@ -72,6 +73,7 @@ const RawSchema = z.object({
   [k("slackAuthToken")]: z.string().min(1, "missing secret: set it with `pulumi config set --secret slackAuthToken`"),
   [k("slackWebhookUrl")]: z.string().min(1, "missing secret: set it with `pulumi config set --secret slackWebhookUrl`"),
   [k("pipeline")]: json.optional(),
+  [k("triggerMode")]: z.enum(TRIGGER_MODES, "must be live or shadow"),
 });
 
 /** Environments whose stacks must name an alertEmail (dev may go without: its alerts then fall back to Slack). */
@@ -106,6 +108,8 @@ export interface StackConfig {
   alerts: { fiveXxPerFiveMinutes: number; unackedAgeSeconds: number; dualWriteFailuresPerHour: number; uptimePeriodSeconds: number; email: string | undefined };
   /** Per-stack overrides for loadPipeline, or undefined. */
   pipelineOverrides: unknown;
+  /** live: triggers go to the live topics; shadow: to shadow topics, beside an existing orchestrator (functions/core/trigger-routing.ts). */
+  triggerMode: TriggerMode;
 }
 
 export class StackConfigError extends Error {
@@ -181,6 +185,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
       email: g<string | undefined>("alertEmail"),
     },
     pipelineOverrides: overrides,
+    triggerMode: g("triggerMode"),
   };
 }
 

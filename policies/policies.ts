@@ -26,6 +26,8 @@ import { pushSubscriptionOidcToken } from "./rules/push-subscription-oidc-token.
 import { pushSubscriptionRetryBackoff } from "./rules/push-subscription-retry-backoff.ts";
 import { schedulerJobAuthenticated } from "./rules/scheduler-job-authenticated.ts";
 import { serviceAgentMemberFromIdentity } from "./rules/service-agent-member-from-identity.ts";
+import { liveStackNoShadowTopics } from "./rules/live-stack-no-shadow-topics.ts";
+import { shadowNoLivePublisher } from "./rules/shadow-no-live-publisher.ts";
 
 export const PACK_NAME = "phase-orchestration-policies";
 
@@ -52,6 +54,8 @@ export const POLICIES: Policies = [
   bigqueryTableDeletionProtection,
   schedulerJobAuthenticated,
   serviceAgentMemberFromIdentity,
+  liveStackNoShadowTopics,
+  shadowNoLivePublisher,
   // Advisory
   functionEnvHardcodedUrl,
   functionMinInstancesProd,

@@ -2,6 +2,7 @@
 // runtime (which reads them at start). One definition, so a variable the program does not set is a
 // failure at start-up (and in the local stack), not a silent default in production.
 import { z } from "zod";
+import { DEFAULT_TRIGGER_MODE, TRIGGER_MODES, type TriggerMode } from "./trigger-routing.ts";
 
 export const RUNTIME_ENV_KEYS = {
   pipelineConfig: "PIPELINE_CONFIG",
@@ -15,6 +16,8 @@ export const RUNTIME_ENV_KEYS = {
   slackWebhookUrl: "SLACK_WEBHOOK_URL",
   /** The function's declared timeout, whole seconds: every event runs inside a deadline derived from it. */
   functionTimeoutSeconds: "FUNCTION_TIMEOUT_SECONDS",
+  /** live | shadow (functions/core/trigger-routing.ts): where triggers are published. Infra always sets it. */
+  triggerMode: "TRIGGER_MODE",
 } as const;
 
 /** Cloud Functions (2nd gen) HTTP functions may declare 1..3600 s. */
@@ -82,6 +85,8 @@ const baseSchema = z.object({
       (v) => Number(v) >= FUNCTION_TIMEOUT_SECONDS_RANGE.min && Number(v) <= FUNCTION_TIMEOUT_SECONDS_RANGE.max,
       `must be ${FUNCTION_TIMEOUT_SECONDS_RANGE.min}..${FUNCTION_TIMEOUT_SECONDS_RANGE.max}`,
     ),
+  // Absent only in functions deployed before the mode existed, which published live.
+  [RUNTIME_ENV_KEYS.triggerMode]: z.enum(TRIGGER_MODES).optional(),
 });
 
 const orchestratorSchema = baseSchema.extend({
@@ -99,6 +104,7 @@ export interface RuntimeEnv {
   slackWebhookUrl: string | undefined;
   transitionId: string | undefined;
   functionTimeoutSeconds: number;
+  triggerMode: TriggerMode;
   /** What the function will not do in this environment (e.g. no Slack alerts in dev); log each once at start. */
   warnings: string[];
 }
@@ -129,6 +135,7 @@ export function parseRuntimeEnv(env: Record<string, string | undefined>, kind: "
     slackWebhookUrl: v[RUNTIME_ENV_KEYS.slackWebhookUrl]?.trim() || undefined,
     transitionId: v[RUNTIME_ENV_KEYS.transitionId],
     functionTimeoutSeconds: Number(v[RUNTIME_ENV_KEYS.functionTimeoutSeconds]),
+    triggerMode: (v[RUNTIME_ENV_KEYS.triggerMode] as TriggerMode | undefined) ?? DEFAULT_TRIGGER_MODE,
     warnings: rules.warnings,
   };
 }

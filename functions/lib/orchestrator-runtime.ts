@@ -6,6 +6,7 @@ import { Firestore } from "@google-cloud/firestore";
 import type { Request, Response } from "@google-cloud/functions-framework";
 import { isStrictEnvironment, parseRuntimeEnv } from "../core/runtime-env.ts";
 import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
+import { routeTriggers } from "../core/trigger-routing.ts";
 import { retentionFromEnv } from "../core/retention.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
@@ -95,7 +96,8 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
   if (rt.transitionId !== transitionId) {
     throw new Error(`TRANSITION_ID is "${rt.transitionId}" but this bundle is the ${transitionId} orchestrator`);
   }
-  const pipeline = pipelineFromEnv(rt.pipelineConfigJson);
+  // Every publish path reads the routed output topic: in shadow mode no trigger reaches a live topic.
+  const pipeline = routeTriggers(pipelineFromEnv(rt.pipelineConfigJson), rt.triggerMode);
   const transition = transitionById(pipeline, transitionId);
   const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash, phase: transition.phaseWireName });
   // Allowed here (e.g. no Slack webhook in dev), but said once per instance, loudly.

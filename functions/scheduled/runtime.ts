@@ -8,6 +8,7 @@ import type { PubSub } from "@google-cloud/pubsub";
 import type { Request, Response } from "@google-cloud/functions-framework";
 import { parseRuntimeEnv } from "../core/runtime-env.ts";
 import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
+import { routeTriggers } from "../core/trigger-routing.ts";
 import { parseScheduledSettings, scheduledCollectionNames } from "../core/scheduled-config.ts";
 import { retentionFromEnv } from "../core/retention.ts";
 import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
@@ -111,7 +112,8 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
   const rt = parseRuntimeEnv(env, "scheduled");
   const settings = parseScheduledSettings(env);
   const retention = retentionFromEnv(env);
-  const pipeline = pipelineFromEnv(rt.pipelineConfigJson);
+  // Every publish path reads the routed output topic: in shadow mode no trigger reaches a live topic.
+  const pipeline = routeTriggers(pipelineFromEnv(rt.pipelineConfigJson), rt.triggerMode);
   const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash });
   const budgetMs = eventBudgetMs(rt.functionTimeoutSeconds * 1000);
   // Allowed here (e.g. no Slack webhook in dev), but said once per instance, loudly.
