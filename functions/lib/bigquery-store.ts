@@ -74,7 +74,8 @@ export function buildCompletionRow(record: CompletionRecord): PhaseCompletionRow
     ...rest,
     // The status is part of the run's identity here: a run that reports failed and then success
     // under one execution id is two rows, not a duplicate.
-    insert_id: completionInsertId(record.transition_id, record.game_date, record.mode, record.processor_name, `${record.execution_id}/${record.status}`),
+    // A re-report of one batch with new progress (completion_pct) is another fact, not a redelivery.
+    insert_id: completionInsertId(record.transition_id, record.game_date, record.mode, record.processor_name, `${record.execution_id}/${record.status}${record.completion_pct === null || record.completion_pct === undefined ? "" : `/${record.completion_pct}`}`),
     metadata: metadata === undefined || metadata === null ? null : typeof metadata === "string" ? metadata : JSON.stringify(metadata),
   };
 }

@@ -202,18 +202,27 @@ export function createCompletionTracker(deps: TrackerDeps) {
     if (!trigger) return null;
     if (trigger.state === "published") return { triggerId: trigger.triggerId, state: "published", publishedNow: false };
     let step: "publish" | "mark" = "publish";
+    // A publish whose attempt timed out may still be accepted by Pub/Sub (a slow first call, a loaded
+    // host): a retry must not send a second copy while it is in flight, only wait for it longer. A new
+    // publish goes out only after the previous one was refused.
+    let inFlight: Promise<string> | null = null;
+    const publishOnce = (): Promise<string> => {
+      if (inFlight === null) {
+        const call = deps.publisher.publish(transition.outputTopicName, trigger.payload, {
+          trigger_id: trigger.triggerId,
+          transition: transition.id,
+          game_date: doc.gameDate,
+        });
+        inFlight = call;
+        // Registered before withRetry awaits the call, so a refused call is cleared before the retry.
+        call.catch(() => {
+          if (inFlight === call) inFlight = null;
+        });
+      }
+      return inFlight;
+    };
     try {
-      const messageId = await withRetry(
-        "pubsub.publishTrigger",
-        () =>
-          deps.publisher.publish(transition.outputTopicName, trigger.payload, {
-            trigger_id: trigger.triggerId,
-            transition: transition.id,
-            game_date: doc.gameDate,
-          }),
-        RETRY_PRESETS.pubsubPublish,
-        { logger: log, deadlineAt },
-      );
+      const messageId = await withRetry("pubsub.publishTrigger", publishOnce, RETRY_PRESETS.pubsubPublish, { logger: log, deadlineAt });
       step = "mark";
       await transact("firestore.markPublished", ref, deadlineAt, log, (current) => markPublished(current, messageId, clock(), opts.publishedBy));
       log.info(`trigger ${trigger.triggerId} published to ${transition.outputTopicName}`, {

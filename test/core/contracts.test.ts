@@ -140,6 +140,50 @@ describe("completion message contract", () => {
     });
   });
 
+  describe("metadata.completion_pct (the phase 5 coordinator's progress)", () => {
+    const coordinator = (pct: unknown) => ({
+      processor_name: "PredictionCoordinator",
+      phase: "phase_5_predictions",
+      execution_id: "batch-1",
+      correlation_id: "corr-1",
+      game_date: "2026-01-15",
+      status: "success",
+      timestamp: "2026-01-16T09:12:33.123456+00:00",
+      metadata: { completion_pct: pct },
+    });
+    const pctOf = (pct: unknown): unknown => {
+      const r = parseCompletionMessage(coordinator(pct));
+      return r.ok ? r.value.metadata?.completion_pct : { errors: r.errors.map((e) => `${e.path}:${e.code ?? ""}`) };
+    };
+
+    it("accepts 0..100 inclusive: exactly 100 passes", () => {
+      assert.equal(pctOf(100), 100);
+      assert.equal(pctOf(0), 0);
+      assert.deepEqual(pctOf(100.5), { errors: ["metadata.completion_pct:too_big"] });
+    });
+
+    it("reads numeric text as its number (\"95\" -> 95), range-checked like a number", () => {
+      assert.equal(pctOf("95"), 95);
+      assert.equal(pctOf(" 95.5 "), 95.5);
+      assert.equal(pctOf("100"), 100);
+      assert.deepEqual(pctOf("101"), { errors: ["metadata.completion_pct:too_big"] });
+    });
+
+    it("anything else non-numeric fails the contract (the message is quarantined, never read as 'no percentage')", () => {
+      for (const bad of ["ninety-five", "95%", "", " ", "NaN", "0x5f", true, [95], { pct: 95 }]) {
+        assert.deepEqual(pctOf(bad), { errors: ["metadata.completion_pct:invalid_type"] }, JSON.stringify(bad));
+      }
+    });
+
+    it("property: a number in range and its decimal text parse to the same value", () => {
+      fc.assert(
+        fc.property(fc.double({ min: 0, max: 100, noNaN: true, noDefaultInfinity: true }), (pct) => {
+          assert.equal(pctOf(String(pct)), pctOf(pct));
+        }),
+      );
+    });
+  });
+
   describe("bad messages", () => {
     it("report every field error at once", () => {
       const result = parseCompletionMessage({

@@ -4,6 +4,13 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   applyCompletion,
+  clockOriginOf,
+  COMPLETION_FUTURE_SKEW_MS,
+  COMPLETION_MAX_AGE_MS,
+  completionInstant,
+  latchModeOfCompletion,
+  markLatchIncomplete,
+  republishDue,
   decideFor,
   emptyPhaseState,
   latchModeFor,
@@ -17,6 +24,7 @@ import {
 import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";
 import { COMPLETION_STATUSES, type CompletionStatus } from "../../functions/core/pipeline-types.ts";
 import { isCounting } from "../../functions/core/decision.ts";
+import { addDays, runModeFor, startOfLocalDay } from "../../functions/core/run-mode.ts";
 
 const pipeline = loadPipeline();
 const TZ = pipeline.timeZone;
@@ -103,6 +111,20 @@ describe("phase-state (pure)", () => {
       const twice = applyCompletion(once, { ...c, messageId: "redelivered" }, later);
       assert.equal(twice.changed, false);
       assert.equal(twice.doc, once);
+    });
+
+    it("a re-report of the same execution with new progress (completion_pct) is recorded; the same progress again is a duplicate", () => {
+      const phase5 = transitionById(pipeline, "phase5-to-phase6");
+      const report = (pct: number, minute: number) =>
+        completion("prediction_coordinator", { executionId: "batch-1", completionPct: pct, completedAt: new Date(Date.UTC(2026, 0, 16, 9, minute)).toISOString() });
+      let doc = emptyPhaseState(phase5.id, GAME_DATE, "daily", NOW);
+      const seventy = recordAndDecide(doc, phase5, "daily", report(70, 0), NOW, NOW, TZ);
+      assert.deepEqual([seventy.changed, seventy.decision.trigger], [true, false]);
+      doc = seventy.doc;
+      const ninetyFive = recordAndDecide(doc, phase5, "daily", report(95, 10), NOW, NOW, TZ);
+      assert.deepEqual([ninetyFive.changed, ninetyFive.latchedNow, ninetyFive.decision.reason], [true, true, "completion_pct_95"]);
+      assert.equal(recordAndDecide(ninetyFive.doc, phase5, "daily", report(95, 10), NOW, NOW, TZ).changed, false);
+      assert.equal(recordAndDecide(ninetyFive.doc, phase5, "daily", report(70, 0), NOW, NOW, TZ).changed, false, "older progress does not win");
     });
 
     it("never lets a non-counting completion replace a counting one", () => {
@@ -255,6 +277,161 @@ describe("phase-state (pure)", () => {
       assert.equal(again, published);
       const empty = fresh(phase2.id);
       assert.equal(markPublished(empty, "x", NOW), empty);
+    });
+  });
+
+  describe("a completion's own time: latch mode (phase 3) and the first-completion clock (tiers)", () => {
+    const HOUR = 3_600_000;
+    const MINUTE = 60_000;
+    const phase4 = transitionById(pipeline, "phase4-to-phase5");
+    // Ordinary nights and the nights of both DST changes in New York (2026-03-08 spring forward, 2026-11-01 fall back).
+    const GAME_DATES = ["2026-01-15", "2026-03-07", "2026-03-08", "2026-06-30", "2026-10-31", "2026-11-01"];
+
+    it("property: the latch is chosen by the completion's timestamp around New York midnight, whatever the delivery delay", () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...GAME_DATES),
+          fc.integer({ min: -3 * HOUR, max: 3 * HOUR }),
+          fc.array(fc.integer({ min: 0, max: 72 * HOUR }), { minLength: 1, maxLength: 4 }),
+          (gameDate, offsetMs, delays) => {
+            const midnight = startOfLocalDay(addDays(gameDate, 1), TZ).getTime();
+            const ts = new Date(midnight + offsetMs);
+            const expected = offsetMs < 0 ? "same_day" : "overnight";
+            assert.equal(runModeFor(gameDate, ts, TZ), expected);
+            // The first delivery and every redelivery land in the same latch.
+            for (const delay of delays) {
+              const c = { gameDate, completedAt: ts.toISOString() };
+              assert.equal(latchModeOfCompletion(phase3, c, new Date(ts.getTime() + delay), TZ), expected);
+              assert.equal(latchModeOfCompletion(phase2, c, new Date(ts.getTime() + delay), TZ), "daily");
+            }
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
+    it("the DST midnights themselves: 23:59:59 local is same_day, 00:00 local overnight, even when delivered a day later", () => {
+      const cases: [string, string, string][] = [
+        ["2026-03-07", "2026-03-08T04:59:59.000Z", "same_day"], // EST, the night before spring forward
+        ["2026-03-07", "2026-03-08T05:00:00.000Z", "overnight"],
+        ["2026-03-08", "2026-03-09T03:59:59.000Z", "same_day"], // EDT from 02:00 on the 8th
+        ["2026-03-08", "2026-03-09T04:00:00.000Z", "overnight"],
+        ["2026-10-31", "2026-11-01T03:59:59.000Z", "same_day"], // EDT, the night before fall back
+        ["2026-10-31", "2026-11-01T04:00:00.000Z", "overnight"],
+        ["2026-11-01", "2026-11-02T04:59:59.000Z", "same_day"], // EST from 02:00 on the 1st
+        ["2026-11-01", "2026-11-02T05:00:00.000Z", "overnight"],
+      ];
+      for (const [gameDate, completedAt, mode] of cases) {
+        const dayLater = new Date(Date.parse(completedAt) + 24 * HOUR);
+        assert.equal(latchModeOfCompletion(phase3, { gameDate, completedAt }, dayLater, TZ), mode, `${gameDate} ${completedAt}`);
+      }
+      // What arrival time alone would have said for the first case: the bug this guards against.
+      assert.equal(latchModeFor(phase3, "2026-03-07", new Date("2026-03-09T04:59:59.000Z"), TZ), "overnight");
+    });
+
+    it("clock skew: a timestamp up to 5 min ahead is believed; further ahead, or older than 32 days, the recording time stands in", () => {
+      const rec = new Date("2026-01-16T04:58:00.000Z"); // 23:58 in New York on the 15th
+      const at = (ms: number) => new Date(rec.getTime() + ms).toISOString();
+      assert.equal(completionInstant(at(COMPLETION_FUTURE_SKEW_MS), rec).toISOString(), at(COMPLETION_FUTURE_SKEW_MS));
+      assert.equal(completionInstant(at(COMPLETION_FUTURE_SKEW_MS + 1), rec), rec);
+      assert.equal(completionInstant(at(-COMPLETION_MAX_AGE_MS), rec).toISOString(), at(-COMPLETION_MAX_AGE_MS));
+      assert.equal(completionInstant(at(-COMPLETION_MAX_AGE_MS - 1), rec), rec);
+      assert.equal(completionInstant("1970-01-01T00:00:00Z", rec), rec);
+      // 3 min fast: believed, so it is overnight (and stays so on redelivery); 1 h fast: judged at arrival.
+      assert.equal(latchModeOfCompletion(phase3, { gameDate: "2026-01-15", completedAt: at(3 * MINUTE) }, rec, TZ), "overnight");
+      assert.equal(latchModeOfCompletion(phase3, { gameDate: "2026-01-15", completedAt: at(HOUR) }, rec, TZ), "same_day");
+      fc.assert(
+        fc.property(fc.integer({ min: -40 * 24 * HOUR, max: 40 * 24 * HOUR }), (offset) => {
+          const instant = completionInstant(at(offset), rec).getTime();
+          assert.ok(instant <= rec.getTime() + COMPLETION_FUTURE_SKEW_MS && instant >= rec.getTime() - COMPLETION_MAX_AGE_MS);
+          assert.ok(Date.parse(clockOriginOf(at(offset), rec)) <= rec.getTime(), "the clock never starts after the recording");
+        }),
+      );
+    });
+
+    it("tier clock: a completion delivered 3 h late counts from its own time, so the 4-hour tier comes 4 h after it", () => {
+      const t0 = new Date("2026-01-16T06:00:00.000Z");
+      const late = new Date(t0.getTime() + 3 * HOUR);
+      const step = recordAndDecide(null, phase4, "daily", completion("player_daily_cache", { completedAt: t0.toISOString() }), late, late, TZ);
+      assert.equal(step.doc.firstCompletionAt, t0.toISOString());
+      const at4h = decideFor(step.doc, phase4, new Date(t0.getTime() + 4 * HOUR), TZ);
+      assert.deepEqual([at4h.trigger, at4h.tier], [true, 3]);
+      assert.equal(decideFor(step.doc, phase4, new Date(t0.getTime() + 4 * HOUR - 1), TZ).trigger, false);
+      // A timestamp 2 h in the future must not start the clock early: it starts at the recording.
+      const future = recordAndDecide(null, phase4, "daily", completion("player_daily_cache", { completedAt: new Date(late.getTime() + 2 * HOUR).toISOString() }), late, late, TZ);
+      assert.equal(future.doc.firstCompletionAt, late.toISOString());
+      assert.equal(decideFor(future.doc, phase4, new Date(late.getTime() + 4 * HOUR - 1), TZ).trigger, false);
+    });
+
+    it("property: the clock starts at the earliest min(timestamp, recording) of all completions, in any arrival order, and tiers fire exactly that long after it", () => {
+      const names = phase4.processors.map((p) => p.name);
+      const base = Date.parse("2026-01-16T06:00:00.000Z");
+      const arb = fc.array(
+        fc.record({
+          processor: fc.constantFrom(...names),
+          status: fc.constantFrom<CompletionStatus>(...COMPLETION_STATUSES),
+          tsOffset: fc.integer({ min: -10 * HOUR, max: 10 * HOUR }),
+          // Negative: the timestamp lies ahead of the recording (skewed clock).
+          delay: fc.integer({ min: -2 * HOUR, max: 12 * HOUR }),
+        }),
+        { minLength: 1, maxLength: 8 },
+      );
+      fc.assert(
+        fc.property(arb, fc.infiniteStream(fc.nat()), (items, seeds) => {
+          const cs = items.map((it, i) => {
+            const ts = base + it.tsOffset;
+            return {
+              c: completion(it.processor, { status: it.status, executionId: `e${i}`, messageId: `m${i}`, completedAt: new Date(ts).toISOString() }),
+              rec: new Date(ts + it.delay),
+            };
+          });
+          const fold = (order: typeof cs) => {
+            let doc: PhaseStateDoc | null = null;
+            for (const { c, rec } of order) doc = recordAndDecide(doc, phase4, "daily", c, rec, rec, TZ).doc;
+            return doc!;
+          };
+          const expected = Math.min(...cs.map(({ c, rec }) => Math.min(Date.parse(c.completedAt), rec.getTime())));
+          const inOrder = fold(cs);
+          assert.equal(inOrder.firstCompletionAt, new Date(expected).toISOString());
+          const keys = seeds.take(cs.length);
+          const shuffled = cs.map((x, i) => ({ x, k: keys.next().value as number, i })).sort((a, b) => a.k - b.k || a.i - b.i).map((y) => y.x);
+          assert.equal(fold(shuffled).firstCompletionAt, inOrder.firstCompletionAt);
+          // Never later than any recording: a late or a future-stamped completion cannot push a tier back or forward.
+          assert.ok(cs.every(({ rec }) => expected <= rec.getTime()));
+          // A tier fires exactly its minutes after the clock's start (if enough completed).
+          const decision = decideFor(inOrder, phase4, new Date(expected + 240 * MINUTE), TZ);
+          const counting = Object.values(inOrder.entries).filter((e) => isCounting(e.status)).length;
+          assert.equal(decision.trigger, counting >= 1);
+          if (counting < 5) assert.equal(decideFor(inOrder, phase4, new Date(expected + 60 * MINUTE - 1), TZ).trigger, false);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  describe("who may publish a pending trigger", () => {
+    const latched = () => run(fresh(phase2.id), phase2.id, phase2.processors.map((p) => completion(p.name)));
+
+    it("the latching completion's message id is kept on the trigger", () => {
+      const doc = latched();
+      assert.equal(doc.trigger?.latchedBy, `msg-${counter}`);
+    });
+
+    it("republishDue: not within the grace period; at once when the latching call recorded a failed publish; never once published", () => {
+      const doc = latched();
+      const t = doc.trigger!;
+      const grace = 75_000;
+      assert.equal(republishDue(t, new Date(NOW.getTime() + grace - 1), grace), false);
+      assert.equal(republishDue(t, new Date(NOW.getTime() + grace), grace), true);
+      const failed = markLatchIncomplete(doc, { publishFailed: true, rowsOwedBy: null }, NOW);
+      assert.equal(republishDue(failed.trigger!, NOW, grace), true);
+      const published = markPublished(doc, "pubsub-1", NOW, "message:x");
+      assert.equal(published.trigger?.publishedBy, "message:x");
+      assert.equal(republishDue(published.trigger!, new Date(NOW.getTime() + 10 * grace), grace), false);
+      // A published trigger never gets a failed-publish mark; the rows owed are still recorded.
+      const owed = markLatchIncomplete(published, { publishFailed: true, rowsOwedBy: "m-1" }, NOW);
+      assert.deepEqual([owed.trigger?.publishFailedAt, owed.trigger?.rowsOwedBy], [null, "m-1"]);
+      assert.equal(markLatchIncomplete(owed, { publishFailed: false, rowsOwedBy: null }, NOW), owed);
     });
   });
 });

@@ -18,6 +18,7 @@ import {
   startFunctionProcess,
   startSlackSink,
   TEST_DATASET,
+  waitFor,
   type FunctionProcess,
   type SlackSink,
 } from "./support.ts";
@@ -160,4 +161,40 @@ describe("orchestrators end to end (today's message shapes)", function () {
       assert.equal(fn.logsAt("ERROR").length, 0, JSON.stringify(fn.logsAt("ERROR")));
     });
   }
+
+  it("phase5-to-phase6: the coordinator re-reports its batch (\"70\" then \"95\" as text, same execution) -> one export trigger; a non-numeric percentage is quarantined and alerted", async () => {
+    const transition = pipeline.transitions.find((t) => t.id === "phase5-to-phase6")!;
+    const prefix = `${uniqueName("t").replace(/[^A-Za-z0-9]/g, "_")}_`;
+    const fn = await startOrchestrator(transition.id, prefix);
+    const sub = await triggerSubscription(transition.outputTopicName);
+    const gameDate = "2026-01-15";
+    const [coordinator] = onePerProcessor(fixture("phase5-predictions.json"), gameDate);
+    const report = (pct: unknown, at: Date) => ({
+      ...coordinator!,
+      execution_id: "batch-2026-01-15",
+      timestamp: pythonTimestamp(at),
+      metadata: { ...((coordinator!.metadata as object | undefined) ?? {}), completion_pct: pct },
+    });
+    const start = Date.now() - 60_000;
+    const seventy = await postJson(fn.url, pushEnvelope(report("70", new Date(start))));
+    assert.equal(seventy.status, 200, JSON.stringify(seventy.body));
+    assert.deepEqual([seventy.body.firestore, seventy.body.trigger], ["ok", null]);
+    const ninetyFive = await postJson(fn.url, pushEnvelope(report("95", new Date(start + 30_000))));
+    assert.equal(ninetyFive.status, 200, JSON.stringify(ninetyFive.body));
+    assert.equal(ninetyFive.body.firestore, "ok", "new progress of the same batch is not a duplicate");
+    assert.equal((ninetyFive.body.trigger as { state?: string } | null)?.state, "published");
+
+    slack.received.length = 0;
+    const bad = await postJson(fn.url, pushEnvelope(report("ninety", new Date(start + 40_000))));
+    assert.equal(bad.status, 200);
+    assert.equal(bad.body.status, "quarantined");
+    assert.deepEqual((bad.body.errors as { path: string }[]).map((e) => e.path), ["metadata.completion_pct"]);
+    await waitFor("the quarantine alert", () => slack.received.some((a) => String(a.text).includes("quarantined")));
+
+    const triggers = await pullAll(sub, 1500);
+    assert.equal(triggers.length, 1, JSON.stringify(triggers));
+    assert.equal(triggers[0]!.data.upstream_completion_pct, 95);
+    const completions = bq.rows("phase_completions").filter((r) => r.transition_id === transition.id);
+    assert.deepEqual(completions.map((r) => r.completion_pct).sort(), [70, 95]);
+  });
 });

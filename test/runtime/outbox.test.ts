@@ -1,7 +1,8 @@
 // The trigger outbox end to end (failure mode 3): the latch is written pending in the completion's
 // transaction, published after commit, then marked published. A publish that fails leaves it pending
-// and answers 500, so the redelivery publishes it; a crash between the pending mark and the publish is
-// repaired the same way. The consumer de-duplicates by trigger_id, so downstream acts exactly once.
+// and answers 500 (recording the failure), so the redelivery publishes it at once; after a crash between
+// the pending mark and the publish, nobody else publishes before the grace period is over, then the
+// redelivery does. The consumer de-duplicates by trigger_id, so downstream acts exactly once.
 import assert from "node:assert/strict";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
@@ -11,6 +12,7 @@ import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } fr
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
 import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";
 import { LOCAL_KNOBS } from "../../functions/lib/orchestrator-runtime.ts";
+import { publishGraceMsFor } from "../../functions/lib/completion-tracker.ts";
 import {
   collectionPrefix,
   orchestratorEnv,
@@ -61,7 +63,7 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     await db.terminate();
   });
 
-  async function start(prefix: string): Promise<FunctionProcess> {
+  async function start(prefix: string, extra: Record<string, string> = {}): Promise<FunctionProcess> {
     const { projectId, firestore } = sharedEmulators();
     const fn = await startFunctionProcess({
       source: orchestratorSource(transition.id),
@@ -74,7 +76,7 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
         bigqueryUrl: bq.url,
         slackUrl: slack.url,
         firestorePrefix: prefix,
-        extra: { [LOCAL_KNOBS.noRetryBackoff]: "1" },
+        extra: { [LOCAL_KNOBS.noRetryBackoff]: "1", ...extra },
       }),
     });
     running.push(fn);
@@ -123,11 +125,14 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     assert.equal(bq.rows("phase_execution_log").filter((r) => r.trigger_id === `${transition.id}:2026-01-15:daily`).length, 1);
   });
 
-  it("crash (SIGKILL) after the pending mark, before the publish: a restarted instance republishes on redelivery; one effective trigger", async () => {
+  it("crash (SIGKILL) after the pending mark, before the publish: the redelivery waits out the grace period (500), then a restarted instance publishes it; one delivery", async () => {
     const prefix = collectionPrefix("outbox_crash");
     const gameDate = "2026-01-16";
     const triggerId = `${transition.id}:${gameDate}:daily`;
-    const fn = await start(prefix);
+    // 2 s Firestore attempts: the grace period (a publish plus its mark with every retry) is ~21 s, not ~75 s.
+    const attemptMs = 2000;
+    const knobs = { [LOCAL_KNOBS.firestoreAttemptTimeoutMs]: String(attemptMs) };
+    const fn = await start(prefix, knobs);
     const downstream = await consumer(prefix);
     const envelopes = PHASE2_CLASS_NAMES.map((name) => pushEnvelope(phase2Message(name, gameDate)));
     for (const e of envelopes.slice(0, -1)) assert.equal((await postJson(fn.url, e)).status, 200);
@@ -139,14 +144,26 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
       () => "connection lost" as const,
     );
     await waitFor("the trigger to be latched pending", async () => (await stateOf(prefix))?.trigger?.state === "pending");
+    const latchedAt = Date.now();
     await fn.kill();
     assert.equal(await hanging, "connection lost", "the push never got an answer: Pub/Sub will redeliver");
 
     pubProxy.setMode("pass");
-    const restarted = await start(prefix);
-    const r = await postJson(restarted.url, last);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.firestore, "duplicate", "the entry was committed before the crash");
+    const restarted = await start(prefix, knobs);
+    const early = await postJson(restarted.url, last);
+    const grace = publishGraceMsFor(attemptMs);
+    if (Date.now() - latchedAt < grace - 2000) {
+      // The latching call may still have been publishing: nobody else publishes yet, and the message is kept.
+      assert.equal(early.status, 500, JSON.stringify(early.body));
+      assert.deepEqual(early.body.trigger, { trigger_id: triggerId, state: "pending" });
+      assert.equal(early.body.firestore, "duplicate", "the entry was committed before the crash");
+    }
+    const r = await waitFor("the redelivery after the grace period to be acknowledged", async () => {
+      const again = await postJson(restarted.url, last);
+      if (again.status === 200) return again;
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // Pub/Sub's backoff is longer
+      return undefined;
+    }, grace + 30_000);
     assert.deepEqual(r.body.trigger, { trigger_id: triggerId, state: "published" });
     assert.equal((await stateOf(prefix))?.trigger?.state, "published");
 
@@ -158,5 +175,6 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     assert.equal(downstream.raw.length, 1);
     assert.equal(downstream.effective.length, 1);
     assert.equal(downstream.effective[0]?.trigger_id, triggerId);
+    assert.equal(bq.rows("phase_execution_log").filter((row) => row.trigger_id === triggerId).length, 1);
   });
 });

@@ -14,12 +14,14 @@ import {
   collectionPrefix,
   loggedEvents,
   orchestratorEnv,
+  PHASE2_CLASS_NAMES,
   orchestratorSource,
   phase2Message,
   postJson,
   pushEnvelope,
   startFunctionProcess,
   startSlackSink,
+  TEST_CODE_HASH,
   TEST_DATASET,
   waitFor,
   type FunctionProcess,
@@ -129,7 +131,6 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
   for (const [label, inject] of [
     ["503", (f: BigQueryFake) => f.injectFault({ method: "insertAll", status: 503, times: 3 })],
     ["429", (f: BigQueryFake) => f.injectFault({ method: "insertAll", status: 429, times: 3 })],
-    ["concurrent-update 400 on the MERGE", (f: BigQueryFake) => f.injectConcurrentUpdate({ datasetId: TEST_DATASET, table: "phase_completion_status", times: 3 })],
   ] as const) {
     it(`B: BigQuery answering ${label} on every attempt, Firestore up -> 500, WARNING store=bigquery, no alert; redelivery fills BigQuery`, async () => {
       const gameDate = nextGameDate();
@@ -148,10 +149,34 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
       assert.equal(again.status, 200);
       assert.deepEqual([again.body.firestore, again.body.bigquery], ["duplicate", "ok"]);
       assert.deepEqual(rows().map((row) => row.processor_name), ["p2_nbacom_gamebook_pdf"]);
-      assert.equal(bq.rows("phase_completion_status").length, 1);
+      // No latch yet: the aggregate is written when a latch changes, not per completion.
+      assert.equal(bq.rows("phase_completion_status").length, 0);
       assert.equal(Object.keys((await stateDocs(gameDate))[0]?.entries as object).length, 1);
     });
   }
+
+  it("B: the latching completion's aggregate MERGE hits concurrent-update 400 on every attempt -> 500 (trigger published once); its redelivery writes the aggregate, one row", async () => {
+    const gameDate = nextGameDate();
+    const envelopes = PHASE2_CLASS_NAMES.map((name) => pushEnvelope(phase2Message(name, gameDate)));
+    for (const e of envelopes.slice(0, -1)) assert.equal((await postJson(fn.url, e)).status, 200);
+    assert.equal(bq.rows("phase_completion_status").length, 0);
+    bq.injectConcurrentUpdate({ datasetId: TEST_DATASET, table: "phase_completion_status", times: 3 });
+    const last = envelopes.at(-1)!;
+    const r = await postJson(fn.url, last);
+    assert.equal(r.status, 500, JSON.stringify(r.body));
+    assert.deepEqual([r.body.firestore, r.body.bigquery, (r.body.trigger as { state?: string }).state], ["ok", "failed", "published"]);
+    assert.deepEqual(loggedEvents(fn, LOG_EVENTS.dualWriteFailed).map((w) => w.store), ["bigquery"]);
+    assert.equal(bq.pendingFaults().length, 0);
+
+    const again = await postJson(fn.url, last);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.deepEqual([again.body.firestore, again.body.bigquery], ["duplicate", "ok"]);
+    const [status] = bq.rows("phase_completion_status");
+    assert.deepEqual([status?.triggered, status?.complete_count], [true, PHASE2_CLASS_NAMES.length]);
+    assert.equal(bq.rows("phase_completion_status").length, 1);
+    assert.equal(bq.rows("phase_execution_log").length, 1);
+    assert.equal(loggedEvents(fn, LOG_EVENTS.triggerPublished).length, 1, "published by the first call only");
+  });
 
   it("B: BigQuery down (connection refused) -> 500 naming bigquery; a single transient 503 is retried away (200)", async () => {
     const gameDate = nextGameDate();
@@ -171,13 +196,26 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
     const gameDate = nextGameDate();
     fsProxy.setMode("refuse");
     await bq.setDown(true);
-    const r = await postJson(fn.url, pushEnvelope(phase2Message("BigDataBallPbpProcessor", gameDate)));
+    // The push request's trace, as Cloud Run's front end passes it on.
+    const traceId = "0af7651916cd43dd8448eb211c80319c";
+    const res = await fetch(fn.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${traceId}-b7ad6b7169203331-01` },
+      body: JSON.stringify(pushEnvelope(phase2Message("BigDataBallPbpProcessor", gameDate, { correlation_id: "corr-traced-c" }))),
+    });
+    const r = { status: res.status, body: (await res.json()) as Record<string, unknown> };
     await bq.setDown(false);
     fsProxy.setMode("pass");
     assert.equal(r.status, 500);
     assert.deepEqual([r.body.firestore, r.body.bigquery], ["failed", "failed"]);
     const critical = loggedEvents(fn, LOG_EVENTS.bothStoresFailed);
     assert.deepEqual(critical.map((c) => c.severity), ["CRITICAL"]);
+    // Traceable: the request's trace, the game date and correlation id, and the build (code hash).
+    const line = critical[0]!;
+    const labels = line["logging.googleapis.com/labels"] as Record<string, string>;
+    assert.equal(line["logging.googleapis.com/trace"], `projects/${sharedEmulators().projectId}/traces/${traceId}`);
+    assert.deepEqual([labels.game_date, labels.correlation_id, labels.code_hash], [gameDate, "corr-traced-c", TEST_CODE_HASH]);
+    assert.equal(line.code_hash, TEST_CODE_HASH);
     assert.equal(loggedEvents(fn, LOG_EVENTS.dualWriteFailed).length, 0);
     assert.equal(slack.received.length, 1);
     assert.match(String(slack.received[0]?.text), /CRITICAL\] Both Firestore and BigQuery writes failed/);

@@ -19,7 +19,7 @@ import {
 import { createPubSubPublisher } from "../../functions/lib/trigger-publisher.ts";
 import { createBreaker, type Breaker } from "../../functions/lib/circuit-breaker.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
-import { setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
+import { RETRY_PRESETS, setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
 import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";
 import type { ResolvedCompletion } from "../../functions/core/phase-state.ts";
 import { LOG_EVENTS } from "../../functions/core/log-events.ts";
@@ -287,11 +287,12 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
   function countingPublisher() {
     const real = createPubSubPublisher(pubsub);
     let gate: Promise<void> | null = null;
-    const state = { attempts: 0, failing: false, published: [] as string[] };
+    const state = { attempts: 0, failing: false, slowMs: 0, published: [] as string[] };
     const publisher: TriggerPublisher = {
       async publish(topic, payload, attributes) {
         state.attempts++;
         if (gate) await gate;
+        if (state.slowMs > 0) await new Promise((r) => setTimeout(r, state.slowMs));
         if (state.failing) throw Object.assign(new Error("14 UNAVAILABLE: injected publish failure"), { code: 14 });
         const id = await real.publish(topic, payload, attributes);
         state.published.push(attributes.trigger_id ?? "");
@@ -363,6 +364,20 @@ describe("completion tracker in-process (scenarios A-D, latches)", function () {
     assert.equal(pub.state.attempts, 1, "only the latching call published");
     assert.deepEqual(pub.state.published, [`${phase2.id}:${gameDate}:daily`]);
     assert.equal(executionLogInserts().length, 1, "the execution-log row is inserted by the call that published only");
+  });
+
+  it("a publish slower than its attempt bound (2 s) is waited for, not sent a second time", async () => {
+    const pub = countingPublisher();
+    const { t, logs } = tracker({ publisher: pub.publisher });
+    const gameDate = "2026-02-09";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate }));
+    for (const m of msgs.slice(0, -1)) await t.record(m);
+    pub.state.slowMs = RETRY_PRESETS.pubsubPublish.attemptTimeoutMs + 1500;
+    const r = await t.record(msgs.at(-1)!);
+    assert.ok(logs.find("WARNING", "retrying pubsub.publishTrigger").length >= 1, "the first attempt was given up");
+    assert.deepEqual([r.trigger?.state, r.trigger?.publishedNow, r.done], ["published", true, true]);
+    assert.equal(pub.state.attempts, 1, "one publish call");
+    assert.deepEqual(pub.state.published, [`${phase2.id}:${gameDate}:daily`]);
   });
 
   it("the latching call's publish fails -> 500 and the failure is recorded; the redelivery publishes at once (no grace wait), once", async () => {
