@@ -189,7 +189,7 @@ describe("the Pulumi program under mocks", function () {
         const email = ofType(plan, T.channel).find((c) => c.inputs.type === "email");
         assert.equal(email === undefined ? undefined : obj(email.inputs.labels).email_address, config.alerts.email);
         for (const event of ["phase_stalled", "alert_not_delivered"]) {
-          const p = logMatch.filter((x) => conditionsOf(x).some((c) => c.includes(`jsonPayload.event=\\\"${event}\\\"`)));
+          const p = logMatch.filter((x) => conditionsOf(x).some((c) => c.includes(`jsonPayload.event=\\"${event}\\"`)));
           assert.equal(p.length, 1, event);
           assert.ok(obj(p[0]!.inputs.alertStrategy).notificationRateLimit !== undefined, event);
           const channel = (p[0]!.inputs.notificationChannels as string[])[0]!;
