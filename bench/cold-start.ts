@@ -44,11 +44,13 @@ export interface ColdSample {
   warmRequestMs: number | null;
   /** Resident memory right after the first response, MiB (null where /proc is not available). */
   rssMiB: number | null;
+  /** CPU time (user + system) the process used until its first response, ms: less sensitive to a busy machine than wall time. */
+  cpuMs: number | null;
 }
 
 export type ColdMedian = ColdSample & { runs: number };
 
-export const COLD_VARIANTS = ["bundle", "bundleCompileCache", "bundleMinified", "unbundled"] as const;
+export const COLD_VARIANTS = ["bundle", "bundleEagerClients", "bundleCompileCache", "bundleMinified", "unbundled"] as const;
 export type ColdVariant = (typeof COLD_VARIANTS)[number];
 
 export interface ColdFunctionResult {
@@ -107,14 +109,14 @@ async function spawnAndMeasure(launch: Launch, port: number): Promise<ColdSample
     });
     const answered = performance.now();
     const firstResponseMs = answered - started;
-    const rssMiB = await residentMiB(child.pid);
+    const [rssMiB, cpuMs] = await Promise.all([residentMiB(child.pid), cpuTimeMs(child.pid)]);
     let warmRequestMs: number | null = null;
     if (launch.warm) {
       const w = performance.now();
       await launch.request(url);
       warmRequestMs = performance.now() - w;
     }
-    return { loadMs, firstResponseMs, firstRequestMs: answered - before, warmRequestMs, rssMiB };
+    return { loadMs, firstResponseMs, firstRequestMs: answered - before, warmRequestMs, rssMiB, cpuMs };
   } finally {
     child.kill("SIGKILL");
     await exited;
@@ -132,9 +134,23 @@ async function residentMiB(pid: number | undefined): Promise<number | null> {
   return kb === null ? null : Number(kb[1]) / 1024;
 }
 
+/** utime + stime of a process (Linux /proc, clock ticks of 10 ms), ms; null elsewhere. */
+async function cpuTimeMs(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw error;
+  });
+  // Fields after the command name (which may hold spaces) start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : null;
+}
+
 function medianOf(samples: ColdSample[]): ColdMedian {
   const warm = samples.map((s) => s.warmRequestMs).filter((x): x is number => x !== null);
   const rss = samples.map((s) => s.rssMiB).filter((x): x is number => x !== null);
+  const cpu = samples.map((s) => s.cpuMs).filter((x): x is number => x !== null);
   return {
     runs: samples.length,
     loadMs: median(samples.map((s) => s.loadMs)),
@@ -142,6 +158,7 @@ function medianOf(samples: ColdSample[]): ColdMedian {
     firstRequestMs: median(samples.map((s) => s.firstRequestMs)),
     warmRequestMs: warm.length ? median(warm) : null,
     rssMiB: rss.length ? median(rss) : null,
+    cpuMs: cpu.length ? median(cpu) : null,
   };
 }
 
@@ -152,6 +169,18 @@ async function repeat(runs: number, make: () => Promise<Launch & { port: number 
     samples.push(await spawnAndMeasure(launch, launch.port));
   }
   return medianOf(samples);
+}
+
+/** One sample of each launcher in turn, `runs` rounds; the median per launcher. */
+async function interleaved(runs: number, launchers: Record<string, () => Promise<Launch & { port: number }>>): Promise<Record<string, ColdMedian>> {
+  const samples = new Map<string, ColdSample[]>(Object.keys(launchers).map((k) => [k, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const [name, make] of Object.entries(launchers)) {
+      const launch = await make();
+      samples.get(name)!.push(await spawnAndMeasure(launch, launch.port));
+    }
+  }
+  return Object.fromEntries([...samples].map(([name, s]) => [name, medianOf(s)]));
 }
 
 const frameworkArgs = (source: string, target: string, port: number) => [
@@ -210,19 +239,19 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
       floorFile,
       'import { createServer } from "node:http";\nconst port = Number(process.argv[2]);\ncreateServer((q, r) => r.end("ok")).listen(port, () => console.log(`URL: http://localhost:${port}/`));\n',
     );
-    const bareNode = await repeat(opts.runs, async () => {
+    const bareNodeLaunch = async () => {
       const port = await findFreePort();
       return { port, args: [floorFile, String(port)], env: {}, request: get, warm: false };
-    });
+    };
     const helloSource = await codeFolder(
       base,
       "hello",
       'import * as functions from "@google-cloud/functions-framework";\nfunctions.http("hello", (req, res) => { res.send("ok"); });\n',
     );
-    const frameworkOnly = await repeat(opts.runs, async () => {
+    const frameworkOnlyLaunch = async () => {
       const port = await findFreePort();
       return { port, args: frameworkArgs(helloSource, "hello", port), env: { NODE_ENV: "test" }, request: get, warm: false };
-    });
+    };
     const nodeExit = await measureNodeExit(opts.runs);
     const firestoreOnlyBundle = await esbuild.build({
       absWorkingDir: ROOT,
@@ -237,7 +266,7 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
       logLevel: "silent",
     });
     const firestoreOnlySource = await codeFolder(base, "firestore-only", firestoreOnlyBundle.outputFiles[0]!.contents);
-    const firestoreTransactionOnly = await repeat(opts.runs, async () => {
+    const firestoreOnlyLaunch = async () => {
       const port = await findFreePort();
       const fnEnv = { FIRESTORE_EMULATOR_HOST: env.firestoreHost, GOOGLE_CLOUD_PROJECT: env.projectId, METADATA_SERVER_DETECTION: "none", NODE_ENV: "test" };
       const request = async (url: string) => {
@@ -246,7 +275,8 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
         if (res.status !== 200) throw new Error(`the Firestore-only function answered ${res.status}: ${text}`);
       };
       return { port, args: frameworkArgs(firestoreOnlySource, "tx", port), env: fnEnv, request, warm: false };
-    });
+    };
+    let floors: Omit<ColdStartResult["floors"], "nodeExit"> | undefined;
 
     const pipeline = loadPipeline();
     const registry = functionRegistry(pipeline).filter((s) => s.kind === "orchestrator" || opts.includeScheduled);
@@ -280,6 +310,21 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
         logLevel: "silent",
       });
       const bundleSource = await codeFolder(base, `${spec.name}-bundle`, bundle.code);
+      // The same bundle with Pub/Sub and BigQuery evaluated at module load, as before they were created
+      // on first use: the A/B of that lever.
+      const eager = await esbuild.build({
+        absWorkingDir: ROOT,
+        stdin: { contents: `import "@google-cloud/pubsub";\nimport "@google-cloud/bigquery";\nexport * from "./${spec.entry}";\n`, resolveDir: ROOT, sourcefile: "eager-entry.ts", loader: "ts" },
+        bundle: true,
+        platform: "node",
+        target: "node22",
+        format: "esm",
+        banner: { js: ESM_CJS_SHIM },
+        external: ["@google-cloud/functions-framework"],
+        write: false,
+        logLevel: "silent",
+      });
+      const eagerSource = await codeFolder(base, `${spec.name}-eager`, eager.outputFiles[0]!.contents);
       const minifiedSource = await codeFolder(base, `${spec.name}-minified`, minified.outputFiles[0]!.contents);
       const unbundledSource = await codeFolder(base, `${spec.name}-unbundled`, ownCode.outputFiles[0]!.contents);
       const cacheDir = path.join(base, `${spec.name}-compile-cache`);
@@ -311,15 +356,34 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
             };
         return { port, args: frameworkArgs(source, spec.target, port), env: fnEnv, request, warm: transition !== undefined };
       };
-      const variants: Partial<Record<ColdVariant, ColdMedian | undefined>> = { bundle: await repeat(opts.runs, launchFor(bundleSource, false)) };
-      if (functions.length === 0 && !opts.smoke) {
-        // Prime the compile cache once (not measured).
-        const priming = await launchFor(bundleSource, true)();
-        await spawnAndMeasure(priming, priming.port);
-        variants.bundleCompileCache = await repeat(opts.runs, launchFor(bundleSource, true));
-        variants.bundleMinified = await repeat(opts.runs, launchFor(minifiedSource, false));
-        variants.unbundled = await repeat(opts.runs, launchFor(unbundledSource, false));
+      let variants: Partial<Record<ColdVariant, ColdMedian | undefined>>;
+      if (floors === undefined) {
+        // The first function is measured side by side with the floors: one sample of each in turn, so
+        // the machine's load (shared, busy) weighs on every variant alike.
+        const launchers: Record<string, () => Promise<Launch & { port: number }>> = {
+          bareNode: bareNodeLaunch,
+          frameworkOnly: frameworkOnlyLaunch,
+          firestoreTransactionOnly: firestoreOnlyLaunch,
+          bundle: launchFor(bundleSource, false),
+        };
+        if (!opts.smoke) {
+          // Prime the compile cache once (not measured).
+          const priming = await launchFor(bundleSource, true)();
+          await spawnAndMeasure(priming, priming.port);
+          Object.assign(launchers, {
+            bundleEagerClients: launchFor(eagerSource, false),
+            bundleCompileCache: launchFor(bundleSource, true),
+            bundleMinified: launchFor(minifiedSource, false),
+            unbundled: launchFor(unbundledSource, false),
+          });
+        }
+        const m = await interleaved(opts.runs, launchers);
+        floors = { bareNode: m.bareNode!, frameworkOnly: m.frameworkOnly!, firestoreTransactionOnly: m.firestoreTransactionOnly! };
+        variants = Object.fromEntries(COLD_VARIANTS.filter((v) => m[v] !== undefined).map((v) => [v, m[v]]));
+      } else {
+        variants = { bundle: await repeat(opts.runs, launchFor(bundleSource, false)) };
       }
+      const { bareNode, frameworkOnly } = floors;
       const vsBareNode: Partial<Record<ColdVariant, number | null>> = {};
       const vsFramework: Partial<Record<ColdVariant, number | null>> = {};
       for (const v of COLD_VARIANTS) {
@@ -339,7 +403,8 @@ export async function measureColdStarts(env: BenchEnvironment, opts: { runs: num
         vsFramework,
       });
     }
-    return { floors: { bareNode, frameworkOnly, firestoreTransactionOnly, nodeExit: { ms: nodeExit, runs: opts.runs } }, functions };
+    if (floors === undefined) throw new Error("cold start: no function measured");
+    return { floors: { ...floors, nodeExit: { ms: nodeExit, runs: opts.runs } }, functions };
   } finally {
     await rm(base, { recursive: true, force: true });
   }

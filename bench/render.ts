@@ -29,15 +29,15 @@ export function renderReport(r: BenchReport): string {
 
   const c = r.coldStart;
   if (c) {
-    out.push("", "1. Cold start (median of runs; ms from process spawn; RSS after the first response; ratios = first response / the empty function's and bare Node's)");
+    out.push("", "1. Cold start (median of runs; ms from process spawn; CPU time and RSS at the first response; ratios = first response / the empty function's and bare Node's; the floors and the first function's variants are sampled in turn)");
     out.push(
       table(
-        ["floor", "runs", "listening", "first response", "RSS MiB"],
+        ["floor", "runs", "listening", "first response", "CPU ms", "RSS MiB"],
         [
-          ["node -e 0 (exit)", c.floors.nodeExit.runs, ms(c.floors.nodeExit.ms), "", ""],
-          ["bare node:http server", c.floors.bareNode.runs, ms(c.floors.bareNode.loadMs), ms(c.floors.bareNode.firstResponseMs), rss(c.floors.bareNode.rssMiB)],
-          ["functions framework, empty function", c.floors.frameworkOnly.runs, ms(c.floors.frameworkOnly.loadMs), ms(c.floors.frameworkOnly.firstResponseMs), rss(c.floors.frameworkOnly.rssMiB)],
-          ["framework, one Firestore transaction", c.floors.firestoreTransactionOnly.runs, ms(c.floors.firestoreTransactionOnly.loadMs), ms(c.floors.firestoreTransactionOnly.firstResponseMs), rss(c.floors.firestoreTransactionOnly.rssMiB)],
+          ["node -e 0 (exit)", c.floors.nodeExit.runs, ms(c.floors.nodeExit.ms), "", "", ""],
+          ["bare node:http server", c.floors.bareNode.runs, ms(c.floors.bareNode.loadMs), ms(c.floors.bareNode.firstResponseMs), ms(c.floors.bareNode.cpuMs), rss(c.floors.bareNode.rssMiB)],
+          ["functions framework, empty function", c.floors.frameworkOnly.runs, ms(c.floors.frameworkOnly.loadMs), ms(c.floors.frameworkOnly.firstResponseMs), ms(c.floors.frameworkOnly.cpuMs), rss(c.floors.frameworkOnly.rssMiB)],
+          ["framework, one Firestore transaction", c.floors.firestoreTransactionOnly.runs, ms(c.floors.firestoreTransactionOnly.loadMs), ms(c.floors.firestoreTransactionOnly.firstResponseMs), ms(c.floors.firestoreTransactionOnly.cpuMs), rss(c.floors.firestoreTransactionOnly.rssMiB)],
         ],
       ),
     );
@@ -46,10 +46,10 @@ export function renderReport(r: BenchReport): string {
       for (const v of COLD_VARIANTS) {
         const m = f.variants[v];
         if (!m) continue;
-        rows.push([f.name, v, v === "bundleMinified" ? mb(f.minifiedBundleBytes) : v === "unbundled" ? mb(f.unbundledOwnCodeBytes) : mb(f.bundleBytes), ms(m.loadMs), ms(m.firstRequestMs), ms(m.firstResponseMs), ms(m.warmRequestMs), rss(m.rssMiB), x(f.vsFramework[v]), x(f.vsBareNode[v])]);
+        rows.push([f.name, v, v === "bundleMinified" ? mb(f.minifiedBundleBytes) : v === "unbundled" ? mb(f.unbundledOwnCodeBytes) : mb(f.bundleBytes), ms(m.loadMs), ms(m.firstRequestMs), ms(m.firstResponseMs), ms(m.warmRequestMs), ms(m.cpuMs), rss(m.rssMiB), x(f.vsFramework[v]), x(f.vsBareNode[v])]);
       }
     }
-    out.push("", table(["function", "variant", "code size", "listening", "1st request", "1st response", "warm request", "RSS MiB", "vs framework", "vs bare node"], rows));
+    out.push("", table(["function", "variant", "code size", "listening", "1st request", "1st response", "warm request", "CPU ms", "RSS MiB", "vs framework", "vs bare node"], rows));
     out.push("(orchestrators' first request is a real completion; scheduled functions' is an OPTIONS request. unbundled code size = our code only)");
   }
 
