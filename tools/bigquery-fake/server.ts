@@ -84,6 +84,8 @@ export interface BigQueryFake {
   injectConcurrentUpdate(opts: { datasetId: string; table: string; times?: number }): void;
   /** Faults still pending. */
   pendingFaults(): Required<FaultSpec>[];
+  /** Drops every pending fault (a fault window that ends before its `times` ran out). */
+  clearFaults(): void;
   /** true: stop listening and drop open connections (connects are refused); false: listen again on the same port. */
   setDown(down: boolean): Promise<void>;
   /** Changes the modelled behaviour from now on (e.g. a longer DML duration for a contention test). */
@@ -530,6 +532,9 @@ export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise
       });
     },
     pendingFaults: () => faults.map((f) => ({ ...f })),
+    clearFaults() {
+      faults = [];
+    },
     configure(patch) {
       behaviour = merged(behaviour, patch);
     },

@@ -16,7 +16,7 @@ function localEndpoints(stack: LocalStack): string {
     `  PUBSUB_EMULATOR_HOST=${stack.pubsub.host}`,
     `  BIGQUERY_API_ENDPOINT=${stack.bigquery.url}`,
     `  GCLOUD_PROJECT=${stack.project}`,
-    `  Slack sink: ${stack.slack.url}`,
+    `  Slack sink: ${stack.slack.url} (GET it for every alert received, as JSON)`,
   ];
   for (const [name, url] of stack.urls) lines.push(`  ${name}: ${url} (GET ${url}/health)`);
   for (const s of stack.plan.subscriptions) if (s.pushTo !== undefined) lines.push(`  ${s.name} -> ${s.pushTo}`);
@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
     { gameDates },
     { renderReport, reportJson },
     { MisconfiguredFunctionError, PrerequisiteError, startLocalStack },
+    { KEEP_RUNNING_SCHEDULE_MS, startScheduler },
   ] = await Promise.all([
     import("../plan/stack-files.ts"),
     import("./declared.ts"),
@@ -56,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     import("./messages.ts"),
     import("./report.ts"),
     import("./stack.ts"),
+    import("./scheduler.ts"),
   ]);
 
   let stack: LocalStack | undefined;
@@ -88,7 +90,14 @@ async function main(argv: string[]): Promise<number> {
     const report = await runGameDay(stack, { dates, faults: options.faults, log });
     process.stdout.write(options.json ? JSON.stringify(reportJson(report)) + "\n" : renderReport(report));
     if (options.keepRunning) {
+      // The stack stays a running system: Cloud Scheduler keeps calling the sweeper and the reconciler.
+      const scheduler = startScheduler(stack, {
+        intervalMs: KEEP_RUNNING_SCHEDULE_MS,
+        log,
+        track: (call, what) => void call.catch((error: unknown) => log(`  [scheduler] ${what} failed: ${error instanceof Error ? error.message : String(error)}`)),
+      });
       log(localEndpoints(stack));
+      for (const line of scheduler.overrides) log(`  ${line}`);
       await new Promise<never>(() => undefined);
     }
     return report.ok ? 0 : 1;

@@ -13,6 +13,7 @@ import type { FaultName } from "./args.ts";
 import { startFault, type RunningFault } from "./faults.ts";
 import { completionMessage, loadFixtures, templateFor } from "./messages.ts";
 import { judge, type GameDayReport, type TriggerCount } from "./report.ts";
+import { startScheduler } from "./scheduler.ts";
 import type { LocalStack } from "./stack.ts";
 
 export interface GameDayOptions {
@@ -155,27 +156,8 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
   }
 
   // Scheduled functions: invoked on a short interval, as Cloud Scheduler would on their schedule.
-  const localOverrides: string[] = [];
-  const scheduleTimers: NodeJS.Timeout[] = [];
-  const interval = o.scheduleIntervalMs ?? 5000;
-  for (const job of stack.plan.schedules) {
-    const fn = stack.functions.get(job.functionName);
-    const url = stack.urls.get(job.functionName);
-    if (fn === undefined || url === undefined) continue;
-    localOverrides.push(`scheduler job ${job.name} (${job.schedule}) calls ${job.functionName} every ${interval / 1000} s`);
-    scheduleTimers.push(
-      setInterval(() => {
-        if (!fn.running()) return;
-        track(
-          fetch(`${url}/`, { method: job.httpMethod, headers: { "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(60_000) }).then(async (res) => {
-            const text = await res.text();
-            if (res.status >= 300) o.log(`  [scheduler] ${job.functionName} answered ${res.status}: ${text.slice(0, 200)}`);
-          }),
-          `scheduler call of ${job.functionName}`,
-        );
-      }, interval),
-    );
-  }
+  const scheduler = startScheduler(stack, { intervalMs: o.scheduleIntervalMs ?? 5000, log: o.log, track });
+  const localOverrides = scheduler.overrides;
 
   const windowMs = o.faultWindowMs ?? 5000;
   o.log(`game day ${o.dates.join(", ")}: ${o.faults.length === 0 ? "no fault" : `faults ${o.faults.join(", ")} (window ${windowMs / 1000} s)`}`);
@@ -249,7 +231,7 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
       timedOut,
     });
   } finally {
-    for (const timer of scheduleTimers) clearInterval(timer);
+    scheduler.stop();
     for (const sub of listeners) {
       sub.removeAllListeners("message");
       await sub.close();

@@ -32,7 +32,7 @@ import {
 import { startFrontProxy, type FrontProxy } from "./front-proxy.ts";
 import { getHealth, instanceGroup, serveFunction, unpackArchive, type ServedFunction } from "./function-host.ts";
 import { provisionBigQuery, provisionPubSub } from "./provision.ts";
-import { alertSummary, startSlackSink, type SlackSink } from "./slack-sink.ts";
+import { alertLine, startSlackSink, type SlackSink } from "./slack-sink.ts";
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, "..", "..");
 
@@ -231,7 +231,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
         `${plan.functions.length} functions, ${plan.tables.length} tables, ${plan.schedules.length} scheduler jobs`,
     );
 
-    const slack = await startSlackSink((a) => o.log(`  [slack] ${alertSummary(a.body)}`));
+    const slack = await startSlackSink((a) => o.log(`  [slack] ${alertLine(a)}`));
     closers.push(() => slack.close());
     const firestoreProxy = await startTcpProxy(firestore.host);
     closers.push(() => firestoreProxy.close());
