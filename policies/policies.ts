@@ -17,6 +17,7 @@ import { functionPublicInvoker } from "./rules/function-public-invoker.ts";
 import { functionRuntimeSupported } from "./rules/function-runtime-supported.ts";
 import { functionServiceAccount } from "./rules/function-service-account.ts";
 import { functionTimeoutNearLimit } from "./rules/function-timeout-near-limit.ts";
+import { functionInstanceSizing } from "./rules/function-instance-sizing.ts";
 import { functionUptimeCheck } from "./rules/function-uptime-check.ts";
 import { noPlainSecrets } from "./rules/no-plain-secrets.ts";
 import { pushSubscriptionAckDeadline } from "./rules/push-subscription-ack-deadline.ts";
@@ -44,6 +45,7 @@ export const POLICIES: Policies = [
   functionRuntimeSupported,
   functionServiceAccount,
   functionPublicInvoker,
+  functionInstanceSizing,
   function5xxAlert,
   functionUptimeCheck,
   alertPolicyNotificationChannel,
