@@ -71,8 +71,8 @@ export function add(a: BilledOperations, b: BilledOperations): BilledOperations 
 }
 
 /**
- * The existing system's design, from its documented steps (seed ORCHESTRATION-RESILIENCE-IMPROVEMENTS.md and
- * DESIGN.md failure modes 2 and 3). Assumptions: per completion the tracker writes the processor key
+ * The existing system's design, from its documented steps (two writers of completion state and a latch
+ * committed before publishing: docs/ARCHITECTURE.md FM2, FM3). Assumptions: per completion the tracker writes the processor key
  * (one Firestore write, outside the transaction), the orchestrator's transaction reads and writes the
  * phase document (one read, one write), the tracker inserts one phase_completions row and runs one MERGE
  * of phase_completion_status; per trigger one publish (the latch is part of that completion's

@@ -1,5 +1,5 @@
-// The completion message contract: what today's processors publish (DESIGN.md "The domain" and
-// "Compatibility"), accepted unchanged, with every field error reported at once so a bad message
+// The completion message contract: what today's processors publish (docs/ARCHITECTURE.md,
+// "Compatibility with the existing system"), accepted unchanged, with every field error reported at once so a bad message
 // can be quarantined with its full diagnosis. Also the Pub/Sub push envelope decoder. Pure.
 import { z } from "zod";
 import { formatPath } from "./pipeline.ts";

@@ -1,6 +1,7 @@
 // The Firestore document of one phase, game date and latch, and the pure rules that change it.
-// The completion tracker is the only writer of these documents (failure mode 2), and it changes
-// them only through applyCompletion / markPublished inside a transaction.
+// These rules are the only way these documents change (docs/ARCHITECTURE.md FM2): the completion
+// tracker applies them per message, the scheduled jobs through phase-state-transactions.ts, always
+// inside a Firestore transaction.
 import type { CompletionStatus, RunMode, Transition } from "./pipeline-types.ts";
 import type { PhaseCompletionStatusRow } from "./tables.ts";
 import type { Decision, PhaseEntry } from "./decision-types.ts";

@@ -1,4 +1,4 @@
-// The defaults of the existing system (DESIGN.md, "The domain" and "Compatibility").
+// The defaults of the existing system: its topics, functions, processors and rules (docs/ARCHITECTURE.md).
 // Every value here is overridable per stack; see pipeline.ts for how overrides apply.
 import type { PipelineConfig, ProcessorDef } from "./pipeline-types.ts";
 

@@ -1,5 +1,5 @@
 // Which expected processor a completion message is from. Publishers send their class name, not
-// the expected name (DESIGN.md "Compatibility"), so matching runs through a fixed order of
+// the expected name (docs/ARCHITECTURE.md, "Compatibility"; FM5), so matching runs through a fixed order of
 // evidence; a name matching nothing is reported by the caller and never counted. Pure.
 import type { TransitionConfig } from "./pipeline-types.ts";
 

@@ -34,7 +34,7 @@ export interface TableDefinition<F extends readonly TableField[] = readonly Tabl
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Execution-log partitions expire after 90 days (DESIGN.md). */
+/** Execution-log partitions expire after 90 days: the log is for recent operations, the aggregate keeps the history. */
 export const EXECUTION_LOG_PARTITION_EXPIRY_MS = 90 * DAY_MS;
 
 const f = <const N extends string, const T extends FieldType, const M extends FieldMode>(

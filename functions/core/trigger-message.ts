@@ -1,7 +1,7 @@
 // The trigger an orchestrator publishes for the next phase, and that phase's input contract.
 // Every trigger carries our fields; each downstream service also gets what it reads today
-// (DESIGN.md "Compatibility"), so a trigger can never again be rejected for a missing field
-// (failure mode 7). Pure.
+// (docs/ARCHITECTURE.md, "Compatibility"), so a trigger can never again be rejected for a missing
+// field (docs/ARCHITECTURE.md FM7). Pure.
 import { z } from "zod";
 import type { Decision } from "./decision-types.ts";
 import { RUN_MODES } from "./pipeline-types.ts";

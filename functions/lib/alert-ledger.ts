@@ -1,6 +1,6 @@
 // "Alert once" across instances and runs: a job records that it alerted about something (one stalled
-// latch, one unknown processor name) in its own collection, never in the phase-state document, whose
-// only writer is the completion tracker's transaction rules.
+// latch, one unknown processor name) in its own collection, never in the phase-state document, which
+// changes only through the phase-state rules in a transaction (docs/ARCHITECTURE.md FM2).
 //
 // A claim is a Firestore create() carrying a fresh claim id per call. The create can commit and still
 // fail on the way back (a timeout or UNAVAILABLE after the write landed); the retry then meets

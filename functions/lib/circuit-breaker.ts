@@ -1,6 +1,6 @@
 // Circuit breaker per dependency, on opossum.
 //
-// opossum opens on an error *percentage* over a rolling window; our rule (DESIGN) is N *consecutive*
+// opossum opens on an error *percentage* over a rolling window; our rule is N *consecutive*
 // transient failures. So opossum keeps the states, the fail-fast rejection, the single half-open
 // trial and the reset timer; its percentage trigger is switched off (threshold 100 can never be
 // exceeded) and this module counts consecutive transient failures and calls breaker.open() at N.

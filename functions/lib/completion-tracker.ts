@@ -1,5 +1,5 @@
-// Completion tracking and triggering for one transition: the only writer of its phase-state
-// documents, an outbox for the trigger (only the latching call publishes; anyone else only after a
+// Completion tracking and triggering for one transition: writes its phase-state documents per message
+// (the scheduled jobs apply the same rules, phase-state-transactions.ts), an outbox for the trigger (only the latching call publishes; anyone else only after a
 // grace period and under the publish claim), and a dual write to BigQuery whose outcome is returned
 // and checked (docs/RUNTIME.md, "Dual write and store outages").
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";

@@ -1,5 +1,5 @@
 // Builds an orchestrator from its environment (set by infra, see core/runtime-env.ts). A broken
-// environment must not crash the module at import (failure mode 1: no handler, no alert): the
+// environment must not crash the module at import (docs/ARCHITECTURE.md FM1: no handler, no alert): the
 // function then answers every request 500 and /health 503, and logs CRITICAL each time, so the 5xx
 // alert and the uptime check fire.
 import { Firestore } from "@google-cloud/firestore";

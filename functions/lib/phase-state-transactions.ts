@@ -1,7 +1,7 @@
-// The scheduled jobs' writes to phase-state documents. They use exactly the single writer's rules
+// The scheduled jobs' writes to phase-state documents. They use exactly the tracker's rules
 // (applyCompletion -> decideFor -> latchTrigger from core/phase-state.ts) inside one Firestore
 // transaction, as the completion tracker does, so the document is never written outside a
-// transaction and a trigger is latched at most once whoever gets there first (failure mode 2).
+// transaction and a trigger is latched at most once whoever gets there first (docs/ARCHITECTURE.md FM2).
 // Publishing stays with the tracker (publishPending: publish, then markPublished in a transaction).
 import type { DocumentReference, Firestore, Transaction } from "@google-cloud/firestore";
 import type { Decision } from "../core/decision-types.ts";

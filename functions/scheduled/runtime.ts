@@ -1,7 +1,7 @@
 // Builds a scheduled function (the sweeper or the reconciler) from its environment, the way the
 // orchestrators are built (functions/lib/orchestrator-runtime.ts): POST from Cloud Scheduler runs one
 // job, GET /health answers from the cached health checker. A broken environment never crashes the
-// module at import (failure mode 1): every request then gets 500 (POST) / 503 (GET) and a CRITICAL log.
+// module at import (docs/ARCHITECTURE.md FM1): every request then gets 500 (POST) / 503 (GET) and a CRITICAL log.
 import { randomUUID } from "node:crypto";
 import { Firestore } from "@google-cloud/firestore";
 import type { PubSub } from "@google-cloud/pubsub";

@@ -1,4 +1,4 @@
-// Failure mode 4 made loud: a function that answers 5xx (work not done, Pub/Sub retrying) must page
+// Swallowed failures made loud (docs/ARCHITECTURE.md FM4): a function that answers 5xx (work not done, Pub/Sub retrying) must page
 // someone, not wait in a dashboard.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { conditionsOf, conditionText, counts5xx, isDisabled, scopeCovers, scopedServices } from "../lib/alerting.ts";

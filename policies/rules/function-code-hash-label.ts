@@ -1,4 +1,4 @@
-// Decision 4 (code drift is structural): the hash of exactly what is uploaded is in the source
+// Code drift is structural (docs/ARCHITECTURE.md, "Compatibility"; FM10): the hash of exactly what is uploaded is in the source
 // object's name and in the function's `code-hash` label (and CODE_HASH). If they disagree, the
 // label (what drift checks and people read) lies about the code that runs.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";

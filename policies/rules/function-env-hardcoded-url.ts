@@ -1,4 +1,4 @@
-// Failure mode 9: a service URL hard-coded into configuration went dead for three days. A URL in a
+// docs/ARCHITECTURE.md FM9: a service URL hard-coded into configuration went dead for three days. A URL in a
 // function's environment should come from a resource of the stack (so it follows redeploys), not
 // be typed in. Advisory: a URL of something outside the stack can be legitimate.
 import type { StackValidationPolicy } from "@pulumi/policy";

@@ -1,4 +1,4 @@
-// Decision 1: functions run on a supported Node runtime (Node 20 is decommissioned on Cloud
+// Functions run on a supported Node runtime (Node 20 is decommissioned on Cloud
 // Functions; a decommissioned runtime cannot be deployed or rebuilt).
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { forTypes } from "../lib/define.ts";

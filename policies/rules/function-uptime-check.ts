@@ -1,4 +1,4 @@
-// Failure modes 1 and 11: a function that cannot start (or a stalled one) produces no errors at all.
+// docs/ARCHITECTURE.md FM1 and FM11: a function that cannot start (or a stalled one) produces no errors at all.
 // An uptime check on /health, with an alert on it, notices what no request-based alert can.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { conditionsOf, conditionText, isDisabled, watchesUptimeCheck } from "../lib/alerting.ts";

@@ -1,4 +1,4 @@
-// Failure mode 8: an ack deadline shorter than the function's run time makes Pub/Sub redeliver a
+// docs/ARCHITECTURE.md FM8: an ack deadline shorter than the function's run time makes Pub/Sub redeliver a
 // message that is still being processed (duplicates), and count it as a failed delivery.
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { numberAt, UNKNOWN } from "../lib/props.ts";

@@ -1,4 +1,4 @@
-// Failure mode 8: a push subscription without a dead-letter topic retries a poison message forever
+// docs/ARCHITECTURE.md FM8: a push subscription without a dead-letter topic retries a poison message forever
 // (or, with a retention limit, drops it silently).
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { forTypes } from "../lib/define.ts";

@@ -1,4 +1,4 @@
-// Failure mode 6: a redeploy dropped the run.invoker binding of the push account, and every push
+// docs/ARCHITECTURE.md FM6: a redeploy dropped the run.invoker binding of the push account, and every push
 // was rejected (403) with nothing in the function's logs, for a week. The binding is checked here
 // against the subscription that needs it: its OIDC account must hold run.invoker on the service of
 // the function it pushes to.

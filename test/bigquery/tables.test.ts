@@ -16,7 +16,7 @@ import {
 } from "../../functions/core/tables.ts";
 
 describe("tables.ts: the orchestration dataset", () => {
-  it("declares the three tables of DESIGN.md in the nba_orchestration dataset by default", () => {
+  it("declares the three tables of docs/ARCHITECTURE.md in the nba_orchestration dataset by default", () => {
     assert.equal(DEFAULT_DATASET_ID, "nba_orchestration");
     assert.deepEqual(
       ORCHESTRATION_TABLES.map((t) => t.name),

@@ -45,7 +45,7 @@ const transitionForPhase = (phase: unknown): Transition => {
 };
 const paths = (errors: readonly ContractError[]) => errors.map((e) => e.path);
 
-// The aliases DESIGN.md "Compatibility" lists as in use today, written down here on purpose
+// The aliases today's publishers use (docs/ARCHITECTURE.md, "Compatibility"), written down here on purpose
 // (not read from the defaults): if the config drops one, this test fails.
 const DESIGN_ALIASES: [string, string][] = [
   ["BigDataBallPbpProcessor", "p2_bigdataball_pbp"],
@@ -69,7 +69,7 @@ const DESIGN_ALIASES: [string, string][] = [
 
 describe("completion message contract", () => {
   describe("fixtures: messages as today's processors publish them", () => {
-    it("cover every phase and every alias DESIGN.md lists, plus the table ml_feature_store_v2", () => {
+    it("cover every phase and every alias in use today, plus the table ml_feature_store_v2", () => {
       const phases = new Set(fixtures.map((f) => f.message.phase));
       assert.deepEqual([...phases].sort(), ["phase_2_raw", "phase_3_analytics", "phase_4_precompute", "phase_5_predictions"]);
       for (const [alias, expected] of DESIGN_ALIASES) {
@@ -80,7 +80,7 @@ describe("completion message contract", () => {
       assert.ok(fixtures.some((f) => String(f.message.output_table).endsWith(".ml_feature_store_v2")));
     });
 
-    it("are shaped like today's messages (DESIGN.md Compatibility)", () => {
+    it("are shaped like today's messages (docs/ARCHITECTURE.md, Compatibility)", () => {
       for (const { message: m, case: name } of fixtures) {
         assert.ok(!("attributes" in m), name);
         assert.match(String(m.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/, name);
@@ -444,7 +444,7 @@ describe("Pub/Sub push envelope", () => {
 });
 
 describe("trigger contract between phases", () => {
-  // What each downstream service reads from its trigger, from DESIGN.md "Compatibility", plus our
+  // What each downstream service reads from its trigger, from docs/ARCHITECTURE.md "Compatibility", plus our
   // own fields every trigger carries. Written here as data on purpose.
   const OUR_FIELDS = [
     "game_date",

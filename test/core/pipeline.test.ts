@@ -38,9 +38,9 @@ describe("pipeline model", () => {
       assert.deepEqual(validatePipelineConfig(DEFAULT_PIPELINE), []);
     });
 
-    it("resolves the topic, dead-letter and function names of DESIGN.md", () => {
+    it("resolves the existing system's topic, dead-letter and function names", () => {
       const pipeline = loadPipeline();
-      // From DESIGN.md "The domain".
+      // The existing system's names (docs/ARCHITECTURE.md, "Compatibility"), written out on purpose.
       const expected = [
         ["phase2-to-phase3-orchestrator", "nba-phase2-raw-complete", "nba-phase3-trigger"],
         ["phase3-to-phase4-orchestrator", "nba-phase3-analytics-complete", "nba-phase4-trigger"],

@@ -1,4 +1,4 @@
-// Failure mode 1 of the old system: a function crashed at import because a module was missing from
+// docs/ARCHITECTURE.md FM1: a function crashed at import because a module was missing from
 // what was deployed, and nothing alerted for days. Here every archive is unpacked into a folder with
 // no node_modules except what its own package-lock.json installs, started under the functions
 // framework, and driven against the Firestore and Pub/Sub emulators and the BigQuery fake: /health

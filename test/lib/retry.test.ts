@@ -39,7 +39,7 @@ const unavailable = () => Object.assign(new Error("14 UNAVAILABLE: no connection
 const invalid = () => Object.assign(new Error("3 INVALID_ARGUMENT: bad"), { code: 3 });
 
 describe("retry: withRetry on p-retry with full jitter", () => {
-  it("the presets carry the DESIGN parameters", () => {
+  it("the presets carry the parameters the event budget was computed with", () => {
     const pick = (p: RetryPreset) => [p.attempts, p.baseMs, p.capMs];
     assert.deepEqual(pick(RETRY_PRESETS.firestoreWrite), [3, 1000, 10000]);
     assert.deepEqual(pick(RETRY_PRESETS.bigqueryMerge), [3, 1000, 15000]);

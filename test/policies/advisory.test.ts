@@ -23,7 +23,7 @@ describe("policies: advisory", function () {
     }
   }
 
-  it("function-env-hardcoded-url reports a typed-in service URL (failure mode 9)", async () => {
+  it("function-env-hardcoded-url reports a typed-in service URL (docs/ARCHITECTURE.md FM9)", async () => {
     const resources = await planned("prod");
     const fn = find(resources, T.function, "phase5-to-phase6");
     edit(fn, (p) => (obj(p, "serviceConfig", "environmentVariables").EXPORTER_URL = "https://exporter-abc123-uw.a.run.app/export"));

@@ -1,4 +1,4 @@
-// IAM policies: the push account's run.invoker binding (failure mode 6), the function's own service
+// IAM policies: the push account's run.invoker binding (docs/ARCHITECTURE.md FM6), the function's own service
 // account, no public invoker.
 import assert from "node:assert/strict";
 import { functionPublicInvoker } from "../../policies/rules/function-public-invoker.ts";

@@ -1,4 +1,4 @@
-// The trigger outbox end to end (failure mode 3): the latch is written pending in the completion's
+// The trigger outbox end to end (docs/ARCHITECTURE.md FM3): the latch is written pending in the completion's
 // transaction, published after commit, then marked published. A publish that fails leaves it pending
 // and answers 500 (recording the failure), so the redelivery publishes it at once; after a crash between
 // the pending mark and the publish, nobody else publishes before the grace period is over, then the

@@ -1,4 +1,4 @@
-// Scenarios A-D and the alerting path through the real functions framework: the phase 2 orchestrator in
+// The dual-write outcomes A-D (docs/ARCHITECTURE.md) and the alerting path through the real functions framework: the phase 2 orchestrator in
 // a child process whose Firestore is behind a TCP fault proxy, whose BigQuery is the fake (503, 429,
 // concurrent-update 400, down) and whose Slack webhook is a local sink behind another proxy. Asserts
 // response codes, log severities, the alerts the sink received and the data in both stores.

@@ -1,5 +1,5 @@
 // The completion tracker in-process, with real clients: Firestore (shared emulator) behind a TCP fault
-// proxy, the BigQuery fake, the Pub/Sub emulator. The seed's scenarios A-D as the tracker's returned
+// proxy, the BigQuery fake, the Pub/Sub emulator. The dual-write outcomes A-D (docs/ARCHITECTURE.md) as the tracker's returned
 // values, its log lines and the data in both stores; the latches of a date's same-day and overnight runs.
 import assert from "node:assert/strict";
 import { Firestore } from "@google-cloud/firestore";
@@ -37,7 +37,7 @@ const phase3 = transitionById(pipeline, "phase3-to-phase4");
 const PATIENT_ATTEMPT_MS = 15_000;
 const REFUSED_ATTEMPT_MS = 600;
 
-describe("completion tracker in-process (scenarios A-D, latches)", function () {
+describe("completion tracker in-process (dual-write outcomes A-D, latches)", function () {
   this.timeout(60_000);
   let proxy: TcpProxy;
   let viaProxy: Firestore;

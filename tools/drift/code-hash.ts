@@ -1,4 +1,4 @@
-// Where a Cloud Function resource carries the sha256 of its code archive (DESIGN.md decision 4):
+// Where a Cloud Function resource carries the sha256 of its code archive (docs/ARCHITECTURE.md FM10):
 // the CODE_HASH environment variable (full hash), the source object's name (full hash) and the
 // `code-hash` label (a prefix, labels hold at most 63 characters). Reading all three lets the
 // report work from whichever the state has; the full hash wins over the prefix.

@@ -1,6 +1,6 @@
 // Renders a drift report for people: a markdown document that reads in a terminal and pastes
 // into a GitHub issue unchanged. Colour is opt-in per call (the CLI enables it only for a TTY
-// without NO_COLOR): escape codes in a pasted report or a piped grep were failure mode 10.
+// without NO_COLOR): escape codes in a pasted report or a piped grep were docs/ARCHITECTURE.md FM10.
 import type { DriftReport, FunctionDrift, FunctionStatus, ResourceChange } from "./report.ts";
 import { nameOfUrn } from "./report.ts";
 
