@@ -44,6 +44,9 @@ export interface BurstRun {
   requestsPerInstance: Record<string, number[]>;
   /** Never above the stack's concurrency if the front proxy holds requests as it should. */
   maxInFlightPerInstance: number;
+  /** Push deliveries answered (first deliveries and redeliveries) and those answered non-2xx (each is redelivered after the declared backoff). */
+  pushesAnswered: number;
+  pushesNon2xx: number;
   cutOff: boolean;
   ok: boolean;
   /** ERROR+ log lines of the functions during the run (first ten distinct messages). */
@@ -54,6 +57,7 @@ export interface BurstResult {
   stack: string;
   instances: number;
   concurrencyPerInstance: number;
+  /** After one unmeasured date (every instance's first connections), completions posted one after another. */
   serialized: { completions: number; perCompletion: Summary };
   runs: BurstRun[];
 }
@@ -90,11 +94,23 @@ export async function measureBursts(o: BurstOptions): Promise<BurstResult> {
     const fixtures = loadFixtures();
     const tag = randomBytes(3).toString("hex");
     // Distinct dates per part, so no part sees another's phase state: floor, (a), (b).
-    const all = gameDates(o.floorDates + 1 + o.backfillDates, new Date(), stack.pipeline.timeZone);
-    const floorDates = all.slice(0, o.floorDates);
-    const oneDate = all.slice(o.floorDates, o.floorDates + 1);
-    const backfill = all.slice(o.floorDates + 1);
+    const all = gameDates(1 + o.floorDates + 1 + o.backfillDates, new Date(), stack.pipeline.timeZone);
+    const warmUpDate = all.slice(0, 1);
+    const floorDates = all.slice(1, 1 + o.floorDates);
+    const oneDate = all.slice(1 + o.floorDates, 2 + o.floorDates);
+    const backfill = all.slice(2 + o.floorDates);
 
+    // Warm-up, not measured: a burst at once reaches every instance, and each instance's first request
+    // opens its connections; posting one after another would give those first requests to a few instances only.
+    await Promise.all(
+      [...stack.instances].map(async ([name, instances]) => {
+        for (const _ of instances) {
+          const res = await fetch(`${stack.urls.get(name)!}/health`, { signal: AbortSignal.timeout(120_000) });
+          await res.text();
+        }
+      }),
+    );
+    await serializedFloor(stack, transitions, warmUpDate, fixtures, tag);
     const serialized = await serializedFloor(stack, transitions, floorDates, fixtures, tag);
     o.log(`serialized floor: ${serialized.completions} completions one after another, p50 ${serialized.perCompletion.p50.toFixed(0)} ms each`);
     const runs: BurstRun[] = [];
@@ -148,6 +164,7 @@ async function burst(
   let deadLettered = 0;
   const logsBefore = new Map([...stack.functions].map(([name, fn]) => [name, fn.logs.length]));
   const servedBefore = new Map([...stack.frontProxies].map(([name, p]) => [name, [...p.served]]));
+  const non2xxBefore = [...stack.frontProxies.values()].reduce((a, p) => a + p.non2xx, 0);
   let settle: () => void = () => undefined;
   const settled = new Promise<void>((resolve) => (settle = resolve));
   const expected = transitions.length * dates.length;
@@ -244,6 +261,8 @@ async function burst(
       deadLettered,
       requestsPerInstance,
       maxInFlightPerInstance: maxInFlight,
+      pushesAnswered: Object.values(requestsPerInstance).flat().reduce((a, b) => a + b, 0),
+      pushesNon2xx: [...stack.frontProxies.values()].reduce((a, p) => a + p.non2xx, 0) - non2xxBefore,
       cutOff,
       ok: !cutOff && exactlyOne === expected && deadLettered === 0,
       errorMessages: [...errorMessages].slice(0, 10),

@@ -135,7 +135,7 @@ export function renderReport(r: BenchReport): string {
     );
     out.push(
       table(
-        ["burst", "compl.", "wall ms", "serialized floor ms", "vs floor", "trigger p50", "trigger max", "exactly one", "duplicates", "missing", "dead letters", "max in flight/inst.", "cut off"],
+        ["burst", "compl.", "wall ms", "serialized floor ms", "vs floor", "trigger p50", "trigger max", "pushes", "non-2xx", "exactly one", "duplicates", "missing", "dead letters", "max in flight/inst.", "cut off"],
         b.runs.map((run) => [
           run.kind === "one_date" ? "one date, every phase" : `backfill ${run.dates} dates x every phase`,
           run.completions,
@@ -144,6 +144,8 @@ export function renderReport(r: BenchReport): string {
           x(run.vsSerializedFloor),
           ms(run.triggerLatency.p50),
           ms(run.triggerLatency.max),
+          run.pushesAnswered,
+          run.pushesNon2xx,
           `${run.exactlyOne}/${run.expectedTriggers}`,
           run.duplicates.length,
           run.missing.length,
@@ -153,7 +155,7 @@ export function renderReport(r: BenchReport): string {
         ]),
       ),
     );
-    out.push(`(serialized floor: ${b.serialized.completions} completions posted one after another, mean ${ms(b.serialized.perCompletion.mean)} ms each, times the burst's count)`);
+    out.push(`(serialized floor: after a warm-up date, ${b.serialized.completions} completions posted one after another, mean ${ms(b.serialized.perCompletion.mean)} ms each (p50 ${ms(b.serialized.perCompletion.p50)}), times the burst's count)`);
     for (const run of b.runs) {
       out.push(`${run.kind}: requests per instance ${Object.entries(run.requestsPerInstance).map(([f, n]) => `${f} ${n.join("/")}`).join(", ")}`);
       for (const d of run.duplicates) out.push(`${run.kind}: DUPLICATE trigger ${d.transition} ${d.gameDate}: ${d.messages} messages, ${d.triggerIds} trigger ids`);

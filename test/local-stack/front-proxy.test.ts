@@ -108,6 +108,7 @@ describe("local stack: front proxy over several instances", function () {
     }
     assert.equal(instances.reduce((a, i) => a + i.received, 0), 9);
     assert.equal(proxy.maxInFlightSeen, 1);
+    assert.equal(proxy.non2xx, 0);
   });
 
   it("concurrency 2: an instance takes two at once, not three", async () => {
@@ -156,6 +157,7 @@ describe("local stack: front proxy over several instances", function () {
     const r = await answer;
     assert.equal(r.status, 502);
     assert.match(r.text, /instance 0 failed/);
+    assert.equal(proxy.non2xx, 1);
   });
 });
 

@@ -18,6 +18,8 @@ export interface FrontProxy {
   setMode(mode: FrontProxyMode): void;
   /** Requests answered by each instance so far (index = instance). */
   readonly served: readonly number[];
+  /** Answers other than 2xx so far (the instance's own, and 502 for an instance that died mid-request). */
+  readonly non2xx: number;
   /** The most requests any one instance had at once. */
   readonly maxInFlightSeen: number;
   /** Requests waiting for a free instance now. */
@@ -66,6 +68,7 @@ export async function startFrontProxy(o: FrontProxyOptions): Promise<FrontProxy>
   let mode: FrontProxyMode = "pass";
   let last = n - 1;
   let maxInFlightSeen = 0;
+  let non2xx = 0;
   let retryTimer: NodeJS.Timeout | undefined;
 
   const scheduleRetry = (): void => {
@@ -111,7 +114,9 @@ export async function startFrontProxy(o: FrontProxyOptions): Promise<FrontProxy>
       (answer) => {
         const out: http.OutgoingHttpHeaders = {};
         for (const [k, v] of Object.entries(answer.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
-        held.res.writeHead(answer.statusCode ?? 502, out);
+        const status = answer.statusCode ?? 502;
+        if (status < 200 || status > 299) non2xx += 1;
+        held.res.writeHead(status, out);
         answer.pipe(held.res);
         answer.on("end", () => {
           served[i]! += 1;
@@ -132,6 +137,7 @@ export async function startFrontProxy(o: FrontProxyOptions): Promise<FrontProxy>
         return;
       }
       // The instance died with the request in flight: the caller gets a 5xx, as from Cloud Run.
+      non2xx += 1;
       if (!held.res.headersSent) held.res.writeHead(502, { "content-type": "text/plain" }).end(`instance ${i} failed: ${error.message}`);
       else held.res.destroy();
       release();
@@ -172,6 +178,9 @@ export async function startFrontProxy(o: FrontProxyOptions): Promise<FrontProxy>
       dispatch();
     },
     served,
+    get non2xx() {
+      return non2xx;
+    },
     get maxInFlightSeen() {
       return maxInFlightSeen;
     },
