@@ -1,11 +1,18 @@
 // Every name this program gives to anything is derived here, in one place: logical (Pulumi) names of
 // children, physical (GCP) names, service-account ids, labels. Pure: no Pulumi,
-// no I/O, so the rules and their limits are tested directly.
+// no I/O, so the rules and their limits are tested directly. The platform's limits themselves are
+// functions/core/platform-limits.ts, shared with the pipeline model, the config and the policies.
+import {
+  bucketNameProblem,
+  functionNameProblem,
+  LABEL_VALUE_MAX,
+  labelKeyProblem,
+  labelValueProblem,
+  pubsubNameProblem,
+  SERVICE_ACCOUNT_ID_RE,
+} from "../functions/core/platform-limits.ts";
 
-/** GCP label values: at most 63 characters of lowercase letters, digits, '-' and '_'. */
-export const LABEL_VALUE_MAX = 63;
-const LABEL_VALUE_RE = /^[a-z0-9_-]{0,63}$/;
-const SERVICE_ACCOUNT_ID_RE = /^[a-z]([-a-z0-9]{4,28})[a-z0-9]$/;
+export { LABEL_VALUE_MAX };
 const RESOURCE_NAME_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 export class NamingError extends Error {
@@ -31,7 +38,8 @@ export function codeHashLabel(sha256: string): string {
 
 /** Check a label value; labels carry names we derive, so a bad one is a programming error. */
 export function labelValue(value: string): string {
-  if (!LABEL_VALUE_RE.test(value)) throw new NamingError(`invalid GCP label value ${JSON.stringify(value)}`);
+  const problem = labelValueProblem(value);
+  if (problem !== null) throw new NamingError(problem);
   return value;
 }
 
@@ -54,18 +62,19 @@ export interface NamingContext {
 export class Naming {
   constructor(readonly ctx: NamingContext) {}
 
-  /** A Pub/Sub topic or subscription name (3..255 chars, must not start with "goog"). */
+  /** A Pub/Sub topic or subscription name (pubsubNameProblem). */
   pubsub(name: string): string {
-    const full = name;
-    if (full.length < 3 || full.length > 255 || full.startsWith("goog") || !/^[A-Za-z][-A-Za-z0-9._~%+]*$/.test(full)) {
-      throw new NamingError(`invalid Pub/Sub name ${JSON.stringify(full)}`);
-    }
-    return full;
+    const problem = pubsubNameProblem(name);
+    if (problem !== null) throw new NamingError(`invalid Pub/Sub name: ${problem}`);
+    return name;
   }
 
-  /** A Cloud Functions (2nd gen) / Cloud Run service name: lowercase, at most 49 characters (Cloud Run's limit for functions). */
+  /** A Cloud Functions (2nd gen) / Cloud Run service name, with the stack's suffix (functionNameProblem). */
   functionName(modelName: string): string {
-    return this.checkedResourceName(`${modelName}${this.ctx.functionNameSuffix ?? ""}`, 49, "function name");
+    const name = `${modelName}${this.ctx.functionNameSuffix ?? ""}`;
+    const problem = functionNameProblem(name);
+    if (problem !== null) throw new NamingError(problem);
+    return name;
   }
 
   /** A service account id "<base>-<role>": 6..30 characters. `base` is short (a transition id or a function's short name). */
@@ -80,9 +89,8 @@ export class Naming {
   /** A bucket name, globally unique through the project id: "<project>-<purpose>". */
   bucketName(purpose: string): string {
     const name = `${this.ctx.project}-${purpose}`;
-    if (name.length < 3 || name.length > 63 || !/^[a-z0-9][-a-z0-9_]*[a-z0-9]$/.test(name) || name.includes("google")) {
-      throw new NamingError(`bucket name ${JSON.stringify(name)} is invalid (3..63 lowercase characters, no "google")`);
-    }
+    const problem = bucketNameProblem(name);
+    if (problem !== null) throw new NamingError(problem);
     return name;
   }
 
@@ -111,7 +119,11 @@ export class Naming {
       "managed-by": "pulumi",
       ...extra,
     };
-    for (const v of Object.values(all)) labelValue(v);
+    for (const [key, value] of Object.entries(all)) {
+      const problem = labelKeyProblem(key);
+      if (problem !== null) throw new NamingError(problem);
+      labelValue(value);
+    }
     return all;
   }
 
@@ -123,7 +135,5 @@ export class Naming {
   }
 }
 
-/** The push subscription of a transition's input topic (one reader per input topic). */
-export function pushSubscriptionName(inputTopicName: string): string {
-  return `${inputTopicName}-push-sub`;
-}
+/** The push subscription of a transition's input topic: derived in the model, which checks it. */
+export { pushSubscriptionName } from "../functions/core/pipeline.ts";

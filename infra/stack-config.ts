@@ -6,6 +6,15 @@ import { z } from "zod";
 import { isStrictEnvironment } from "../functions/core/runtime-env.ts";
 import { instanceSizingProblems } from "../functions/core/instance-sizing.ts";
 import { RETENTION_LIMITS, type RetentionDays } from "../functions/core/retention.ts";
+import {
+  DEAD_LETTER_RETENTION_DAYS,
+  MAX_DELIVERY_ATTEMPTS,
+  PROJECT_ID_RE,
+  PUSHED_FUNCTION_TIMEOUT_SECONDS,
+  RETRY_BACKOFF_SECONDS,
+  retryBackoffProblems,
+  type IntRange,
+} from "../functions/core/platform-limits.ts";
 import { TRIGGER_MODES, type TriggerMode } from "../functions/core/trigger-routing.ts";
 
 export const PROJECT_NAMESPACE = "phase-orchestration";
@@ -22,6 +31,7 @@ const int = (min: number, max: number) =>
     .regex(/^-?\d+$/, "must be an integer")
     .transform(Number)
     .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
+const intIn = (range: IntRange) => int(range.min, range.max);
 const bool = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
 const json = z.string().transform((s, ctx) => {
   try {
@@ -36,7 +46,7 @@ const json = z.string().transform((s, ctx) => {
 const k = (key: string) => `${PROJECT_NAMESPACE}:${key}`;
 
 const RawSchema = z.object({
-  "gcp:project": z.string().regex(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a GCP project id"),
+  "gcp:project": z.string().regex(PROJECT_ID_RE, "must be a GCP project id"),
   "gcp:region": z.string().regex(/^[a-z]+-[a-z]+\d$/, "must be a GCP region like us-west2"),
   [k("environment")]: z.string().regex(/^[a-z][a-z0-9]{1,15}$/, "must be lowercase letters/digits (dev, staging, prod)"),
   [k("bigqueryDataset")]: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/, "must be a BigQuery dataset id"),
@@ -53,14 +63,14 @@ const RawSchema = z.object({
   // "" = the CPU Cloud Functions derives from the memory; checked with memory and concurrency below.
   [k("functionCpu")]: z.string().regex(/^(|\d+(\.\d+)?)$/, 'must be "" (derived from the memory) or a CPU count like "1" or "0.5"'),
   [k("functionConcurrency")]: int(1, 1000),
-  // The push subscription's ack deadline must cover the function timeout and Pub/Sub caps it at 600 s.
-  [k("functionTimeoutSeconds")]: int(10, 600),
+  // The push subscription's ack deadline must cover the function timeout (platform-limits.ts).
+  [k("functionTimeoutSeconds")]: intIn(PUSHED_FUNCTION_TIMEOUT_SECONDS),
   [k("functionMinInstances")]: int(0, 100),
   [k("functionMaxInstances")]: int(1, 1000),
-  [k("pushMaxDeliveryAttempts")]: int(5, 100),
-  [k("pushMinimumBackoffSeconds")]: int(0, 600),
-  [k("pushMaximumBackoffSeconds")]: int(0, 600),
-  [k("deadLetterRetentionDays")]: int(1, 31),
+  [k("pushMaxDeliveryAttempts")]: intIn(MAX_DELIVERY_ATTEMPTS),
+  [k("pushMinimumBackoffSeconds")]: intIn(RETRY_BACKOFF_SECONDS),
+  [k("pushMaximumBackoffSeconds")]: intIn(RETRY_BACKOFF_SECONDS),
+  [k("deadLetterRetentionDays")]: intIn(DEAD_LETTER_RETENTION_DAYS),
   [k("retentionQuarantineDays")]: int(RETENTION_LIMITS.quarantine.min, RETENTION_LIMITS.quarantine.max),
   [k("retentionBookkeepingDays")]: int(RETENTION_LIMITS.bookkeeping.min, RETENTION_LIMITS.bookkeeping.max),
   [k("retentionPhaseStateDays")]: int(RETENTION_LIMITS.phaseState.min, RETENTION_LIMITS.phaseState.max),
@@ -133,8 +143,9 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
   if (g<number>("functionMinInstances") > g<number>("functionMaxInstances")) {
     problems.push(`${k("functionMinInstances")}: must not exceed ${k("functionMaxInstances")}`);
   }
-  if (g<number>("pushMinimumBackoffSeconds") > g<number>("pushMaximumBackoffSeconds")) {
-    problems.push(`${k("pushMinimumBackoffSeconds")}: must not exceed ${k("pushMaximumBackoffSeconds")}`);
+  // The ranges are checked above; what is left is the order (the minimum below the maximum).
+  if (retryBackoffProblems(g<number>("pushMinimumBackoffSeconds"), g<number>("pushMaximumBackoffSeconds")).length > 0) {
+    problems.push(`${k("pushMinimumBackoffSeconds")}: must be below ${k("pushMaximumBackoffSeconds")} (the backoff must grow)`);
   }
   const cpu = g<string>("functionCpu") === "" ? undefined : g<string>("functionCpu");
   for (const p of instanceSizingProblems({ memory: g("functionMemory"), cpu, concurrency: g("functionConcurrency") })) {

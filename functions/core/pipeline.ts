@@ -4,6 +4,8 @@ import { z } from "zod";
 import { DEFAULT_PIPELINE } from "./pipeline-defaults.ts";
 import { RUN_MODES } from "./pipeline-types.ts";
 import type { Pipeline, PipelineConfig, ProcessorDef, Transition, TransitionConfig } from "./pipeline-types.ts";
+import { FUNCTION_NAME_MAX, functionNameProblem, pubsubNameProblem } from "./platform-limits.ts";
+import { SHADOW_TOPIC_SUFFIX, shadowTopicName, tapSubscriptionName } from "./trigger-routing.ts";
 
 /** The environment variable through which infra hands the pipeline to every function. */
 export const PIPELINE_CONFIG_ENV = "PIPELINE_CONFIG";
@@ -139,19 +141,20 @@ const PipelineConfigSchema = z.strictObject({
 // Meaning
 
 const SPORT = /^[a-z][a-z0-9]*$/;
-// Pub/Sub resource ids: start with a letter, 3-255 of letters, digits and - _ . ~ + %, not "goog...".
-const PUBSUB_NAME = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
-// Cloud Functions (2nd gen) / Cloud Run service ids.
-const FUNCTION_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 // Transition ids end up in trigger ids and Firestore document ids: keep them plain.
 const TRANSITION_ID = /^[a-z0-9][a-z0-9-]*$/;
 // Processor names become Firestore field keys and BigQuery values: no dots or spaces.
 const PROCESSOR_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-function pubsubNameProblem(name: string): string | null {
-  if (name.startsWith("goog")) return `"${name}" must not start with "goog"`;
-  if (!PUBSUB_NAME.test(name)) {
-    return `"${name}" is not a valid Pub/Sub name (start with a letter; 3-255 of letters, digits, - _ . ~ + %)`;
+/**
+ * A model function name must be a valid function name in both trigger modes: in shadow mode every
+ * function is deployed as `<name>-shadow` (infra/naming.ts), so the name leaves room for that suffix.
+ */
+export function modelFunctionNameProblem(name: string): string | null {
+  const own = functionNameProblem(name);
+  if (own !== null) return own;
+  if (functionNameProblem(`${name}${SHADOW_TOPIC_SUFFIX}`) !== null) {
+    return `"${name}" leaves no room for the "${SHADOW_TOPIC_SUFFIX}" suffix of shadow mode (at most ${FUNCTION_NAME_MAX - SHADOW_TOPIC_SUFFIX.length} characters)`;
   }
   return null;
 }
@@ -336,11 +339,13 @@ function checkTopics(config: PipelineConfig, options: { checkNames: boolean }): 
   resolved.forEach((n, i) => {
     if (!options.checkNames) return;
     const at = `transitions[${i}]`;
-    const inputProblem = pubsubNameProblem(n.inputTopicName);
-    // The dead-letter names only add a suffix: checked (for length) only when the input name is fine.
-    const problem = inputProblem ?? pubsubNameProblem(n.deadLetterSubscriptionName);
-    if (problem) problems.push({ path: `${at}.inputTopic`, message: problem });
-    const outputProblem = pubsubNameProblem(n.outputTopicName);
+    // Every name the program derives from a topic must be valid too. The derived ones only add a
+    // suffix, so past the topic's own name the longest one says how much shorter it must be.
+    const firstProblem = ([own, ...derived]: string[]) =>
+      [own ?? "", ...derived.sort((a, b) => b.length - a.length)].map(pubsubNameProblem).find((p) => p !== null);
+    const inputProblem = firstProblem([n.inputTopicName, n.deadLetterTopicName, n.deadLetterSubscriptionName, pushSubscriptionName(n.inputTopicName)]);
+    if (inputProblem) problems.push({ path: `${at}.inputTopic`, message: inputProblem });
+    const outputProblem = firstProblem([n.outputTopicName, shadowTopicName(n.outputTopicName), tapSubscriptionName(n.outputTopicName)]);
     if (outputProblem) problems.push({ path: `${at}.outputTopic`, message: outputProblem });
   });
 
@@ -406,12 +411,8 @@ function checkTransitionNames(config: PipelineConfig): ConfigProblem[] {
     if (!TRANSITION_ID.test(t.id)) {
       problems.push({ path: `transitions[${i}].id`, message: `"${t.id}" must be lowercase letters, digits and -` });
     }
-    if (!FUNCTION_NAME.test(t.functionName)) {
-      problems.push({
-        path: `transitions[${i}].functionName`,
-        message: `"${t.functionName}" is not a valid function name (lowercase letters, digits, -; start with a letter; at most 63)`,
-      });
-    }
+    const functionProblem = modelFunctionNameProblem(t.functionName);
+    if (functionProblem !== null) problems.push({ path: `transitions[${i}].functionName`, message: functionProblem });
   });
   const byKey = (key: "id" | "functionName" | "phaseWireName", what: string) =>
     duplicatesIn(config.transitions.map((t) => t[key]), "transitions", what).map((p) => ({ ...p, path: `${p.path}.${key}` }));
@@ -474,6 +475,11 @@ function resolveNames(sport: string, t: TransitionConfig) {
     deadLetterTopicName: `${inputTopicName}-dlq`,
     deadLetterSubscriptionName: `${inputTopicName}-dlq-sub`,
   };
+}
+
+/** The push subscription of a transition's input topic (one reader per input topic). */
+export function pushSubscriptionName(inputTopicName: string): string {
+  return `${inputTopicName}-push-sub`;
 }
 
 /** Applies the sport prefix and derives dead-letter names. Does not validate (see loadPipeline). */

@@ -9,6 +9,7 @@ import type { ComponentArgs } from "../component.ts";
 import type { Naming } from "../naming.ts";
 import type { StackConfig } from "../stack-config.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
+import { ACK_DEADLINE_SECONDS } from "../../functions/core/platform-limits.ts";
 import type { OrchestrationFunction } from "./orchestration-function.ts";
 
 type Kinds = {
@@ -37,14 +38,14 @@ export interface PushSubscriptionArgs extends ComponentArgs<Kinds> {
 }
 
 /** Pub/Sub's ceiling for ackDeadlineSeconds. */
-export const MAX_ACK_DEADLINE_SECONDS = 600;
+export const MAX_ACK_DEADLINE_SECONDS = ACK_DEADLINE_SECONDS.max;
 
-/** The ack deadline for a push to a function with this timeout: at least the timeout (and 10 s), at most 600 s. */
+/** The ack deadline for a push to a function with this timeout: at least the timeout (and Pub/Sub's minimum), at most its maximum. */
 export function ackDeadlineFor(functionTimeoutSeconds: number): number {
   if (functionTimeoutSeconds > MAX_ACK_DEADLINE_SECONDS) {
     throw new Error(`function timeout ${functionTimeoutSeconds}s exceeds the largest ack deadline Pub/Sub allows (${MAX_ACK_DEADLINE_SECONDS}s)`);
   }
-  return Math.max(10, functionTimeoutSeconds);
+  return Math.max(ACK_DEADLINE_SECONDS.min, functionTimeoutSeconds);
 }
 
 export class PushSubscription extends Component<Kinds> {

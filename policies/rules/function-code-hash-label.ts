@@ -1,16 +1,18 @@
-// Code drift is structural (docs/ARCHITECTURE.md, "Compatibility"; FM10): the hash of exactly what is uploaded is in the source
-// object's name and in the function's `code-hash` label (and CODE_HASH). If they disagree, the
-// label (what drift checks and people read) lies about the code that runs.
+// Code drift is structural (docs/ARCHITECTURE.md, "Compatibility"; FM10): the hash of exactly what
+// is uploaded is in the source object's name and in the function's `code-hash` label (and
+// CODE_HASH). If they disagree, the label (what drift checks and people read) lies about the code
+// that runs.
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { RUNTIME_ENV_KEYS } from "../../functions/core/runtime-env.ts";
 import { at, stringAt, UNKNOWN } from "../lib/props.ts";
 import type { Unknown } from "../lib/props.ts";
 import { dependenciesOf, describe, ofType } from "../lib/stack-graph.ts";
 import { T } from "../lib/types.ts";
+import { LABEL_VALUE_MAX } from "../../functions/core/platform-limits.ts";
 
 export const CODE_HASH_LABEL = "code-hash";
-/** GCP label values hold at most 63 characters: a longer digest is labelled by its 63-character prefix. */
-export const LABEL_VALUE_MAX = 63;
+/** A label value holds at most LABEL_VALUE_MAX characters: a longer digest is labelled by its prefix. */
+export { LABEL_VALUE_MAX };
 
 /** The hex digest in an object name (sha1 to sha512 length; the last one if several), or undefined. */
 export function digestInObjectName(objectName: string): string | undefined {

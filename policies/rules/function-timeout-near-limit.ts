@@ -4,8 +4,9 @@ import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { forTypes } from "../lib/define.ts";
 import { numberAt, UNKNOWN } from "../lib/props.ts";
 import { T } from "../lib/types.ts";
+import { PUSHED_FUNCTION_TIMEOUT_SECONDS } from "../../functions/core/platform-limits.ts";
 
-export const PUSH_TIMEOUT_LIMIT_SECONDS = 600;
+export const PUSH_TIMEOUT_LIMIT_SECONDS = PUSHED_FUNCTION_TIMEOUT_SECONDS.max;
 export const NEAR_LIMIT_FRACTION = 0.9;
 
 export const functionTimeoutNearLimit: ResourceValidationPolicy = {

@@ -4,10 +4,10 @@ import type { StackValidationPolicy } from "@pulumi/policy";
 import { numberAt, UNKNOWN } from "../lib/props.ts";
 import { describe, isPushSubscription, ofType, pushTargets } from "../lib/stack-graph.ts";
 import { T } from "../lib/types.ts";
+import { DEFAULT_ACK_DEADLINE_SECONDS, DEFAULT_FUNCTION_TIMEOUT_SECONDS } from "../../functions/core/platform-limits.ts";
 
 /** Defaults when unset: Pub/Sub's ack deadline, and a 2nd gen function's timeout. */
-export const DEFAULT_ACK_DEADLINE_SECONDS = 10;
-export const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 60;
+export { DEFAULT_ACK_DEADLINE_SECONDS, DEFAULT_FUNCTION_TIMEOUT_SECONDS };
 
 export const pushSubscriptionAckDeadline: StackValidationPolicy = {
   name: "push-subscription-ack-deadline",

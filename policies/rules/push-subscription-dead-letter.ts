@@ -5,15 +5,16 @@ import { forTypes } from "../lib/define.ts";
 import { at, numberAt, stringAt, UNKNOWN } from "../lib/props.ts";
 import { isPushSubscription } from "../lib/stack-graph.ts";
 import { T } from "../lib/types.ts";
+import { inRange, MAX_DELIVERY_ATTEMPTS } from "../../functions/core/platform-limits.ts";
 
 /** Pub/Sub's bounds for maxDeliveryAttempts. */
-export const MIN_DELIVERY_ATTEMPTS = 5;
-export const MAX_DELIVERY_ATTEMPTS = 100;
+export const MIN_DELIVERY_ATTEMPTS = MAX_DELIVERY_ATTEMPTS.min;
+const MAX_ATTEMPTS = MAX_DELIVERY_ATTEMPTS.max;
 
 export const pushSubscriptionDeadLetter: ResourceValidationPolicy = {
   name: "push-subscription-dead-letter",
   description: "Every push subscription has a dead-letter topic and an explicit maxDeliveryAttempts, so a message that keeps failing is parked, not retried forever or lost.",
-  remediationSteps: `Set deadLetterPolicy: { deadLetterTopic: <dead-letter topic id>, maxDeliveryAttempts: ${MIN_DELIVERY_ATTEMPTS}..${MAX_DELIVERY_ATTEMPTS} } on the subscription (infra/components/push-subscription.ts declares one per transition), and give the dead-letter topic its own subscription.`,
+  remediationSteps: `Set deadLetterPolicy: { deadLetterTopic: <dead-letter topic id>, maxDeliveryAttempts: ${MIN_DELIVERY_ATTEMPTS}..${MAX_ATTEMPTS} } on the subscription (infra/components/push-subscription.ts declares one per transition), and give the dead-letter topic its own subscription.`,
   enforcementLevel: "mandatory",
   validateResource: forTypes([T.subscription], (props, _args, report) => {
     if (!isPushSubscription(props)) return;
@@ -32,8 +33,8 @@ export const pushSubscriptionDeadLetter: ResourceValidationPolicy = {
     const attempts = numberAt(policy, "maxDeliveryAttempts");
     if (attempts === undefined) {
       report("deadLetterPolicy.maxDeliveryAttempts is not set: declare how many deliveries a message gets before it is dead-lettered");
-    } else if (attempts !== UNKNOWN && (attempts < MIN_DELIVERY_ATTEMPTS || attempts > MAX_DELIVERY_ATTEMPTS || !Number.isInteger(attempts))) {
-      report(`deadLetterPolicy.maxDeliveryAttempts is ${attempts}; Pub/Sub accepts ${MIN_DELIVERY_ATTEMPTS}..${MAX_DELIVERY_ATTEMPTS}`);
+    } else if (attempts !== UNKNOWN && !inRange(attempts, MAX_DELIVERY_ATTEMPTS)) {
+      report(`deadLetterPolicy.maxDeliveryAttempts is ${attempts}; Pub/Sub accepts ${MIN_DELIVERY_ATTEMPTS}..${MAX_ATTEMPTS}`);
     }
   }),
 };

@@ -5,9 +5,15 @@ import { forTypes } from "../lib/define.ts";
 import { at, durationSeconds, UNKNOWN } from "../lib/props.ts";
 import { isPushSubscription } from "../lib/stack-graph.ts";
 import { T } from "../lib/types.ts";
+import {
+  DEFAULT_MAXIMUM_BACKOFF_SECONDS,
+  DEFAULT_MINIMUM_BACKOFF_SECONDS,
+  RETRY_BACKOFF_SECONDS,
+  retryBackoffProblems,
+} from "../../functions/core/platform-limits.ts";
 
 /** Pub/Sub's bound for both backoff values. */
-export const MAX_BACKOFF_SECONDS = 600;
+export const MAX_BACKOFF_SECONDS = RETRY_BACKOFF_SECONDS.max;
 
 export const pushSubscriptionRetryBackoff: ResourceValidationPolicy = {
   name: "push-subscription-retry-backoff",
@@ -27,12 +33,11 @@ export const pushSubscriptionRetryBackoff: ResourceValidationPolicy = {
       if (raw === undefined || raw === UNKNOWN) return undefined;
       const s = durationSeconds(raw);
       if (s === undefined) report(`retryPolicy.${key} ${JSON.stringify(raw)} is not a duration like "10s"`);
-      else if (s > MAX_BACKOFF_SECONDS) report(`retryPolicy.${key} is ${s}s; Pub/Sub allows at most ${MAX_BACKOFF_SECONDS}s`);
       return s;
     };
-    // Pub/Sub's defaults (10s, 600s) apply to an unset bound.
-    const min = bound("minimumBackoff") ?? 10;
-    const max = bound("maximumBackoff") ?? 600;
-    if (min >= max) report(`retryPolicy backs off from ${min}s to ${max}s: the minimum must be below the maximum for the backoff to grow`);
+    // Pub/Sub's defaults apply to an unset bound.
+    const min = bound("minimumBackoff") ?? DEFAULT_MINIMUM_BACKOFF_SECONDS;
+    const max = bound("maximumBackoff") ?? DEFAULT_MAXIMUM_BACKOFF_SECONDS;
+    for (const problem of retryBackoffProblems(min, max)) report(`retryPolicy: ${problem}`);
   }),
 };

@@ -242,10 +242,30 @@ describe("pipeline model", () => {
         message: /not a valid Pub\/Sub name/,
       },
       {
-        name: "a topic name too long once the dead-letter suffix is added",
+        name: "a topic name too long once the derived suffixes are added (the longest is named)",
         mutate: (c) => (c.transitions[0].inputTopic = "x".repeat(248)),
         path: "transitions[0].inputTopic",
-        message: /-dlq-sub" is not a valid Pub\/Sub name/,
+        message: /-push-sub" is not a valid Pub\/Sub name/,
+      },
+      {
+        // 255 characters with "-dlq-sub", 256 with "-push-sub": infra would refuse the push subscription.
+        name: "an input topic whose push subscription name is too long",
+        mutate: (c) => (c.transitions[0].inputTopic = "x".repeat(243)),
+        path: "transitions[0].inputTopic",
+        message: /-push-sub" is not a valid Pub\/Sub name/,
+      },
+      {
+        // 254 characters with "-tap", 257 with "-shadow": a shadow stack could not declare its topic.
+        name: "an output topic whose shadow topic name is too long",
+        mutate: (c) => (c.transitions[3].outputTopic = "x".repeat(246)),
+        path: "transitions[3].outputTopic",
+        message: /-shadow" is not a valid Pub\/Sub name/,
+      },
+      {
+        name: "a function name with no room for the shadow suffix",
+        mutate: (c) => (c.transitions[0].functionName = `f${"a".repeat(42)}`),
+        path: "transitions[0].functionName",
+        message: /no room for the "-shadow" suffix/,
       },
       {
         name: "duplicate function name",
