@@ -168,7 +168,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
   }
 
   /** One transaction on the phase-state document, through the breaker, bounded like the record. */
-  function transact(op: string, ref: FirebaseRef, deadlineAt: number, log: Logger, change: (doc: PhaseStateDoc) => PhaseStateDoc) {
+  function transact(op: string, ref: PhaseStateRef, deadlineAt: number, log: Logger, change: (doc: PhaseStateDoc) => PhaseStateDoc) {
     return deps.firestoreBreaker.fire(() =>
       withRetry(
         op,
@@ -193,7 +193,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
    */
   async function publishPending(
     doc: PhaseStateDoc,
-    ref: FirebaseRef,
+    ref: PhaseStateRef,
     deadlineAt = Date.now() + eventBudgetMs,
     opts: { publishedBy?: string; logger?: Logger } = {},
   ): Promise<TriggerOutcome | null> {
@@ -254,7 +254,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
 
   /** Someone other than the latching call publishes a pending trigger: only under the publish claim. */
   async function republishClaimed(
-    ref: FirebaseRef,
+    ref: PhaseStateRef,
     triggerId: string,
     runId: string,
     now: Date,
@@ -330,7 +330,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
     let decision: Decision | null = null;
     let trigger: TriggerOutcome | null = null;
     let doc: PhaseStateDoc | null = null;
-    let ref: FirebaseRef | null = null;
+    let ref: PhaseStateRef | null = null;
     let latchedHere = false;
 
     try {
@@ -398,7 +398,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
   async function recordIncomplete(
     c: ResolvedCompletion,
     doc: PhaseStateDoc,
-    ref: FirebaseRef,
+    ref: PhaseStateRef,
     trigger: TriggerOutcome | null,
     latchedHere: boolean,
     rows: LatchRows,
@@ -490,7 +490,8 @@ export interface RawFacts {
   metadata?: Record<string, unknown> | undefined;
 }
 
-type FirebaseRef = DocumentReference;
+/** A phase-state document in Firestore (not Firebase: the server client, no Firebase SDK). */
+type PhaseStateRef = DocumentReference;
 
 /** The latch's BigQuery rows this call writes (null: not this call's to write). */
 interface LatchRows {

@@ -116,7 +116,7 @@ export async function readPhaseStates(
 ): Promise<PhaseStateDoc[]> {
   const query = deps.db.collection(deps.stateCollection).where("gameDate", ">=", fromDate).where("gameDate", "<=", toDate);
   const snap = await deps.breaker.fire(() =>
-    withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreWrite, { logger: deps.logger }),
+    withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreRead, { logger: deps.logger }),
   );
   return snap.docs.map((d) => d.data() as PhaseStateDoc);
 }

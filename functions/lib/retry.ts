@@ -30,6 +30,8 @@ export interface RetryPreset {
 
 export const RETRY_PRESETS = {
   firestoreWrite: { name: "firestoreWrite", attempts: 3, baseMs: 1000, capMs: 10000, attemptTimeoutMs: 2500 },
+  // Reads (the scheduled jobs' range query) are retried like writes, under their own name in the logs.
+  firestoreRead: { name: "firestoreRead", attempts: 3, baseMs: 1000, capMs: 10000, attemptTimeoutMs: 2500 },
   bigqueryMerge: { name: "bigqueryMerge", attempts: 3, baseMs: 1000, capMs: 15000, attemptTimeoutMs: 4000 },
   bigqueryInsert: { name: "bigqueryInsert", attempts: 3, baseMs: 500, capMs: 8000, attemptTimeoutMs: 2000 },
   pubsubPublish: { name: "pubsubPublish", attempts: 3, baseMs: 250, capMs: 4000, attemptTimeoutMs: 2000 },

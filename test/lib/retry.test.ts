@@ -19,6 +19,9 @@ import {
   type RetryPreset,
   type RetryRuntime,
 } from "../../functions/lib/retry.ts";
+import { readPhaseStates } from "../../functions/lib/phase-state-transactions.ts";
+import type { Breaker } from "../../functions/lib/circuit-breaker.ts";
+import type { Firestore } from "@google-cloud/firestore";
 
 /** A fake clock: sleeping advances time instantly and records the delay. */
 function fakeRuntime(randoms: number[] = []): RetryRuntime & { sleeps: number[]; t: number } {
@@ -294,5 +297,25 @@ describe("retry: withRetry on p-retry with full jitter", () => {
     // production-sized wait would add (one firestoreWrite attempt alone is 2.5 s).
     assert.ok(elapsed <= worstCaseBudgetMs(preset) + 2_000, `${elapsed} ms (timer slack allowed)`);
     assert.ok(elapsed >= 3 * 20, `${elapsed} ms`);
+  });
+
+  it("a read is retried under a read preset: the scheduled jobs' phase-state query logs preset firestoreRead", async () => {
+    const restore = setDefaultRetryRuntime(fakeRuntime());
+    try {
+      const cap = captureLogs();
+      let calls = 0;
+      const query = {
+        where: () => query,
+        get: () => (++calls === 1 ? Promise.reject(unavailable()) : Promise.resolve({ docs: [] })),
+      };
+      const db = { collection: () => query } as unknown as Firestore;
+      const breaker = { fire: <T>(fn: () => Promise<T>) => fn() } as unknown as Breaker;
+      assert.deepEqual(await readPhaseStates({ db, stateCollection: "phase_state", breaker, logger: cap.logger }, "2026-01-01", "2026-01-02"), []);
+      const retries = cap.find("WARNING", "retrying firestore.readPhaseStates");
+      assert.equal(retries.length, 1);
+      assert.equal((retries[0] as unknown as { preset: string }).preset, "firestoreRead");
+    } finally {
+      restore();
+    }
   });
 });
