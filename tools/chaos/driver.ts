@@ -18,6 +18,7 @@ import { startInjector } from "./injector.ts";
 import {
   checkInvariants,
   extraDeliveries,
+  lostCompletions,
   type AlertSeen,
   type ChaosObservations,
   type DeadLetterSeen,
@@ -42,6 +43,11 @@ export interface ChaosRunOptions {
   recoveryTimeoutMs?: number;
   /** Once converged, how long to keep watching for late duplicates (default 20 s). */
   quietMs?: number;
+  /**
+   * When every date triggered, nothing is pending and no completion is missing, but an invariant
+   * still breaks: how long nothing may change before the run stops waiting (default 180 s).
+   */
+  settledMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -236,7 +242,14 @@ export async function runChaos(stack: LocalStack, o: ChaosRunOptions): Promise<C
       quarantined,
       deliveries: [...deliveries],
       latches,
-      completionRows: rows(PHASE_COMPLETIONS.name).map((r) => ({ transition: String(r.transition_id), date: String(r.game_date), processor: String(r.processor_name), executionId: String(r.execution_id) })),
+      completionRows: rows(PHASE_COMPLETIONS.name).map((r) => ({
+        transition: String(r.transition_id),
+        date: String(r.game_date),
+        processor: String(r.processor_name),
+        executionId: String(r.execution_id),
+        messageId: String(r.message_id),
+        recordedAt: String(r.recorded_at),
+      })),
       statusRows: rows(PHASE_COMPLETION_STATUS.name).map((r) => ({
         transition: String(r.transition_id),
         date: String(r.game_date),
@@ -276,12 +289,29 @@ export async function runChaos(stack: LocalStack, o: ChaosRunOptions): Promise<C
     const maxBackoffMs = Math.max(0, ...stack.plan.subscriptions.map((s) => (s.retry?.maximumBackoffSeconds ?? 0) * 1000));
     const deadline = Date.now() + (o.recoveryTimeoutMs ?? maxBackoffMs + 300_000);
     nextNotice = Date.now() + 20_000;
+    let lastState = "";
+    let stableSince = Date.now();
     for (;;) {
-      const results = checkInvariants(await observe());
+      const seen = await observe();
+      const results = checkInvariants(seen);
       const waitingFor = [results[0]!, results[2]!, results[3]!].filter((r) => !r.ok);
       const allTriggered = triggered.size === o.dates.length * transitions.length;
       if (waitingFor.length === 0 && allTriggered) {
         recoverySeconds = (since() - healedAt) / 1000;
+        break;
+      }
+      // Settled short of the invariants: every date triggered, nothing pending, no completion missing
+      // (so no message is still owed a redelivery), and nothing changed for a while while the
+      // scheduled jobs kept running. A duplicate row never goes away; waiting out the longest backoff
+      // would change nothing.
+      const state = JSON.stringify(results.slice(0, 4).map((r) => r.detail));
+      if (state !== lastState) {
+        lastState = state;
+        stableSince = Date.now();
+      }
+      const settled = allTriggered && lostCompletions(seen) === 0 && !seen.latches.some((l) => l.trigger?.state === "pending") && Date.now() - stableSince > (o.settledMs ?? 180_000);
+      if (settled) {
+        o.log(`  settled without converging: nothing changed for ${((Date.now() - stableSince) / 1000).toFixed(0)} s with every date triggered and no completion missing`);
         break;
       }
       if (Date.now() > deadline) {
@@ -294,8 +324,8 @@ export async function runChaos(stack: LocalStack, o: ChaosRunOptions): Promise<C
       }
       await sleep(3000);
     }
-    if (!timedOut) {
-      o.log(`  converged ${recoverySeconds!.toFixed(0)} s after the heal; watching ${((o.quietMs ?? 20_000) / 1000).toFixed(0)} s for late duplicates`);
+    if (recoverySeconds !== null) {
+      o.log(`  converged ${recoverySeconds.toFixed(0)} s after the heal; watching ${((o.quietMs ?? 20_000) / 1000).toFixed(0)} s for late duplicates`);
       await sleep(o.quietMs ?? 20_000);
     }
   } finally {

@@ -45,6 +45,9 @@ export interface CompletionRow {
   date: string;
   processor: string;
   executionId: string;
+  /** The Pub/Sub message id of the delivery that wrote it (evidence for a doubled row). */
+  messageId?: string;
+  recordedAt?: string;
 }
 
 export interface StatusRow {
@@ -154,7 +157,11 @@ export function checkCompletions(o: ChaosObservations): InvariantResult {
     const n = rowCount.get(k) ?? 0;
     if (n === 0) lostBigQuery += 1;
     if (n > 1) duplicated += 1;
-    if (n !== 1) problems.push(`${c.transition} ${c.date} ${c.processor} (${c.executionId}): ${n} phase_completions rows`);
+    if (n !== 1) {
+      const rows = o.completionRows.filter((r) => key(r.transition, r.date, r.processor, r.executionId) === k);
+      const evidence = rows.map((r) => `message ${r.messageId ?? "?"} at ${r.recordedAt ?? "?"}`).join(", ");
+      problems.push(`${c.transition} ${c.date} ${c.processor} (${c.executionId}): ${n} phase_completions rows${n > 1 ? ` (${evidence})` : ""}`);
+    }
   }
   const strays = [...rowCount.keys()].filter((k) => !published.has(k));
   for (const s of strays) problems.push(`phase_completions row nobody published: ${s}`);
@@ -163,6 +170,16 @@ export function checkCompletions(o: ChaosObservations): InvariantResult {
     `${lostFirestore} missing in Firestore, ${lostBigQuery} missing in phase_completions, ${duplicated} with more than one row, ${strays.length} stray rows` +
     (problems.length > 0 ? `. ${first(problems)}` : "; 0 lost");
   return { name: INVARIANT_NAMES[0], ok: problems.length === 0 && o.completions.length > 0, detail };
+}
+
+/** Completions missing in Firestore or in phase_completions: work a later redelivery may still do. */
+export function lostCompletions(o: Pick<ChaosObservations, "completions" | "latches" | "completionRows">): number {
+  const entries = new Set(o.latches.flatMap((l) => l.entries.map((e) => key(l.transition, l.date, e.processor, e.executionId))));
+  const rows = new Set(o.completionRows.map((r) => key(r.transition, r.date, r.processor, r.executionId)));
+  return o.completions.filter((c) => {
+    const k = key(c.transition, c.date, c.processor, c.executionId);
+    return !entries.has(k) || !rows.has(k);
+  }).length;
 }
 
 /** Crashes that happened (processes killed), in time order. */
