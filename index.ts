@@ -15,7 +15,7 @@ import { CompletionDataset } from "./infra/components/completion-dataset.ts";
 import { FirestoreDatabase } from "./infra/components/firestore-database.ts";
 import { FunctionBuild } from "./infra/components/function-build.ts";
 import { FunctionSources } from "./infra/components/function-sources.ts";
-import { OrchestrationFunction } from "./infra/components/orchestration-function.ts";
+import { PipelineFunction } from "./infra/components/pipeline-function.ts";
 import { ProjectServices } from "./infra/components/project-services.ts";
 import { PipelineTopics } from "./infra/components/topics.ts";
 import { PushSubscription } from "./infra/components/push-subscription.ts";
@@ -101,7 +101,7 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
 
   const functions = specs.map((spec, i) => {
     const archive = archives[i]!;
-    return new OrchestrationFunction(
+    return new PipelineFunction(
       spec.name,
       {
         naming,

@@ -30,7 +30,7 @@ import type { ComponentArgs } from "../component.ts";
 import type { Naming } from "../naming.ts";
 import { runbookUrl } from "../stack-config.ts";
 import type { StackConfig } from "../stack-config.ts";
-import type { OrchestrationFunction } from "./orchestration-function.ts";
+import type { PipelineFunction } from "./pipeline-function.ts";
 
 type Kinds = {
   channel: gcp.monitoring.NotificationChannelArgs;
@@ -57,7 +57,7 @@ export interface AlertingArgs extends ComponentArgs<Kinds> {
   config: Pick<StackConfig, "alerts" | "slack" | "repository">;
   /** Pulumi secret: the Slack app's bot token for the notification channels. */
   slackAuthToken: pulumi.Output<string>;
-  functions: readonly OrchestrationFunction[];
+  functions: readonly PipelineFunction[];
   subscriptions: readonly WatchedSubscription[];
   transitions: readonly Transition[];
   /** IAM member of the Monitoring service agent (uptime checks authenticate as it). */

@@ -1,5 +1,6 @@
-// One Cloud Function (2nd gen): its own service account with least privilege, its archive uploaded
-// under a name that carries the code hash, and the function itself.
+// One Cloud Function (2nd gen) of the pipeline, an orchestrator or a scheduled job: its own service
+// account with least privilege, its archive uploaded under a name that carries the code hash, and the
+// function itself.
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { Component } from "../component.ts";
@@ -30,7 +31,7 @@ export interface SlackWebhookRef {
   version: pulumi.Input<string>;
 }
 
-export interface OrchestrationFunctionArgs extends ComponentArgs<Kinds> {
+export interface PipelineFunctionArgs extends ComponentArgs<Kinds> {
   naming: Naming;
   project: string;
   region: string;
@@ -53,7 +54,13 @@ export interface OrchestrationFunctionArgs extends ComponentArgs<Kinds> {
   database: pulumi.Resource;
 }
 
-export class OrchestrationFunction extends Component<Kinds> {
+/**
+ * The component's type name keeps the class's first name (orchestration:infra:OrchestrationFunction):
+ * every child's URN includes it, so renaming it would make a preview replace each deployed function.
+ */
+export const PIPELINE_FUNCTION_TYPE_NAME = "OrchestrationFunction";
+
+export class PipelineFunction extends Component<Kinds> {
   readonly spec: FunctionSpec;
   readonly codeHash: string;
   readonly function: gcp.cloudfunctionsv2.Function;
@@ -66,8 +73,8 @@ export class OrchestrationFunction extends Component<Kinds> {
   /** The Cloud Run URL: push endpoint, OIDC audience, uptime-check host. */
   readonly uri: pulumi.Output<string>;
 
-  constructor(name: string, args: OrchestrationFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("OrchestrationFunction", name, args.transform, opts);
+  constructor(name: string, args: PipelineFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(PIPELINE_FUNCTION_TYPE_NAME, name, args.transform, opts);
     const { naming, spec } = args;
     this.spec = spec;
     this.codeHash = args.archive.sha256;

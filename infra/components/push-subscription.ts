@@ -10,7 +10,7 @@ import type { Naming } from "../naming.ts";
 import type { StackConfig } from "../stack-config.ts";
 import { DeadLetterQueue } from "./dead-letter-queue.ts";
 import { ACK_DEADLINE_SECONDS } from "../../functions/core/platform-limits.ts";
-import type { OrchestrationFunction } from "./orchestration-function.ts";
+import type { PipelineFunction } from "./pipeline-function.ts";
 
 type Kinds = {
   pushAccount: gcp.serviceaccount.AccountArgs;
@@ -30,7 +30,7 @@ export interface PushSubscriptionArgs extends ComponentArgs<Kinds> {
   deadLetterTopicName: string;
   deadLetterSubscriptionName: string;
   inputTopic: gcp.pubsub.Topic;
-  target: OrchestrationFunction;
+  target: PipelineFunction;
   push: StackConfig["push"];
   /** The function timeout; the ack deadline is never below it. */
   functionTimeoutSeconds: number;

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Component } from "../component.ts";
 import type { ComponentArgs } from "../component.ts";
 import type { Naming } from "../naming.ts";
-import type { OrchestrationFunction } from "./orchestration-function.ts";
+import type { PipelineFunction } from "./pipeline-function.ts";
 
 type Kinds = {
   account: gcp.serviceaccount.AccountArgs;
@@ -17,7 +17,7 @@ export interface ScheduledInvocationArgs extends ComponentArgs<Kinds> {
   naming: Naming;
   project: string;
   region: string;
-  target: OrchestrationFunction;
+  target: PipelineFunction;
   schedule: string;
   timeZone: string;
   /** The function timeout: the attempt deadline covers it. */

@@ -4,7 +4,7 @@ import * as gcp from "@pulumi/gcp";
 import type * as pulumi from "@pulumi/pulumi";
 import { Component } from "../component.ts";
 import type { ComponentArgs } from "../component.ts";
-import type { SlackWebhookRef } from "./orchestration-function.ts";
+import type { SlackWebhookRef } from "./pipeline-function.ts";
 import type { Naming } from "../naming.ts";
 
 type Kinds = { secret: gcp.secretmanager.SecretArgs; version: gcp.secretmanager.SecretVersionArgs };

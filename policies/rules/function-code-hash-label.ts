@@ -38,7 +38,7 @@ function sourceObjectNames(fn: PolicyResource): (string | Unknown)[] {
 export const functionCodeHashLabel: StackValidationPolicy = {
   name: "function-code-hash-label",
   description: `Every function carries a "${CODE_HASH_LABEL}" label equal to the hash in its source object's name (its ${LABEL_VALUE_MAX}-character prefix for a longer digest), and ${RUNTIME_ENV_KEYS.codeHash} equal to that hash when set.`,
-  remediationSteps: `Upload each bundle as an object named after its sha256 (e.g. <function>/<sha256>.zip), deploy the function from that object, and set labels["${CODE_HASH_LABEL}"] and ${RUNTIME_ENV_KEYS.codeHash} from the same hash (infra/components/orchestration-function.ts).`,
+  remediationSteps: `Upload each bundle as an object named after its sha256 (e.g. <function>/<sha256>.zip), deploy the function from that object, and set labels["${CODE_HASH_LABEL}"] and ${RUNTIME_ENV_KEYS.codeHash} from the same hash (infra/components/pipeline-function.ts).`,
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     for (const fn of ofType(args.resources, T.function)) {

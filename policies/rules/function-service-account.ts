@@ -14,7 +14,7 @@ export function isDefaultServiceAccount(email: string): boolean {
 export const functionServiceAccount: StackValidationPolicy = {
   name: "function-service-account",
   description: "Every function runs as its own service account: set explicitly, never a default compute or App Engine account, and not shared with another function.",
-  remediationSteps: "Declare a gcp.serviceaccount.Account per function and set serviceConfig.serviceAccountEmail to its email (infra/components/orchestration-function.ts), granting it only the roles that function needs.",
+  remediationSteps: "Declare a gcp.serviceaccount.Account per function and set serviceConfig.serviceAccountEmail to its email (infra/components/pipeline-function.ts), granting it only the roles that function needs.",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const accounts = ofType(args.resources, T.account);
