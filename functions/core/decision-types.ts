@@ -34,7 +34,7 @@ export interface DecisionInput {
 
 export interface Decision {
   trigger: boolean;
-  /** e.g. "all_complete", "critical_plus_majority_60pct", "tier_1h_4_of_5", "deadline_critical_complete", "completion_pct_92", "waiting" */
+  /** e.g. "all_complete", "critical_plus_majority_60pct", "tier_1_60min_4of5", "deadline_critical_complete", "completion_pct_92", "waiting" (decision.ts) */
   reason: string;
   mode: RunMode;
   /** The latch mode: the run mode for mode-aware rules, "daily" otherwise (one latch per date). */

@@ -86,7 +86,7 @@ const PHASE_EXECUTION_LOG_FIELDS = [
   f("to_phase", "INTEGER", "REQUIRED", "Phase number that was triggered."),
   f("game_date", "DATE", "REQUIRED", "Game date (partition column)."),
   f("mode", "STRING", "REQUIRED", "Latch mode: overnight, same_day, tomorrow or daily."),
-  f("trigger_reason", "STRING", "REQUIRED", "e.g. all_complete, tier_1h_4_of_5, critical_plus_majority_60pct."),
+  f("trigger_reason", "STRING", "REQUIRED", "e.g. all_complete, tier_1_60min_4of5, critical_plus_majority_60pct."),
   f("degraded", "BOOLEAN", "REQUIRED", "True when the trigger fired on less than everything."),
   f("correlation_id", "STRING", "REQUIRED", "Correlation id carried into the trigger."),
   f("expected_processors", "STRING", "REPEATED", "Expected processor names."),
