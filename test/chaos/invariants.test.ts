@@ -82,7 +82,7 @@ describe("chaos: the invariants", () => {
     assert.ok(broken(twoIds).includes(INVARIANT_NAMES[1]));
     const dup = clean();
     dup.deliveries.push({ transition: "p2", date: D, triggerId: "p2:x", messageId: "t9", atMs: 9000 });
-    assert.match(checkInvariants(dup)[1]!.detail, /before any crash/);
+    assert.match(checkInvariants(dup)[1]!.detail, /duplicate delivery of p2:x \(message t9\) at 9.0 s \(first: message t1\): no crash/);
     // A redelivery of one message (same message id) is not a duplicate.
     const redelivered = clean();
     redelivered.deliveries.push({ ...redelivered.deliveries[0]!, atMs: 70_000 });
@@ -92,7 +92,24 @@ describe("chaos: the invariants", () => {
     afterCrash.deliveries.push({ transition: "p2", date: D, triggerId: "p2:x", messageId: "t9", atMs: 90_000 });
     assert.equal(checkInvariants(afterCrash)[1]!.ok, true);
     afterCrash.deliveries.push({ transition: "p3", date: D, triggerId: "p3:y", messageId: "t10", atMs: 95_000 });
-    assert.match(checkInvariants(afterCrash)[1]!.detail, /2 duplicate deliveries after 1 crash/);
+    assert.match(checkInvariants(afterCrash)[1]!.detail, /p3:y .*no crash of a function that publishes it/);
+  });
+
+  it("2: a duplicate is explained only by a crash of a function that publishes it, after its latch", () => {
+    const o = clean();
+    o.latches[0]!.trigger!.decidedAtMs = 50_000;
+    o.deliveries.push({ transition: "p2", date: D, triggerId: "p2:x", messageId: "t9", atMs: 90_000 });
+    // Before the latch: no explanation.
+    o.faults = [fault({ fault: "crash", dependency: "instance", fromMs: 3000, toMs: 4000 }, { killed: true, function: "p2-orch", transition: "p2" })];
+    assert.equal(checkInvariants(o)[1]!.ok, false);
+    // Another transition's orchestrator after the latch: no explanation.
+    o.faults = [fault({ fault: "crash", dependency: "instance", fromMs: 60_000, toMs: 61_000 }, { killed: true, function: "p3-orch", transition: "p3" })];
+    assert.equal(checkInvariants(o)[1]!.ok, false);
+    // Its own orchestrator, or a scheduled job (publishes any trigger), after the latch: explained.
+    o.faults = [fault({ fault: "crash-before-publish", dependency: "instance", fromMs: 60_000, toMs: 61_000 }, { killed: true, function: "p2-orch", transition: "p2" })];
+    assert.equal(checkInvariants(o)[1]!.ok, true);
+    o.faults = [fault({ fault: "crash", dependency: "instance", fromMs: 60_000, toMs: 61_000 }, { killed: true, function: "sweeper" })];
+    assert.match(checkInvariants(o)[1]!.detail, /after a crash: p2:x after crash/);
   });
 
   it("3: a dead letter, a bad message not quarantined, or not alerted breaks it; a suppressed or undeliverable alert counts as alerted", () => {

@@ -150,7 +150,7 @@ export async function runChaos(stack: LocalStack, o: ChaosRunOptions): Promise<C
       return;
     }
     const triggerId = String(body.trigger_id ?? message.attributes.trigger_id ?? "");
-    deliveries.push({ transition: t.id, date, triggerId, messageId: message.id, atMs: since() });
+    deliveries.push({ transition: t.id, date, triggerId, messageId: message.id, atMs: since(), publishedAtMs: message.publishTime.getTime() - t0 });
     let firstDelivery: boolean;
     try {
       firstDelivery = await deduper.firstDelivery(triggerId, { transition: t.id, game_date: date }, message.id);
@@ -211,7 +211,7 @@ export async function runChaos(stack: LocalStack, o: ChaosRunOptions): Promise<C
         date: d.gameDate,
         mode: d.latchMode,
         entries: Object.entries(d.entries ?? {}).map(([processor, e]) => ({ processor, executionId: e.executionId })),
-        trigger: d.trigger === null || d.trigger === undefined ? null : { triggerId: d.trigger.triggerId, state: d.trigger.state },
+        trigger: d.trigger === null || d.trigger === undefined ? null : { triggerId: d.trigger.triggerId, state: d.trigger.state, decidedAtMs: Date.parse(d.trigger.decidedAt) - t0 },
       };
     });
     const ours = new Set(o.dates);

@@ -148,6 +148,9 @@ export function startInjector(ctx: InjectorContext): RunningInjector {
     const { fn, instance } = parseTarget(f.window.target);
     const instances = stack.instances.get(fn) ?? [];
     const victim = instances[instance === "*" ? 0 : instance % Math.max(1, instances.length)];
+    f.function = fn;
+    const transition = transitionOf(fn);
+    if (transition !== undefined) f.transition = transition.id;
     if (victim === undefined) {
       f.detail = `no instance ${f.window.target}`;
       return;
@@ -178,6 +181,8 @@ export function startInjector(ctx: InjectorContext): RunningInjector {
       f.detail = `${fn} is no orchestrator of this stack`;
       return;
     }
+    f.function = fn;
+    f.transition = transition.id;
     publishStalled.add(fn);
     applyPubsub();
     const refs = ctx.dates.map((d) => stack.db.collection(stack.collections.phaseState).doc(phaseStateDocId(transition.id, d, latchModeFor(transition, d, new Date(), stack.pipeline.timeZone))));

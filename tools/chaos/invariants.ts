@@ -29,6 +29,8 @@ export interface TriggerDelivery {
   /** Pub/Sub message id: a republish is another message; a redelivery of one message is not a duplicate. */
   messageId: string;
   atMs: number;
+  /** When Pub/Sub accepted the publish, ms after the run started (evidence). */
+  publishedAtMs?: number;
 }
 
 export interface LatchSeen {
@@ -37,7 +39,8 @@ export interface LatchSeen {
   date: string;
   mode: string;
   entries: { processor: string; executionId: string }[];
-  trigger: { triggerId: string; state: string } | null;
+  /** decidedAtMs: when the trigger was latched, ms after the run started. */
+  trigger: { triggerId: string; state: string; decidedAtMs?: number } | null;
 }
 
 export interface CompletionRow {
@@ -94,6 +97,10 @@ export interface AppliedFault {
   detail: string;
   /** Crashes: the process(es) were killed. */
   killed?: boolean;
+  /** Crashes: the deployed function killed (its orchestrated transition, or a scheduled job). */
+  function?: string;
+  /** Crashes: the transition the killed function orchestrates (none for the scheduled jobs, which publish any). */
+  transition?: string;
   /** crash-before-publish: the trigger seen pending when the kill came. */
   pendingTrigger?: string;
 }
@@ -185,7 +192,7 @@ export function lostCompletions(o: Pick<ChaosObservations, "completions" | "latc
 /** Crashes that happened (processes killed), in time order. */
 const crashesOf = (o: ChaosObservations) => o.faults.filter((f) => f.window.dependency === "instance" && f.killed === true).sort((a, b) => a.injectedAtMs - b.injectedAtMs);
 
-export function extraDeliveries(o: ChaosObservations): { transition: string; date: string; triggerId: string; messageId: string; atMs: number }[] {
+export function extraDeliveries(o: Pick<ChaosObservations, "deliveries">): TriggerDelivery[] {
   const firstByTrigger = new Map<string, string>();
   const extras: TriggerDelivery[] = [];
   const seen = new Set<string>();
@@ -210,14 +217,30 @@ export function checkTriggers(o: ChaosObservations): InvariantResult {
   }
   const crashes = crashesOf(o);
   const extras = extraDeliveries(o);
-  const firstCrashAt = crashes[0]?.injectedAtMs ?? Number.POSITIVE_INFINITY;
-  const early = extras.filter((e) => e.atMs < firstCrashAt);
-  for (const e of early) problems.push(`duplicate delivery of ${e.triggerId} (message ${e.messageId}) at ${(e.atMs / 1000).toFixed(1)} s, before any crash`);
-  if (extras.length > crashes.length) problems.push(`${extras.length} duplicate deliveries after ${crashes.length} crash(es): at most one per crash`);
+  // Each duplicate must be explained by its own crash: of a function that could publish that trigger
+  // (its orchestrator, or a scheduled job), after the trigger was latched and before the duplicate.
+  const used = new Set<AppliedFault>();
+  const explained: string[] = [];
+  for (const e of extras) {
+    const latchedAt = o.latches.find((l) => l.trigger?.triggerId === e.triggerId)?.trigger?.decidedAtMs ?? Number.NEGATIVE_INFINITY;
+    const cause = crashes.find(
+      (c) => !used.has(c) && (c.transition === undefined || c.transition === e.transition) && c.injectedAtMs >= latchedAt - 1000 && c.injectedAtMs <= e.atMs,
+    );
+    const published = e.publishedAtMs === undefined ? "" : `, published at ${(e.publishedAtMs / 1000).toFixed(1)} s`;
+    const original = o.deliveries.find((d) => d.triggerId === e.triggerId && d.messageId !== e.messageId);
+    const firstAt =
+      original === undefined ? "" : ` (first: message ${original.messageId}${original.publishedAtMs === undefined ? "" : ` published at ${(original.publishedAtMs / 1000).toFixed(1)} s`})`;
+    if (cause === undefined) {
+      problems.push(`duplicate delivery of ${e.triggerId} (message ${e.messageId}${published}) at ${(e.atMs / 1000).toFixed(1)} s${firstAt}: no crash of a function that publishes it between its latch and the duplicate`);
+    } else {
+      used.add(cause);
+      explained.push(`${e.triggerId} after ${cause.window.fault} ${cause.window.target} at ${(cause.injectedAtMs / 1000).toFixed(1)} s`);
+    }
+  }
   const total = new Set(o.deliveries.map((d) => d.messageId)).size;
   const detail =
     `${o.dates.length * o.transitions.length} transition-dates, ${total} trigger messages delivered, ${extras.length} duplicate(s), ${crashes.length} crash(es)` +
-    (extras.length > 0 ? ` [duplicates: ${first(extras.map((e) => `${e.triggerId} at ${(e.atMs / 1000).toFixed(1)} s`))}]` : "") +
+    (explained.length > 0 ? ` [after a crash: ${first(explained)}]` : "") +
     (problems.length > 0 ? `. ${first(problems)}` : "");
   return { name: INVARIANT_NAMES[1], ok: problems.length === 0, detail };
 }
@@ -305,6 +328,22 @@ const UNDONE_PATTERNS: Record<string, RegExp> = {
   slack: /alert not delivered|slack/i,
 };
 
+/**
+ * What a log line says about a failure: its message, the store it names and its errors, without the
+ * fields every line carries. An alerter's own line counts for Slack only.
+ */
+export function logGist(l: LogLineSeen, dependency: string): string {
+  if (dependency !== "slack" && /alert|slack/i.test(l.message)) return "";
+  let fields: Record<string, unknown> = {};
+  try {
+    fields = JSON.parse(l.text) as Record<string, unknown>;
+  } catch {
+    fields = {};
+  }
+  const pick = ["store", "event", "firestore_error", "bigquery_error", "error", "error_type", "step", "direction"].map((k) => JSON.stringify(fields[k] ?? ""));
+  return `${l.message} ${pick.join(" ")}`;
+}
+
 /** How long after a fault healed an alert may still be its consequence, by what the alert says. */
 function alertRelation(title: string): { tailMs: number; dependencies: string[] | "any" } | "input" {
   if (/^Message quarantined|^Unknown processor/.test(title)) return "input";
@@ -350,7 +389,7 @@ export function checkFaults(o: ChaosObservations, recovered: boolean): Invariant
       undone = f.killed === true ? (f.pendingTrigger !== undefined ? `killed with ${f.pendingTrigger} pending` : "killed") : undefined;
     } else {
       const pattern = UNDONE_PATTERNS[f.window.dependency]!;
-      const line = o.logs.find((l) => l.atMs >= f.injectedAtMs && l.atMs <= healed + 10_000 && pattern.test(l.text));
+      const line = o.logs.find((l) => l.atMs >= f.injectedAtMs && l.atMs <= healed + 10_000 && pattern.test(logGist(l, f.window.dependency)));
       if (line !== undefined) undone = `${line.function} ${line.severity} "${line.message.slice(0, 80)}"`;
     }
     if (undone === undefined) continue;
