@@ -51,6 +51,8 @@ export interface BurstRun {
   ok: boolean;
   /** ERROR+ log lines of the functions during the run (first ten distinct messages). */
   errorMessages: string[];
+  /** WARNING lines of the functions during the run: the five most frequent messages with their counts (why pushes were answered non-2xx). */
+  warnings: { message: string; count: number }[];
 }
 
 export interface BurstResult {
@@ -238,9 +240,16 @@ async function burst(
       maxInFlight = Math.max(maxInFlight, p.maxInFlightSeen);
     }
     const errorMessages = new Set<string>(readerErrors);
+    const warnings = new Map<string, number>();
     for (const [name, fn] of stack.functions) {
       for (const line of fn.logs.slice(logsBefore.get(name) ?? 0)) {
-        if (["ERROR", "CRITICAL", "ALERT", "EMERGENCY"].includes(String(line.severity))) errorMessages.add(`${name}: ${String(line.message ?? "").split("\n")[0]!.slice(0, 200)}`);
+        const text = String(line.message ?? "").split("\n")[0]!.slice(0, 200);
+        if (["ERROR", "CRITICAL", "ALERT", "EMERGENCY"].includes(String(line.severity))) errorMessages.add(`${name}: ${text}`);
+        // Dates and ids vary per line; the message without them groups alike lines.
+        if (line.severity === "WARNING") {
+          const shape = text.replace(/\d{4}-\d{2}-\d{2}/g, "<date>").replace(/[0-9a-f]{8,}/g, "<id>");
+          warnings.set(shape, (warnings.get(shape) ?? 0) + 1);
+        }
       }
     }
     const floor = serializedMeanMs * all.length;
@@ -266,6 +275,7 @@ async function burst(
       cutOff,
       ok: !cutOff && exactlyOne === expected && deadLettered === 0,
       errorMessages: [...errorMessages].slice(0, 10),
+      warnings: [...warnings].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([message, count]) => ({ message, count })),
     };
   } finally {
     await Promise.all(subs.map((s) => s.close()));

@@ -161,6 +161,7 @@ export function renderReport(r: BenchReport): string {
       for (const d of run.duplicates) out.push(`${run.kind}: DUPLICATE trigger ${d.transition} ${d.gameDate}: ${d.messages} messages, ${d.triggerIds} trigger ids`);
       if (run.missing.length > 0) out.push(`${run.kind}: MISSING triggers: ${run.missing.map((m) => `${m.transition} ${m.gameDate}`).join(", ")}`);
       if (run.errorMessages.length > 0) out.push(`${run.kind}: ERROR lines: ${run.errorMessages.join(" | ")}`);
+      if (run.warnings.length > 0) out.push(`${run.kind}: most frequent WARNING lines: ${run.warnings.map((w) => `${w.count}x ${w.message}`).join(" | ")}`);
     }
   }
 
