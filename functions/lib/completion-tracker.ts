@@ -114,7 +114,12 @@ export interface TriggerOutcome {
 
 export interface TrackResult {
   firestore: StoreOutcome & { duplicate?: boolean };
-  bigquery: StoreOutcome;
+  /**
+   * deferred: nothing was written because this delivery is answered non-2xx only to come back after the
+   * grace period; the delivery that is acknowledged writes the row (BigQuery de-duplicates an insert id
+   * for about a minute only, so a row re-inserted by each of several redeliveries would be counted twice).
+   */
+  bigquery: StoreOutcome & { deferred?: boolean };
   decision: Decision | null;
   trigger: TriggerOutcome | null;
   /** Every store written and any latched trigger published: the message may be acknowledged. */
@@ -332,6 +337,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
     let doc: PhaseStateDoc | null = null;
     let ref: PhaseStateRef | null = null;
     let latchedHere = false;
+    let waitingForGrace = false;
 
     try {
       const r = await recordInFirestore(c, now, deadlineAt, log);
@@ -354,6 +360,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
           message_id: c.messageId,
         });
         trigger = { triggerId: t.triggerId, state: "pending", publishedNow: false };
+        waitingForGrace = true;
       } else {
         // Another call latched it and publishes it; this message's own work is done.
         trigger = { triggerId: t.triggerId, state: "pending", publishedNow: false, owner: false };
@@ -362,6 +369,14 @@ export function createCompletionTracker(deps: TrackerDeps) {
       firestore = failed(error);
     }
 
+    if (waitingForGrace) {
+      log.info(`completion of ${c.processor} ${c.gameDate} already recorded; its BigQuery row is left to the delivery that is acknowledged`, {
+        [LOG_FIELDS.transition]: transition.id,
+        processor: c.processor,
+        message_id: c.messageId,
+      });
+      return { firestore, bigquery: { ok: true, deferred: true }, decision, trigger, done: false };
+    }
     const rows = latchRowsOwed(c, doc, decision, trigger, latchedHere);
     const bigquery = await writeBigQuery(c, latchMode, raw, now, rows);
     if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, bigquery, deadlineAt, log);

@@ -419,8 +419,13 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
 
     const grace = publishGraceMsFor(transactionTimeoutMs);
     now = new Date(now.getTime() + 1_000);
+    const completionInserts = () => bq.fake.requests.filter((r) => r.api === "tabledata.insertAll" && r.path.includes("phase_completions")).length;
+    const insertsBefore = completionInserts();
     const early = await b.record(last);
     assert.deepEqual([early.firestore.duplicate, early.trigger?.state, early.trigger?.owner, early.done], [true, "pending", undefined, false]);
+    // Answered 500 only to come back later: its BigQuery row is left to the delivery that is acknowledged
+    // (a row re-inserted by every redelivery, minutes apart, would outlive insert-id de-duplication).
+    assert.deepEqual([early.bigquery.ok, early.bigquery.deferred, completionInserts()], [true, true, insertsBefore]);
     const copy = await b.record({ ...last, messageId: `${last.messageId}-copy` });
     assert.deepEqual([copy.trigger?.state, copy.trigger?.owner, copy.done], ["pending", false, true]);
     assert.equal(pub.state.attempts, 0, "nobody but the latching call publishes within the grace period");
@@ -430,6 +435,7 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     assert.equal(pub.state.published.length, 1, JSON.stringify([x.trigger, y.trigger]));
     assert.equal([x, y].filter((r) => r.trigger?.publishedNow).length, 1);
     assert.equal((await stateDoc(collection, `${phase2.id}__${gameDate}__daily`))?.trigger?.state, "published");
+    assert.equal(completionRows().filter((row) => row.game_date === gameDate).length, msgs.length);
   });
 
   it("no DML per completion: a date with every message delivered twice and a publisher copy runs one MERGE (at the latch) and one execution-log insert", async () => {
