@@ -10,7 +10,7 @@ import { emulatorsDisabled } from "../harness/global-fixtures.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 /** The seed npm test runs (a green one; docs/CHAOS.md lists the seeds run). */
-export const TEST_SEED = 20261201;
+export const TEST_SEED = 4;
 
 interface Run {
   code: number | null;

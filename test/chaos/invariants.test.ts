@@ -156,6 +156,21 @@ describe("chaos: the invariants", () => {
     assert.equal(checkInvariants(o)[4]!.ok, true);
   });
 
+  it("5: a fault counts as recovered when the invariants covering what it can break hold (a duplicate trigger does not unrecover a BigQuery fault)", () => {
+    const o = clean();
+    o.faults = [
+      fault({ fault: "bigquery-503", dependency: "bigquery", fromMs: 1000, toMs: 6000 }),
+      fault({ fault: "pubsub-publish-refused", dependency: "pubsub", fromMs: 1000, toMs: 6000 }),
+    ];
+    o.logs.push({ atMs: 2000, function: "f", severity: "WARNING", message: "BigQuery write failed", text: '{"store":"bigquery"}' });
+    o.logs.push({ atMs: 2500, function: "f", severity: "ERROR", message: "trigger p2:x left pending: publish failed", text: "{}" });
+    o.deliveries.push({ transition: "p2", date: D, triggerId: "p2:x", messageId: "t9", atMs: 9000 });
+    const r = checkInvariants(o)[4]!;
+    assert.match(r.detail, /bigquery-503 .*recovered by retry/);
+    assert.match(r.detail, /pubsub-publish-refused .*NEITHER recovered NOR alerted/);
+    assert.equal(r.ok, false);
+  });
+
   it("5: alerts are matched to faults by what they say and when; one that matches nothing is reported", () => {
     const slack = fault({ fault: "pubsub-publish-refused", dependency: "pubsub", fromMs: 1000, toMs: 5000 });
     const fs = fault({ fault: "firestore-stalled", dependency: "firestore", fromMs: 20_000, toMs: 25_000 });
