@@ -89,6 +89,14 @@ describe("local stack: what the program declares", () => {
     assert.match(problems[0]!, /nba-phase2-raw-complete-push-sub topic is nba-phase2-raw-completed, a topic the program does not declare/);
   });
 
+  it("a subscription's topic given by bare name (as the shadow taps declare it) is the same project's topic; a dead-letter topic must be a full id", () => {
+    const bare = mutate(declared(), "push", (i) => (i.topic = "nba-phase2-raw-complete"));
+    assert.equal(localPlanOf("dev", P, R, bare).subscriptions.find((s) => s.name === "nba-phase2-raw-complete-push-sub")!.topic, "nba-phase2-raw-complete");
+    assert.match(wiringProblems(mutate(declared(), "push", (i) => (i.topic = "nba-phase2-raw-completed"))).join("\n"), /topic is nba-phase2-raw-completed, a topic the program does not declare/);
+    const bareDlq = mutate(declared(), "push", (i) => ((i.deadLetterPolicy as Record<string, unknown>).deadLetterTopic = "nba-phase2-raw-complete-dlq"));
+    assert.match(wiringProblems(bareDlq).join("\n"), /deadLetterTopic is "nba-phase2-raw-complete-dlq", not a topic id/);
+  });
+
   it("a dead-letter topic that is not declared, and a push endpoint that is no function's URL, are both reported", () => {
     let resources = mutate(declared(), "push", (i) => {
       (i.deadLetterPolicy as Record<string, unknown>).deadLetterTopic = `projects/${P}/topics/missing-dlq`;
@@ -142,9 +150,10 @@ describe("local stack: what the program declares", () => {
 
 describe("local stack: flags, dates and verdict", () => {
   it("parses flags with defaults and rejects what it does not know", () => {
-    assert.deepEqual(parseCliArgs([]), { stack: "dev", dates: 1, instances: 1, faults: [], keepRunning: false, json: false, help: false });
+    const none = { shadow: false, shadowDisagree: [] };
+    assert.deepEqual(parseCliArgs([]), { stack: "dev", dates: 1, instances: 1, faults: [], ...none, keepRunning: false, json: false, help: false });
     const o = parseCliArgs(["--stack", "staging", "--dates", "3", "--instances", "3", "--fault", "malformed", "--fault", "slack-down", "--json", "--keep-running"]);
-    assert.deepEqual(o, { stack: "staging", dates: 3, instances: 3, faults: ["malformed", "slack-down"], keepRunning: true, json: true, help: false });
+    assert.deepEqual(o, { stack: "staging", dates: 3, instances: 3, faults: ["malformed", "slack-down"], ...none, keepRunning: true, json: true, help: false });
     for (const bad of [["--fault", "disk-full"], ["--dates", "0"], ["--dates", "1.5"], ["--dates", "99"], ["--stack", "../x"], ["--verbose"], ["extra"], ["--instances", "0"], ["--instances", "2.5"], ["--instances", "x"], ["--instances", "99"], ["--instances"]]) {
       assert.throws(() => parseCliArgs(bad), UsageError, bad.join(" "));
     }

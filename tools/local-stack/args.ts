@@ -1,5 +1,6 @@
 // Command-line flags of `npm start` (pure).
 import { parseArgs } from "node:util";
+import { DISAGREE_KINDS, parseDisagreement, type Disagreement } from "./disagreement.ts";
 
 export const FAULT_NAMES = ["firestore-down", "bigquery-down", "pubsub-publish", "slack-down", "crash-before-publish", "malformed"] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
@@ -14,6 +15,10 @@ export interface CliOptions {
   /** Instances of every function behind its front proxy. */
   instances: number;
   faults: FaultName[];
+  /** A shadow game day: the stack evaluated with triggerMode: shadow beside a simulated existing orchestrator. */
+  shadow: boolean;
+  /** Where the simulated existing system differs on purpose (implies shadow); transitions checked against the stack later. */
+  shadowDisagree: Disagreement[];
   keepRunning: boolean;
   json: boolean;
   help: boolean;
@@ -26,7 +31,8 @@ export class UsageError extends Error {
   }
 }
 
-export const USAGE = `usage: npm start -- [--stack <name>] [--dates <N>] [--instances <N>] [--fault <name>]... [--keep-running] [--json]
+export const USAGE = `usage: npm start -- [--stack <name>] [--dates <N>] [--instances <N>] [--fault <name>]... [--shadow]
+                 [--shadow-disagree <transition>[:<how>]]... [--keep-running] [--json]
 
 Evaluates the Pulumi program for a stack offline and provisions what it declares onto local parts:
 topics and subscriptions (push endpoints, ack deadline, retry backoff, dead-letter policy as declared)
@@ -51,18 +57,42 @@ Slack sink that prints alerts. Then it replays a game day through every phase an
                                            pending and before the publish completes, then restarted
                      malformed             malformed and unknown-processor messages are published
                                            (expected: quarantined, no dead letters, no effect on triggering)
+  --shadow         a cutover game day: the program evaluated with triggerMode: shadow (functions <name>-shadow
+                   publishing to <topic>-shadow, a <topic>-tap on each live trigger topic), beside a simulated
+                   existing orchestrator that publishes the live triggers the processors act on (same decision
+                   rules). Ends with the shadow report (npm run shadow:report) read from the local emulators
+  --shadow-disagree <transition>[:<how>]
+                   (implies --shadow; repeatable) the simulated existing system differs on purpose, <how>:
+                     skip   (default) it never triggers the transition: the report says only ours
+                     early  it triggers on the first completion and the phase is sent short, so ours never
+                            does: only the existing system
+                     field  it changes a field the downstream reader reads (not for phase 3's trigger, whose
+                            reader reads only game_date): a field difference
   --keep-running   leave everything up afterwards and print the local URLs and emulator hosts (Ctrl-C stops)
   --json           one JSON document on stdout: {"ok", "stack", "dates", "triggers": [{"transition",
                    "gameDate", "count"}], "completions": {"published", "firestore", "bigquery"},
-                   "deadLettered", "quarantined", "alerts", "faults", ...}; progress goes to stderr
+                   "deadLettered", "quarantined", "alerts", "faults", ..., "shadow" with --shadow: {"source",
+                   "agree", "rows": [{"transitionId", "gameDate", "outcome", "differences", ...}]}}; progress
+                   goes to stderr
   --help           this text
 
-Exit codes: 0 every transition triggered exactly once per date and nothing was lost; 1 the run failed
-(or a wiring mistake in the program); 2 usage error, unknown stack, or gcloud/Java missing.
+Exit codes: 0 every transition triggered exactly once per date and nothing was lost (with --shadow: and
+the shadow report agrees); 1 the run failed, the shadow report differs, or a wiring mistake in the
+program; 2 usage error, unknown stack, or gcloud/Java missing.
 Pushes carry no OIDC token locally (the emulator does not mint them) and nothing verifies one.`;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
-  let values: { stack?: string; dates?: string; instances?: string; fault?: string[]; "keep-running"?: boolean; json?: boolean; help?: boolean };
+  let values: {
+    stack?: string;
+    dates?: string;
+    instances?: string;
+    fault?: string[];
+    shadow?: boolean;
+    "shadow-disagree"?: string[];
+    "keep-running"?: boolean;
+    json?: boolean;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -71,6 +101,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         dates: { type: "string" },
         instances: { type: "string" },
         fault: { type: "string", multiple: true },
+        shadow: { type: "boolean" },
+        "shadow-disagree": { type: "string", multiple: true },
         "keep-running": { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -96,5 +128,26 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     if (!(FAULT_NAMES as readonly string[]).includes(f)) throw new UsageError(`unknown fault ${JSON.stringify(f)}; known: ${FAULT_NAMES.join(", ")}`);
     if (!faults.includes(f as FaultName)) faults.push(f as FaultName);
   }
-  return { stack, dates, instances, faults, keepRunning: values["keep-running"] === true, json: values.json === true, help: values.help === true };
+  const shadowDisagree: Disagreement[] = [];
+  for (const spec of values["shadow-disagree"] ?? []) {
+    let d: Disagreement;
+    try {
+      d = parseDisagreement(spec);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    if (shadowDisagree.some((x) => x.transitionId === d.transitionId)) throw new UsageError(`--shadow-disagree: ${d.transitionId} given twice (one of ${DISAGREE_KINDS.join(", ")} per transition)`);
+    shadowDisagree.push(d);
+  }
+  return {
+    stack,
+    dates,
+    instances,
+    faults,
+    shadow: values.shadow === true || shadowDisagree.length > 0,
+    shadowDisagree,
+    keepRunning: values["keep-running"] === true,
+    json: values.json === true,
+    help: values.help === true,
+  };
 }

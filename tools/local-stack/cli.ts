@@ -1,13 +1,16 @@
-// `npm start -- [--stack <name>] [--dates <N>] [--instances <N>] [--fault <name>]... [--keep-running] [--json]`: the whole
-// stack on local emulators, derived from the Pulumi program, then a game day through every phase.
+// `npm start -- [--stack <name>] [--dates <N>] [--instances <N>] [--fault <name>]... [--shadow] [--keep-running] [--json]`:
+// the whole stack on local emulators, derived from the Pulumi program, then a game day through every
+// phase (with --shadow: in shadow mode beside a simulated existing orchestrator, then the shadow report).
 // Progress goes to stderr; stdout carries the report (or, with --json, exactly one JSON document).
 // Every process started is stopped on exit, on failure and on Ctrl-C.
 // Only the argument parser is imported statically: --help and a usage error answer at once, without
 // loading the Pulumi program, the Google clients and the emulator code (seconds on a busy machine).
+import * as path from "node:path";
 import { parseCliArgs, USAGE, UsageError } from "./args.ts";
 import type { LocalStack } from "./stack.ts";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
 function localEndpoints(stack: LocalStack): string {
   const lines = [
@@ -20,6 +23,12 @@ function localEndpoints(stack: LocalStack): string {
   ];
   for (const [name, url] of stack.urls) lines.push(`  ${name}: ${url} (GET ${url}/health)`);
   for (const s of stack.plan.subscriptions) if (s.pushTo !== undefined) lines.push(`  ${s.name} -> ${s.pushTo}`);
+  if (stack.triggerMode === "shadow") {
+    lines.push(
+      "  the shadow report of these emulators, from another shell:",
+      `    FIRESTORE_EMULATOR_HOST=${stack.firestore.host} PUBSUB_EMULATOR_HOST=${stack.pubsub.host} npm run -s shadow:report -- --stack ${stack.plan.stack}`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -45,9 +54,14 @@ async function main(argv: string[]): Promise<number> {
     { killAllFunctionsSync },
     { runGameDay },
     { gameDates },
-    { renderReport, reportJson },
+    { renderReport, reportJson, withShadow },
     { MisconfiguredFunctionError, PrerequisiteError, startLocalStack },
     { KEEP_RUNNING_SCHEDULE_MS, startScheduler },
+    { localShadowReport, SHADOW_CONFIG },
+    { checkDisagreements },
+    { readStackFiles },
+    { parseStackConfig },
+    { loadPipeline },
   ] = await Promise.all([
     import("../plan/stack-files.ts"),
     import("./declared.ts"),
@@ -58,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
     import("./report.ts"),
     import("./stack.ts"),
     import("./scheduler.ts"),
+    import("./shadow.ts"),
+    import("./existing-system.ts"),
+    import("../plan/stack-files.ts"),
+    import("../../infra/stack-config.ts"),
+    import("../../functions/core/pipeline.ts"),
   ]);
 
   let stack: LocalStack | undefined;
@@ -85,9 +104,18 @@ async function main(argv: string[]): Promise<number> {
   process.on("exit", killAllFunctionsSync);
 
   try {
-    stack = await startLocalStack({ stack: options.stack, instances: options.instances, log });
+    if (options.shadowDisagree.length > 0) {
+      // Checked against the stack's own pipeline before anything is started: a wrong name is a usage error.
+      const problems = checkDisagreements(loadPipeline(parseStackConfig(readStackFiles(ROOT, options.stack).config).pipelineOverrides), options.shadowDisagree);
+      if (problems.length > 0) throw new UsageError(problems.join("\n"));
+    }
+    stack = await startLocalStack({ stack: options.stack, instances: options.instances, log, ...(options.shadow ? { config: SHADOW_CONFIG } : {}) });
     const dates = gameDates(options.dates, new Date(), stack.pipeline.timeZone);
-    const report = await runGameDay(stack, { dates, faults: options.faults, log });
+    let report = await runGameDay(stack, { dates, faults: options.faults, log, ...(options.shadow ? { shadow: { disagreements: options.shadowDisagree } } : {}) });
+    if (options.shadow) {
+      log("reading the shadow report (npm run shadow:report) from the local emulators ...");
+      report = withShadow(report, await localShadowReport(stack, dates));
+    }
     process.stdout.write(options.json ? JSON.stringify(reportJson(report)) + "\n" : renderReport(report));
     if (options.keepRunning) {
       // The stack stays a running system: Cloud Scheduler keeps calling the sweeper and the reconciler.
@@ -102,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return report.ok ? 0 : 1;
   } catch (error) {
-    if (error instanceof UnknownStackError || error instanceof PrerequisiteError) {
+    if (error instanceof UnknownStackError || error instanceof PrerequisiteError || error instanceof UsageError) {
       log(error.message);
       if (options.json) process.stdout.write(JSON.stringify({ ok: false, stack: options.stack, error: error.message }) + "\n");
       return 2;

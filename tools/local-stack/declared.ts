@@ -123,9 +123,10 @@ export function localPlanOf(stack: string, project: string, region: string, reso
 
   const topics: LocalTopic[] = ofType(TYPES.topic).map((r) => ({ resource: r.name, name: str(r.inputs.name) ?? r.name }));
   const topicNames = new Set(topics.map((t) => t.name));
-  const topicRef = (ref: unknown, what: string): string | undefined => {
+  /** `bare`: a plain topic name is the same project's topic (a subscription's `topic` may be given so; a dead-letter topic may not). */
+  const topicRef = (ref: unknown, what: string, bare = false): string | undefined => {
     const id = str(ref);
-    const parsed = id === undefined ? undefined : parseTopicId(id);
+    const parsed = id === undefined ? undefined : bare && /^[A-Za-z][-A-Za-z0-9._~%+]*$/.test(id) ? { project, name: id } : parseTopicId(id);
     if (parsed === undefined) {
       problems.push(`${what} is ${JSON.stringify(ref)}, not a topic id (projects/P/topics/T)`);
       return undefined;
@@ -191,7 +192,7 @@ export function localPlanOf(stack: string, project: string, region: string, reso
       subscriptions.push({
         resource: r.name,
         name,
-        topic: topicRef(r.inputs.topic, `${what} topic`) ?? "",
+        topic: topicRef(r.inputs.topic, `${what} topic`, true) ?? "",
         ackDeadlineSeconds: num(r.inputs.ackDeadlineSeconds),
         messageRetentionSeconds: durationSeconds(r.inputs.messageRetentionDuration, `${what} messageRetentionDuration`),
         retainAckedMessages: typeof r.inputs.retainAckedMessages === "boolean" ? r.inputs.retainAckedMessages : undefined,

@@ -11,6 +11,8 @@ import { PHASE_COMPLETIONS } from "../../functions/core/tables.ts";
 import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
 import type { FaultName } from "./args.ts";
 import { startFault, type RunningFault } from "./faults.ts";
+import type { Disagreement } from "./disagreement.ts";
+import { startExistingSystem, type ExistingSystem } from "./existing-system.ts";
 import { completionMessage, loadFixtures, templateFor } from "./messages.ts";
 import { judge, type GameDayReport, type TriggerCount } from "./report.ts";
 import { startScheduler } from "./scheduler.ts";
@@ -28,6 +30,12 @@ export interface GameDayOptions {
   scheduleIntervalMs?: number;
   /** After the last phase: how long to wait for the stores to converge (default 90 s). */
   settleTimeoutMs?: number;
+  /**
+   * Shadow game day (the stack must be evaluated with triggerMode: shadow): a simulated existing
+   * orchestrator (existing-system.ts) publishes the live triggers the processors act on, ours publish
+   * to the shadow topics; `disagreements` make the existing system differ on purpose.
+   */
+  shadow?: { disagreements: readonly Disagreement[] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,6 +72,20 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
   const triggeredAt = new Map<string, number>();
   const alertsBefore = stack.slack.received.length;
   const refusedBefore = stack.slack.refused;
+  /** Every message seen on a live trigger topic (shadow: each must be the existing system's). */
+  const liveMessages: { topic: string; id: string; triggerId: string }[] = [];
+
+  if (o.shadow !== undefined && stack.triggerMode !== "shadow") {
+    throw new Error(`a shadow game day needs the stack evaluated with triggerMode: shadow (stack ${stack.plan.stack} declares ${stack.triggerMode})`);
+  }
+  const existing: ExistingSystem | undefined =
+    o.shadow === undefined
+      ? undefined
+      : await startExistingSystem(stack, { disagreements: o.shadow.disagreements, tag, log: o.log, onError: (what, error) => errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`) });
+  const disagreement = (t: Transition) => existing?.disagreementOf(t.id);
+  // The first transition the existing system never triggers: no processor of a later phase starts.
+  const skippedAt = transitions.findIndex((t) => disagreement(t) === "skip");
+  const withheld = (t: Transition) => skippedAt >= 0 && transitions.indexOf(t) >= skippedAt;
 
   const publishRaw = async (t: Transition, data: Buffer): Promise<string> => {
     const id = await stack.ps.topic(t.inputTopicName).publishMessage({ data });
@@ -73,8 +95,11 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
 
   /** The processors of one phase publish their completions for a date, with jitter and `dupes` duplicates. */
   const runPhase = async (t: Transition, date: string, correlationId: string, dupes: number): Promise<void> => {
-    const processors = t.rule.kind === "completion_pct" ? [t.rule.processor] : t.processors.map((p) => p.name);
-    const pct = t.rule.kind === "completion_pct" ? Math.min(100, t.rule.minPct + 15) : undefined;
+    // An `early` disagreement: the phase is sent short (one processor, or a percentage under the minimum), so ours never triggers.
+    const short = disagreement(t) === "early";
+    const all = t.rule.kind === "completion_pct" ? [t.rule.processor] : t.processors.map((p) => p.name);
+    const processors = short ? all.slice(0, 1) : all;
+    const pct = t.rule.kind === "completion_pct" ? (short ? Math.max(0, t.rule.minPct - 10) : Math.min(100, t.rule.minPct + 15)) : undefined;
     const sent: Buffer[] = [];
     await Promise.all(
       processors.map(async (p) => {
@@ -113,6 +138,7 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
     }
     const date = String(body.game_date);
     const triggerId = String(body.trigger_id ?? message.attributes.trigger_id ?? "");
+    liveMessages.push({ topic: t.outputTopicName, id: message.id, triggerId });
     if (!o.dates.includes(date)) {
       message.ack();
       return;
@@ -168,7 +194,11 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
   try {
     for (const date of o.dates) track(runPhase(first, date, randomUUID(), date === o.dates[0] ? 2 : 1), `phase ${first.fromPhase} of ${date}`);
     const deadline = t0 + (o.timeoutMs ?? defaultTimeoutMs(stack, o.faults.length > 0));
-    const reachedEnd = () => o.dates.every((d) => terminal.every((t) => triggeredAt.has(key(t.id, d))));
+    // Shadow with a skipped transition: the chain ends before it, so the end is every transition not withheld.
+    const reachedEnd = () =>
+      o.dates.every((d) => (existing === undefined ? terminal : transitions.filter((t) => !withheld(t))).every((t) => triggeredAt.has(key(t.id, d))));
+    // Shadow: ours must have triggered (on the shadow topic) wherever its phase was sent whole, before the report reads it.
+    const oursOwed = () => (existing === undefined ? [] : o.dates.flatMap((d) => transitions.filter((t) => firstPublishedAt.has(key(t.id, d)) && disagreement(t) !== "early").map((t) => key(t.id, d))));
     let nextNotice = Date.now() + 20_000;
     while (!reachedEnd() && Date.now() < deadline) {
       await sleep(200);
@@ -184,7 +214,9 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
     // Settle: completions recorded in both stores, no trigger left pending; a quiet second for late duplicates.
     const settleDeadline = Date.now() + (o.settleTimeoutMs ?? 90_000);
     let counts = await countStores(stack, o.dates);
-    while (!timedOut && Date.now() < settleDeadline && (counts.firestore !== distinctCompletions || counts.bigquery !== distinctCompletions || counts.pending.length > 0)) {
+    const settled = () =>
+      counts.firestore === distinctCompletions && counts.bigquery === distinctCompletions && counts.pending.length === 0 && oursOwed().every((k) => counts.latched.has(k));
+    while (!timedOut && Date.now() < settleDeadline && !settled()) {
       await sleep(500);
       counts = await countStores(stack, o.dates);
     }
@@ -208,11 +240,25 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
       }
     }
     const quarantined = await countQuarantined(stack, publishedIds);
+    const shadowChecks =
+      existing === undefined
+        ? []
+        : [
+            {
+              name: "shadow: the live trigger topics carry only the existing system's triggers",
+              ok: liveMessages.every((m) => existing.published.has(m.id)),
+              detail: `${liveMessages.length} live trigger message(s), ${existing.published.size} published by the simulated existing system${liveMessages
+                .filter((m) => !existing.published.has(m.id))
+                .map((m) => `; ${m.triggerId} on ${m.topic} is not its`)
+                .join("")}`,
+            },
+          ];
     const healedAt = Math.max(0, ...faults.map((f) => (f.record.healedAtMs ?? 0) + t0));
     return judge({
       stack: stack.plan.stack,
       dates: o.dates,
       transitions: transitions.map((t) => t.id),
+      withheld: transitions.filter(withheld).map((t) => t.id),
       triggers,
       completions: { published: distinctCompletions, duplicatesPublished: duplicates, firestore: counts.firestore, bigquery: counts.bigquery },
       deadLettered: deadLetters.length,
@@ -224,7 +270,7 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
       alertsRefused: stack.slack.refused - refusedBefore,
       alertsAfterHeal: stack.slack.received.slice(alertsBefore).filter((a) => a.at >= healedAt).length,
       faults: faults.map((f) => f.record),
-      faultChecks: [...faults.flatMap((f) => f.checks()), ...errors.map((e) => ({ name: "run", ok: false, detail: e }))],
+      faultChecks: [...faults.flatMap((f) => f.checks()), ...shadowChecks, ...errors.map((e) => ({ name: "run", ok: false, detail: e }))],
       localOverrides,
       notes: stack.localNotes,
       durationSeconds: since() / 1000,
@@ -237,6 +283,7 @@ export async function runGameDay(stack: LocalStack, o: GameDayOptions): Promise<
       await sub.close();
     }
     for (const t of transitions) await stack.ps.subscription(`local-sim-${t.outputTopicName}-${tag}`).delete();
+    await existing?.close();
   }
 }
 
@@ -250,18 +297,23 @@ export function defaultTimeoutMs(stack: Pick<LocalStack, "plan">, withFaults: bo
 }
 
 /** Completions recorded in Firestore (entries of the phase-state documents) and BigQuery (rows), for these dates. */
-export async function countStores(stack: LocalStack, dates: readonly string[]): Promise<{ firestore: number; bigquery: number; pending: string[] }> {
+export async function countStores(
+  stack: LocalStack,
+  dates: readonly string[],
+): Promise<{ firestore: number; bigquery: number; pending: string[]; /** `<transition>|<date>` whose trigger ours published. */ latched: Set<string> }> {
   const snap = await stack.db.collection(stack.collections.phaseState).where("gameDate", "in", [...dates]).get();
   let firestore = 0;
   const pending: string[] = [];
+  const latched = new Set<string>();
   for (const doc of snap.docs) {
     const d = doc.data() as PhaseStateDoc;
+    if (d.trigger?.publishedAt != null) latched.add(key(d.transitionId, d.gameDate));
     firestore += Object.keys(d.entries ?? {}).length;
     if (d.trigger?.state === "pending") pending.push(d.trigger.triggerId);
   }
   const wanted = new Set(dates);
   const bigquery = stack.bigquery.rows(`${stack.datasetId}.${PHASE_COMPLETIONS.name}`).filter((r) => wanted.has(String(r.game_date))).length;
-  return { firestore, bigquery, pending };
+  return { firestore, bigquery, pending, latched };
 }
 
 /** Quarantine documents of the messages this run published (ids are `<transition>__<message id>`). */

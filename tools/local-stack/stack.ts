@@ -10,13 +10,15 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pipelineFromEnv } from "../../functions/core/pipeline.ts";
 import type { Pipeline } from "../../functions/core/pipeline-types.ts";
-import { RUNTIME_ENV_KEYS } from "../../functions/core/runtime-env.ts";
+import { isStrictEnvironment, RUNTIME_ENV_KEYS } from "../../functions/core/runtime-env.ts";
+import { DEFAULT_TRIGGER_MODE, isTriggerMode, type TriggerMode } from "../../functions/core/trigger-routing.ts";
 import { collectionNames } from "../../functions/lib/collections.ts";
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
 import { BIGQUERY_API_ENDPOINT } from "../../functions/lib/orchestrator-runtime.ts";
 import { startBigQueryFake, type BigQueryFake } from "../bigquery-fake/index.ts";
 import { evaluateStack } from "../plan/evaluate.ts";
 import { readStackFiles } from "../plan/stack-files.ts";
+import { configDirWithOverrides } from "./config-overrides.ts";
 import { localPlanOf, type LocalFunction, type LocalPlan } from "./declared.ts";
 import {
   findEmulatorToolProblems,
@@ -58,12 +60,18 @@ export interface LocalStackOptions {
   rootDir?: string;
   /** Instances of every function behind its front proxy (default 1). */
   instances?: number;
+  /** Stack config keys set for this run only, as `pulumi config set` would (e.g. triggerMode: shadow). */
+  config?: Readonly<Record<string, string>>;
 }
 
 export interface LocalStack {
   readonly plan: LocalPlan;
   readonly pipeline: Pipeline;
   readonly project: string;
+  /** Where the functions publish triggers (their declared TRIGGER_MODE). */
+  readonly triggerMode: TriggerMode;
+  /** The declared FIRESTORE_COLLECTION_PREFIX. */
+  readonly firestorePrefix: string;
   /** Collections the functions write (with the declared prefix). */
   readonly collections: ReturnType<typeof collectionNames>;
   /** Declared BigQuery dataset of the functions (BQ_DATASET). */
@@ -100,13 +108,31 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-/** The environment a function gets locally: exactly what is declared, secrets and emulator hosts added. */
+/**
+ * The DEPLOY_ENV a function of a staging or prod stack runs with locally. The runtime refuses emulator
+ * hosts and local knobs when DEPLOY_ENV is staging or prod (functions/core/runtime-env.ts), which is
+ * right in the cloud and is kept: locally the function is told the truth, that it runs locally.
+ */
+export const LOCAL_DEPLOY_ENV = "local";
+
+/**
+ * The environment a function gets locally: exactly what is declared, secrets and emulator hosts added,
+ * and DEPLOY_ENV staging/prod replaced by LOCAL_DEPLOY_ENV (named in the notes).
+ */
 export function localFunctionEnv(
   fn: LocalFunction,
   local: { slackUrl: string; firestoreHost: string; pubsubHost: string; bigqueryUrl: string; project: string; port: number },
 ): { env: Record<string, string>; notes: string[] } {
   const notes: string[] = [];
   const secrets: Record<string, string> = {};
+  const declaredEnvironment = fn.environment[RUNTIME_ENV_KEYS.environment];
+  const environment = isStrictEnvironment(declaredEnvironment) ? LOCAL_DEPLOY_ENV : declaredEnvironment;
+  if (environment !== declaredEnvironment) {
+    notes.push(
+      `the functions' declared ${RUNTIME_ENV_KEYS.environment}=${String(declaredEnvironment)} runs as ${LOCAL_DEPLOY_ENV} locally ` +
+        `(in ${String(declaredEnvironment)} the runtime refuses the emulator hosts this run needs)`,
+    );
+  }
   for (const [key, secret] of Object.entries(fn.secretEnvironment)) {
     if (key === RUNTIME_ENV_KEYS.slackWebhookUrl) {
       secrets[key] = local.slackUrl;
@@ -120,6 +146,7 @@ export function localFunctionEnv(
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
       ...fn.environment,
+      ...(environment === undefined ? {} : { [RUNTIME_ENV_KEYS.environment]: environment }),
       ...secrets,
       // What Cloud Run sets on every instance.
       PORT: String(local.port),
@@ -192,8 +219,12 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     const workDir = await mkdtemp(path.join(tmpdir(), "local-stack-"));
     closers.push(() => rm(workDir, { recursive: true, force: true }));
 
-    o.log(`evaluating the Pulumi program for stack ${o.stack} and starting the emulators ...`);
-    const evaluation = evaluateStack(o.stack, { configDir: rootDir });
+    const overrides = Object.entries(o.config ?? {});
+    const configDir = overrides.length === 0 ? rootDir : await configDirWithOverrides(rootDir, o.stack, o.config!, workDir);
+    o.log(
+      `evaluating the Pulumi program for stack ${o.stack}${overrides.length === 0 ? "" : ` (with ${overrides.map(([k, v]) => `${k}: ${v}`).join(", ")})`} and starting the emulators ...`,
+    );
+    const evaluation = evaluateStack(o.stack, { configDir });
     // The emulators start while the program evaluates; whichever fails, what started is closed.
     const started = await Promise.allSettled([
       evaluation,
@@ -225,6 +256,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
     if (withPipeline === undefined) throw new MisconfiguredFunctionError([`no declared function has ${RUNTIME_ENV_KEYS.pipelineConfig}: nothing to run a game day with`]);
     const pipeline = pipelineFromEnv(withPipeline.environment[RUNTIME_ENV_KEYS.pipelineConfig]!);
     const prefix = withPipeline.environment[RUNTIME_ENV_KEYS.firestorePrefix] ?? "";
+    const declaredMode = withPipeline.environment[RUNTIME_ENV_KEYS.triggerMode];
+    const triggerMode = isTriggerMode(declaredMode) ? declaredMode : DEFAULT_TRIGGER_MODE;
     const datasetId = withPipeline.environment[RUNTIME_ENV_KEYS.bigqueryDataset] ?? plan.datasets[0]?.datasetId ?? "";
     o.log(
       `stack ${o.stack} (project ${project}): ${plan.topics.length} topics, ${plan.subscriptions.length} subscriptions, ` +
@@ -282,7 +315,7 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
               project,
               port,
             });
-            if (i === 0) localNotes.push(...notes);
+            if (i === 0) for (const n of notes) if (!localNotes.includes(n)) localNotes.push(n);
             const tag = instanceCount > 1 ? `${f.name}#${i}` : f.name;
             const fn = await serveFunction({
               name: f.name,
@@ -320,6 +353,8 @@ export async function startLocalStack(o: LocalStackOptions): Promise<LocalStack>
       plan,
       pipeline,
       project,
+      triggerMode,
+      firestorePrefix: prefix,
       collections: collectionNames(prefix),
       datasetId,
       firestore,

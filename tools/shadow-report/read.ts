@@ -9,6 +9,7 @@ import type { PhaseStateDoc } from "../../functions/core/phase-state.ts";
 import type { Pipeline } from "../../functions/core/pipeline-types.ts";
 import { liveTriggerTopics, tapSubscriptionName } from "../../functions/core/trigger-routing.ts";
 import type { ObservedTrigger } from "./compare.ts";
+import type { ReportEndpoints } from "./endpoints.ts";
 
 export interface ShadowSides {
   ours: ObservedTrigger[];
@@ -16,10 +17,41 @@ export interface ShadowSides {
   expected: { transitionId: string; gameDate: string }[];
 }
 
-export async function readSides(opts: { projectId: string; firestorePrefix: string; pipeline: Pipeline; since: string | undefined }): Promise<ShadowSides> {
-  const inRange = (date: unknown): date is string => typeof date === "string" && (opts.since === undefined || date >= opts.since);
-  const db = new Firestore({ projectId: opts.projectId });
-  const pubsub = new PubSub({ projectId: opts.projectId });
+/**
+ * Runs `make` with the emulator variables set to exactly what `endpoints` says (unset for the cloud):
+ * both clients read them in their constructors and give them precedence over their settings.
+ */
+function withEmulatorEnv<T>(endpoints: ReportEndpoints, make: () => T): T {
+  const wanted = { FIRESTORE_EMULATOR_HOST: endpoints.firestoreEmulatorHost, PUBSUB_EMULATOR_HOST: endpoints.pubsubEmulatorHost };
+  const previous = { FIRESTORE_EMULATOR_HOST: process.env.FIRESTORE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST: process.env.PUBSUB_EMULATOR_HOST };
+  const put = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  put(wanted);
+  try {
+    return make();
+  } finally {
+    put(previous);
+  }
+}
+
+export async function readSides(opts: {
+  projectId: string;
+  firestorePrefix: string;
+  pipeline: Pipeline;
+  /** Emulators or Google Cloud (endpoints.ts): never implied by whatever this process's environment holds. */
+  endpoints: ReportEndpoints;
+  since: string | undefined;
+  /** Only game dates up to this one (inclusive). */
+  until?: string | undefined;
+}): Promise<ShadowSides> {
+  const inRange = (date: unknown): date is string =>
+    typeof date === "string" && (opts.since === undefined || date >= opts.since) && (opts.until === undefined || date <= opts.until);
+  const db = withEmulatorEnv(opts.endpoints, () => new Firestore({ projectId: opts.projectId }));
+  const pubsub = withEmulatorEnv(opts.endpoints, () => new PubSub({ projectId: opts.projectId }));
   // The same endpoint and credentials the PubSub object resolved (the emulator too, when set).
   const subscriber = new v1.SubscriberClient({ ...(await pubsub.getClientConfig()) });
   try {

@@ -1,7 +1,7 @@
 // The shadow report for people: one line per transition and date, the verdict first. Pure.
 import type { Comparison, ComparisonRow } from "./compare.ts";
 
-const OUTCOME_TEXT: Record<ComparisonRow["outcome"], string> = {
+export const OUTCOME_TEXT: Record<ComparisonRow["outcome"], string> = {
   both: "both triggered",
   only_existing: "only the existing system triggered",
   only_ours: "only ours triggered",
