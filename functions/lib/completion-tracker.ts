@@ -115,9 +115,9 @@ export interface TriggerOutcome {
 export interface TrackResult {
   firestore: StoreOutcome & { duplicate?: boolean };
   /**
-   * deferred: nothing was written because this delivery is answered non-2xx only to come back after the
-   * grace period; the delivery that is acknowledged writes the row (BigQuery de-duplicates an insert id
-   * for about a minute only, so a row re-inserted by each of several redeliveries would be counted twice).
+   * deferred: the completion row was not written because this delivery is answered non-2xx only for its
+   * pending trigger; the delivery that is acknowledged writes it (BigQuery de-duplicates an insert id for
+   * about a minute only, so a row inserted by each of several redeliveries would be counted twice).
    */
   bigquery: StoreOutcome & { deferred?: boolean };
   decision: Decision | null;
@@ -337,7 +337,6 @@ export function createCompletionTracker(deps: TrackerDeps) {
     let doc: PhaseStateDoc | null = null;
     let ref: PhaseStateRef | null = null;
     let latchedHere = false;
-    let waitingForGrace = false;
 
     try {
       const r = await recordInFirestore(c, now, deadlineAt, log);
@@ -360,7 +359,6 @@ export function createCompletionTracker(deps: TrackerDeps) {
           message_id: c.messageId,
         });
         trigger = { triggerId: t.triggerId, state: "pending", publishedNow: false };
-        waitingForGrace = true;
       } else {
         // Another call latched it and publishes it; this message's own work is done.
         trigger = { triggerId: t.triggerId, state: "pending", publishedNow: false, owner: false };
@@ -369,18 +367,24 @@ export function createCompletionTracker(deps: TrackerDeps) {
       firestore = failed(error);
     }
 
-    if (waitingForGrace) {
-      log.info(`completion of ${c.processor} ${c.gameDate} already recorded; its BigQuery row is left to the delivery that is acknowledged`, {
+    // Answered non-2xx only because the trigger is not published yet (this message comes back): the
+    // completion is safe in Firestore, and its BigQuery row is left to the delivery that is acknowledged.
+    // BigQuery de-duplicates an insert id for about a minute only; redeliveries minutes apart would each
+    // add the row again. (A message that is never acknowledged: the reconciler copies the entry over.)
+    const deferRow = firestore.ok && trigger !== null && trigger.state === "pending" && trigger.owner !== false;
+    const rows = latchRowsOwed(c, doc, decision, trigger, latchedHere);
+    const written = await writeBigQuery(c, latchMode, raw, now, rows, !deferRow);
+    const bigquery: TrackResult["bigquery"] = written.ok && deferRow ? { ok: true, deferred: true } : written;
+    if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, bigquery, deadlineAt, log);
+    if (bigquery.ok && bigquery.deferred) {
+      log.info(`completion of ${c.processor} ${c.gameDate} recorded in Firestore; its BigQuery row is left to the delivery that is acknowledged`, {
         [LOG_FIELDS.transition]: transition.id,
         processor: c.processor,
         message_id: c.messageId,
       });
-      return { firestore, bigquery: { ok: true, deferred: true }, decision, trigger, done: false };
+    } else {
+      reportOutcome(c, firestore, bigquery, log);
     }
-    const rows = latchRowsOwed(c, doc, decision, trigger, latchedHere);
-    const bigquery = await writeBigQuery(c, latchMode, raw, now, rows);
-    if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, bigquery, deadlineAt, log);
-    reportOutcome(c, firestore, bigquery, log);
     const done = firestore.ok && bigquery.ok && (trigger === null || trigger.state === "published" || trigger.owner === false);
     return { firestore, bigquery, decision, trigger, done };
   }
@@ -440,9 +444,9 @@ export function createCompletionTracker(deps: TrackerDeps) {
     }
   }
 
-  async function writeBigQuery(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date, rows: LatchRows): Promise<StoreOutcome> {
+  async function writeBigQuery(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date, rows: LatchRows, completion: boolean): Promise<StoreOutcome> {
     try {
-      await deps.sink.insertCompletion(completionRow(c, latchMode, raw, now));
+      if (completion) await deps.sink.insertCompletion(completionRow(c, latchMode, raw, now));
       if (rows.status !== null) await deps.sink.upsertStatus(rows.status);
       if (rows.executionLog !== null) await deps.sink.insertExecutionLog(rows.executionLog);
       return { ok: true };
