@@ -183,7 +183,11 @@ export default async function orchestrationStack(options: ProgramOptions = {}): 
       region: config.region,
       config,
       slackAuthToken: secrets.slackAuthToken,
-      functions,
+      functions: functions.map((f) => ({
+        name: f.spec.name,
+        serviceName: f.serviceName,
+        ...(f.spec.kind === "scheduled" ? { scheduled: { schedule: f.spec.schedule, target: f.spec.target } } : {}),
+      })),
       subscriptions: watched,
       transitions: pipeline.transitions,
       monitoringServiceAgent: agents.monitoring.member,

@@ -1,36 +1,20 @@
 // Alerting: Slack notification channels, an email channel for the alerts about Slack itself,
-// log-based metrics, alert policies (each documented with a runbook link), /health uptime checks,
-// stop alerts of the scheduled jobs and the dashboard.
+// log-based metrics, /health uptime checks, the dashboard, and the alert policies that
+// infra/alerting/policies.ts plans (each documented with a runbook link). This component only
+// declares: which policies exist, and with what conditions, is decided there and tested as data.
 import * as gcp from "@pulumi/gcp";
-import type * as pulumi from "@pulumi/pulumi";
-import type { Transition } from "../../functions/core/pipeline-types.ts";
-import {
-  alertNotDeliveredCondition,
-  bothStoresFailedCondition,
-  deadLettersCondition,
-  dualWriteFallbackCondition,
-  function5xxCondition,
-  LOG_MATCH_ALERT_STRATEGY,
-  oldestUnackedCondition,
-  PHASE_STALLED_ALERT_STRATEGY,
-  phaseStalledLoggedCondition,
-  pipelineStalledCondition,
-  SCHEDULED_JOB_ABSENCE_PERIODS,
-  scheduledJobSilentCondition,
-  uptimeFailedCondition,
-} from "../alerting/conditions.ts";
+import * as pulumi from "@pulumi/pulumi";
 import { dashboardJson } from "../alerting/dashboard.ts";
-import { LOG_METRICS, SCHEDULED_COMPLETION_METRICS } from "../alerting/log-metrics.ts";
+import { LOG_METRICS } from "../alerting/log-metrics.ts";
 import type { LogMetricKey } from "../alerting/log-metrics.ts";
-import { maxCronIntervalSeconds } from "../alerting/schedule-period.ts";
+import { alertPolicies, boundCondition } from "../alerting/policies.ts";
+import type { AlertPolicySpec, ChannelKey, ConditionSpec, PolicyPrerequisite, WatchedFunctionSpec } from "../alerting/policies.ts";
 import { RUNBOOKS } from "../alerting/runbooks.ts";
-import type { RunbookKey } from "../alerting/runbooks.ts";
 import { Component } from "../component.ts";
 import type { ComponentArgs } from "../component.ts";
 import type { Naming } from "../naming.ts";
 import { runbookUrl } from "../stack-config.ts";
 import type { StackConfig } from "../stack-config.ts";
-import type { PipelineFunction } from "./pipeline-function.ts";
 
 type Kinds = {
   channel: gcp.monitoring.NotificationChannelArgs;
@@ -50,6 +34,12 @@ export interface WatchedSubscription {
   resources: pulumi.Resource[];
 }
 
+/** A function to watch: its name, the Cloud Run service behind it, and for a scheduled job its schedule. */
+export interface WatchedFunction extends WatchedFunctionSpec {
+  /** The Cloud Run service (short name): uptime checks probe it, 5xx alerts count its answers. */
+  serviceName: pulumi.Input<string>;
+}
+
 export interface AlertingArgs extends ComponentArgs<Kinds> {
   naming: Naming;
   project: string;
@@ -57,14 +47,12 @@ export interface AlertingArgs extends ComponentArgs<Kinds> {
   config: Pick<StackConfig, "alerts" | "slack" | "repository">;
   /** Pulumi secret: the Slack app's bot token for the notification channels. */
   slackAuthToken: pulumi.Output<string>;
-  functions: readonly PipelineFunction[];
+  functions: readonly WatchedFunction[];
   subscriptions: readonly WatchedSubscription[];
-  transitions: readonly Transition[];
+  transitions: readonly { id: string; toPhase: number; absenceAlertHours: number }[];
   /** IAM member of the Monitoring service agent (uptime checks authenticate as it). */
   monitoringServiceAgent: pulumi.Input<string>;
 }
-
-type Severity = "CRITICAL" | "ERROR" | "WARNING";
 
 export class Alerting extends Component<Kinds> {
   readonly errorsChannel: gcp.monitoring.NotificationChannel;
@@ -74,10 +62,14 @@ export class Alerting extends Component<Kinds> {
   readonly policies: gcp.monitoring.AlertPolicy[] = [];
   readonly uptimeChecks = new Map<string, gcp.monitoring.UptimeCheckConfig>();
   readonly dashboard: gcp.monitoring.Dashboard;
+  private readonly naming: Naming;
+  private readonly config: AlertingArgs["config"];
 
   constructor(name: string, args: AlertingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("Alerting", name, args.transform, opts);
     const { naming, config } = args;
+    this.naming = naming;
+    this.config = config;
 
     const channel = (suffix: string, slackChannel: string, what: string) =>
       this.child("channel", gcp.monitoring.NotificationChannel, `slack-${suffix}`, {
@@ -99,70 +91,28 @@ export class Alerting extends Component<Kinds> {
             labels: { email_address: email },
             userLabels: naming.labels(),
           });
-    // Where the alerts about the Slack route go. Without alertEmail (allowed in dev only) they fall
-    // back to Monitoring's Slack channel, which at least does not go through the functions' webhook.
-    const independentChannel = this.emailChannel ?? this.errorsChannel;
-
-    const metrics = Object.values(LOG_METRICS).map((def) =>
-      this.child("metric", gcp.logging.Metric, `metric-${def.name}`, {
-        name: naming.logMetric(def.name),
-        description: def.description,
-        filter: def.filter,
-        metricDescriptor: {
-          metricKind: "DELTA",
-          valueType: "INT64",
-          unit: "1",
-          labels: def.labels.map((l) => ({ key: l.key, valueType: "STRING", description: l.description })),
-        },
-        labelExtractors: Object.fromEntries(def.labels.map((l) => [l.key, l.extractor])),
-      }),
-    );
-
-    const policy = (
-      suffix: string,
-      title: string,
-      runbook: RunbookKey,
-      severity: Severity,
-      conditions: pulumi.Input<gcp.types.input.monitoring.AlertPolicyCondition>[],
-      extra: Partial<gcp.monitoring.AlertPolicyArgs> = {},
-      dependsOn: pulumi.Resource[] = [],
-    ) => {
-      const book = RUNBOOKS[runbook];
-      const url = runbookUrl(config, book.file);
-      const p = this.child(
-        "policy",
-        gcp.monitoring.AlertPolicy,
-        `policy-${suffix}`,
-        {
-          displayName: naming.display(title),
-          combiner: "OR",
-          severity,
-          conditions,
-          notificationChannels: [severity === "WARNING" ? this.warningsChannel.name : this.errorsChannel.name],
-          documentation: {
-            mimeType: "text/markdown",
-            subject: naming.display(title),
-            content: `${title}.\n\nRunbook: [${book.title}](${url})`,
-            links: [{ displayName: `Runbook: ${book.title}`, url }],
+    const metrics = Object.fromEntries(
+      Object.entries(LOG_METRICS).map(([key, def]) => [
+        key,
+        this.child("metric", gcp.logging.Metric, `metric-${def.name}`, {
+          name: naming.logMetric(def.name),
+          description: def.description,
+          filter: def.filter,
+          metricDescriptor: {
+            metricKind: "DELTA",
+            valueType: "INT64",
+            unit: "1",
+            labels: def.labels.map((l) => ({ key: l.key, valueType: "STRING", description: l.description })),
           },
-          userLabels: naming.labels({ runbook: book.file.replace(/\.md$/, "") }),
-          ...extra,
-        },
-        { dependsOn },
-      );
-      this.policies.push(p);
-      return p;
-    };
+          labelExtractors: Object.fromEntries(def.labels.map((l) => [l.key, l.extractor])),
+        }),
+      ]),
+    ) as Record<LogMetricKey, gcp.logging.Metric>;
 
     for (const fn of args.functions) {
-      const fnName = fn.spec.name;
-      policy(`5xx-${fnName}`, `${fnName} returns 5xx`, "function5xx", "ERROR", [
-        fn.serviceName.apply((service) => function5xxCondition(service, config.alerts.fiveXxPerFiveMinutes)),
-      ]);
-
       // Uptime checks call /health from outside Google's network, authenticated as the Monitoring
       // service agent with an OIDC token; it needs run.invoker on the service (ingress ALLOW_ALL, IAM-only).
-      const invoker = this.child("uptimeInvoker", gcp.cloudrunv2.ServiceIamMember, `uptime-invoker-${fnName}`, {
+      const invoker = this.child("uptimeInvoker", gcp.cloudrunv2.ServiceIamMember, `uptime-invoker-${fn.name}`, {
         project: args.project,
         location: args.region,
         name: fn.serviceName,
@@ -172,9 +122,9 @@ export class Alerting extends Component<Kinds> {
       const check = this.child(
         "uptimeCheck",
         gcp.monitoring.UptimeCheckConfig,
-        `uptime-${fnName}`,
+        `uptime-${fn.name}`,
         {
-          displayName: naming.display(`${fnName} /health`),
+          displayName: naming.display(`${fn.name} /health`),
           period: `${config.alerts.uptimePeriodSeconds}s`,
           timeout: "10s",
           checkerType: "STATIC_IP_CHECKERS",
@@ -191,108 +141,52 @@ export class Alerting extends Component<Kinds> {
             serviceAgentAuthentication: { type: "OIDC_TOKEN" },
             acceptedResponseStatusCodes: [{ statusClass: "STATUS_CLASS_2XX" }],
           },
-          userLabels: naming.labels({ function: fnName }),
+          userLabels: naming.labels({ function: fn.name }),
         },
         { dependsOn: [invoker] },
       );
-      this.uptimeChecks.set(fnName, check);
-      policy(`uptime-${fnName}`, `${fnName} /health failing`, "uptimeFailed", "ERROR", [
-        check.uptimeCheckId.apply((id) => uptimeFailedCondition(id, fnName)),
-      ]);
+      this.uptimeChecks.set(fn.name, check);
     }
 
-    for (const sub of args.subscriptions) {
-      policy(
-        `unacked-${sub.subscriptionName}`,
-        `${sub.subscriptionName}: deliveries to ${sub.functionName} are backing up`,
-        "pushBacklog",
-        "WARNING",
-        [oldestUnackedCondition(sub.subscriptionName, config.alerts.unackedAgeSeconds)],
-        {},
-        sub.resources,
-      );
-      policy(
-        `dlq-${sub.deadLetterSubscriptionName}`,
-        `${sub.deadLetterSubscriptionName}: dead letters for ${sub.functionName}`,
-        "deadLetters",
-        "ERROR",
-        [deadLettersCondition(sub.deadLetterSubscriptionName)],
-        {},
-        sub.resources,
-      );
-    }
-
-    const metricOf = (key: LogMetricKey) => metrics[Object.keys(LOG_METRICS).indexOf(key)]!;
-    const triggersMetric = metricOf("triggersPublished");
-    for (const t of args.transitions) {
-      policy(
-        `stalled-${t.id}`,
-        `Pipeline stalled: no phase ${t.toPhase} trigger (${t.id}) within ${t.absenceAlertHours}h`,
-        "pipelineStalled",
-        "ERROR",
-        [pipelineStalledCondition(t.id, t.toPhase, t.absenceAlertHours)],
-        {},
-        [triggersMetric],
-      );
-    }
-
-    policy("both-stores-failed", "Both stores failed: a completion was not recorded", "bothStoresFailed", "CRITICAL", [bothStoresFailedCondition()], {
-      alertStrategy: LOG_MATCH_ALERT_STRATEGY,
+    const specs = alertPolicies({
+      thresholds: config.alerts,
+      functions: args.functions,
+      subscriptions: args.subscriptions,
+      transitions: args.transitions,
     });
-    const failuresMetric = metricOf("dualWriteFailures");
-    policy(
-      "dual-write-fallback",
-      `Dual-write fallbacks above ${config.alerts.dualWriteFailuresPerHour} per hour`,
-      "dualWriteFallback",
-      "WARNING",
-      [dualWriteFallbackCondition(config.alerts.dualWriteFailuresPerHour)],
-      {},
-      [failuresMetric],
-    );
-
-    // A stopped scheduled job logs nothing at all (and one run every 10 min never reaches the 5xx
-    // threshold): alert on the absence of its completion events, sized from its registered schedule.
-    for (const fn of args.functions) {
-      if (fn.spec.kind !== "scheduled") continue;
-      const key = SCHEDULED_COMPLETION_METRICS[fn.spec.target];
-      if (key === undefined) throw new Error(`scheduled function ${fn.spec.name} (target ${fn.spec.target}) logs no completion event the stop alert could count`);
-      if (fn.spec.schedule === undefined) throw new Error(`scheduled function ${fn.spec.name} has no schedule`);
-      const period = maxCronIntervalSeconds(fn.spec.schedule);
-      policy(
-        `silent-${fn.spec.name}`,
-        `${fn.spec.name} stopped: no completed run within ${(SCHEDULED_JOB_ABSENCE_PERIODS * period) / 60} min`,
-        "scheduledJobSilent",
-        "ERROR",
-        [scheduledJobSilentCondition(fn.spec.name, LOG_METRICS[key].name, period)],
-        {},
-        [metricOf(key)],
-      );
-    }
-
-    // Log-match alerts through the channel that does not depend on Slack.
-    policy(
-      "phase-stalled-logged",
-      "A phase is stalled (sweeper)",
-      "phaseStalled",
-      "ERROR",
-      [phaseStalledLoggedCondition()],
-      { alertStrategy: PHASE_STALLED_ALERT_STRATEGY, notificationChannels: [independentChannel.name] },
-    );
-    policy(
-      "alert-not-delivered",
-      "A Slack alert could not be delivered",
-      "alertNotDelivered",
-      "ERROR",
-      [alertNotDeliveredCondition()],
-      { alertStrategy: LOG_MATCH_ALERT_STRATEGY, notificationChannels: [independentChannel.name] },
-    );
+    const channels: Record<ChannelKey, gcp.monitoring.NotificationChannel> = {
+      errors: this.errorsChannel,
+      warnings: this.warningsChannel,
+      // Without alertEmail (allowed in dev only) the alerts about the Slack route fall back to
+      // Monitoring's Slack channel, which at least does not go through the functions' webhook.
+      independent: this.emailChannel ?? this.errorsChannel,
+    };
+    const serviceOf = new Map(args.functions.map((f) => [f.name, f.serviceName]));
+    const known = <T>(value: T | undefined, what: string): T => {
+      if (value === undefined) throw new Error(`alert policy refers to ${what}, which is not watched`);
+      return value;
+    };
+    const condition = (c: ConditionSpec): pulumi.Input<gcp.types.input.monitoring.AlertPolicyCondition> => {
+      switch (c.kind) {
+        case "complete":
+          return c.condition;
+        case "function5xx":
+          return pulumi.output(known(serviceOf.get(c.functionName), `function ${c.functionName}`)).apply((service) => boundCondition(c, service));
+        case "uptimeFailed":
+          return known(this.uptimeChecks.get(c.functionName), `function ${c.functionName}`).uptimeCheckId.apply((id) => boundCondition(c, id));
+      }
+    };
+    const subscriptionResources = new Map(args.subscriptions.map((s) => [s.subscriptionName, s.resources]));
+    const prerequisites = (p: PolicyPrerequisite): pulumi.Resource[] =>
+      p.kind === "logMetric" ? [metrics[p.key]] : known(subscriptionResources.get(p.name), `subscription ${p.name}`);
+    for (const spec of specs) this.policies.push(this.policy(spec, channels[spec.channel], spec.conditions.map(condition), spec.after.flatMap(prerequisites)));
 
     this.dashboard = this.child(
       "dashboard",
       gcp.monitoring.Dashboard,
       "dashboard",
       { dashboardJson: dashboardJson(naming.display("Phase orchestration"), args.subscriptions.map((s) => s.deadLetterSubscriptionName)) },
-      { dependsOn: metrics },
+      { dependsOn: Object.values(metrics) },
     );
     this.registerOutputs({
       errorsChannel: this.errorsChannel.name,
@@ -300,5 +194,37 @@ export class Alerting extends Component<Kinds> {
       emailChannel: this.emailChannel?.name,
       dashboard: this.dashboard.id,
     });
+  }
+  /** One alert policy, documented with its runbook link. */
+  private policy(
+    spec: AlertPolicySpec,
+    channel: gcp.monitoring.NotificationChannel,
+    conditions: pulumi.Input<gcp.types.input.monitoring.AlertPolicyCondition>[],
+    dependsOn: pulumi.Resource[],
+  ): gcp.monitoring.AlertPolicy {
+    const { naming, config } = this;
+    const book = RUNBOOKS[spec.runbook];
+    const url = runbookUrl(config, book.file);
+    return this.child(
+      "policy",
+      gcp.monitoring.AlertPolicy,
+      `policy-${spec.key}`,
+      {
+        displayName: naming.display(spec.title),
+        combiner: "OR",
+        severity: spec.severity,
+        conditions,
+        notificationChannels: [channel.name],
+        documentation: {
+          mimeType: "text/markdown",
+          subject: naming.display(spec.title),
+          content: `${spec.title}.\n\nRunbook: [${book.title}](${url})`,
+          links: [{ displayName: `Runbook: ${book.title}`, url }],
+        },
+        userLabels: naming.labels({ runbook: book.file.replace(/\.md$/, "") }),
+        ...(spec.strategy === undefined ? {} : { alertStrategy: spec.strategy }),
+      },
+      { dependsOn },
+    );
   }
 }

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { RUNTIME_ENV_KEYS } from "../../functions/core/runtime-env.ts";
+import { alertPolicies } from "../../infra/alerting/policies.ts";
 import { buildArchives } from "../../infra/bundle/build-all.ts";
 import { manifestOf } from "../../infra/bundle/manifest.ts";
 import { functionRegistry } from "../../infra/function-registry.ts";
@@ -199,6 +200,33 @@ describe("the Pulumi program under mocks", function () {
           assert.ok(hasPolicy((c) => c.some((x) => x.includes("absent_over_time") && x.includes(`${spec.target}_completions`))), `stop alert of ${spec.name}`);
         }
         assert.ok(hasPolicy((c) => c.some((x) => x.includes("logging_googleapis_com:user_dual_write_failures"))), "dual-write fallback policy (PromQL)");
+      });
+
+      it("alerting declares exactly the policies of its pure plan (infra/alerting/policies.ts), each with its severity and channel", async () => {
+        const plan = await planOf(stack);
+        const expected = alertPolicies({
+          thresholds: config.alerts,
+          functions: specs.map((s) => ({ name: s.name, ...(s.kind === "scheduled" ? { scheduled: { schedule: s.schedule, target: s.target } } : {}) })),
+          subscriptions: pipeline.transitions.map((t) => ({
+            subscriptionName: pushSubscriptionName(t.inputTopicName),
+            deadLetterSubscriptionName: t.deadLetterSubscriptionName,
+            functionName: t.functionName,
+          })),
+          transitions: pipeline.transitions,
+        });
+        const channelSuffix = { errors: "slack-errors", warnings: "slack-warnings", independent: config.alerts.email === undefined ? "slack-errors" : "email-oncall" };
+        const declared = ofType(plan, T.policy).map((p) => ({
+          name: p.name,
+          severity: p.inputs.severity,
+          channel: (p.inputs.notificationChannels as string[])[0]!.split("/").pop(),
+          conditions: (p.inputs.conditions as unknown[]).length,
+        }));
+        assert.deepEqual(
+          declared.sort((a, b) => a.name.localeCompare(b.name)),
+          expected
+            .map((s) => ({ name: `alerting-policy-${s.key}`, severity: s.severity, channel: `alerting-${channelSuffix[s.channel]}`, conditions: s.conditions.length }))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+        );
       });
 
       it("every alert policy documents a runbook that exists, linked under the configured repository", async () => {
