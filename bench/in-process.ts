@@ -16,7 +16,7 @@ export interface ServedOrchestrator {
   url: string;
   /** Server-side time of each request, ms (handler start to its promise settling). */
   handlerMs: number[];
-  /** Log lines at ERROR or above, parsed. */
+  /** Log lines at ERROR or above while serving requests (not the start-up notices), parsed. */
   errors: Record<string, unknown>[];
   close(): Promise<void>;
 }
@@ -45,17 +45,21 @@ export async function serveOrchestrator(
   pipeline: PipelineConfig = DEFAULT_PIPELINE,
 ): Promise<ServedOrchestrator> {
   const errors: Record<string, unknown>[] = [];
+  // Start-up notices (e.g. "SLACK_WEBHOOK_URL is not set", said once per instance at ERROR) are not
+  // errors of the work measured; a misconfigured function still logs CRITICAL on every request.
+  let starting = true;
   const logger = createLogger(
     { function: `${transitionId}-orchestrator` },
     {
       write: (line: string) => {
-        if (/"severity":"(ERROR|CRITICAL|ALERT|EMERGENCY)"/.test(line)) errors.push(JSON.parse(line) as Record<string, unknown>);
+        if (!starting && /"severity":"(ERROR|CRITICAL|ALERT|EMERGENCY)"/.test(line)) errors.push(JSON.parse(line) as Record<string, unknown>);
         return true;
       },
     },
     "info",
   );
   const handler = createOrchestratorFromEnv(transitionId, benchOrchestratorEnv(env, transitionId, firestorePrefix, pipeline), logger);
+  starting = false;
   const handlerMs: number[] = [];
   const name = `bench_${transitionId.replace(/-/g, "_")}_${++served}`;
   functions.http(name, async (req, res) => {
