@@ -110,6 +110,11 @@ export interface TriggerOutcome {
   error?: unknown;
   /** What failed: the publish itself, or marking it published after the publish went out. */
   failedStep?: "publish" | "mark" | "claim";
+  /**
+   * The publish was given up while the call was still in flight: it may yet be accepted. Not a recorded
+   * failure (others wait out the grace period); if it lands, it is marked published in the background.
+   */
+  outcomeUnknown?: boolean;
 }
 
 export interface TrackResult {
@@ -200,7 +205,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
     doc: PhaseStateDoc,
     ref: PhaseStateRef,
     deadlineAt = Date.now() + eventBudgetMs,
-    opts: { publishedBy?: string; logger?: Logger } = {},
+    opts: { publishedBy?: string; logger?: Logger; owedBy?: string } = {},
   ): Promise<TriggerOutcome | null> {
     const log = opts.logger ?? logger;
     const trigger = doc.trigger;
@@ -246,15 +251,57 @@ export function createCompletionTracker(deps: TrackerDeps) {
       return { triggerId: trigger.triggerId, state: "published", publishedNow: true };
     } catch (error) {
       // The trigger stays pending in Firestore: a redelivery (non-2xx below) or the sweeper publishes it.
-      log.error(`trigger ${trigger.triggerId} left pending: ${step === "publish" ? "publish" : "mark published"} failed`, {
+      const unknown = step === "publish" && inFlight !== null;
+      log.error(`trigger ${trigger.triggerId} left pending: ${step === "publish" ? (unknown ? "publish not confirmed in time" : "publish") : "mark published"} failed`, {
         error,
         trigger_id: trigger.triggerId,
         failed_step: step,
+        outcome_unknown: unknown,
         game_date: doc.gameDate,
         [LOG_FIELDS.transition]: transition.id,
       });
-      return { triggerId: trigger.triggerId, state: "pending", publishedNow: false, error, failedStep: step };
+      if (unknown && inFlight !== null) settleLate(inFlight, ref, doc, opts.publishedBy, opts.owedBy, log);
+      return { triggerId: trigger.triggerId, state: "pending", publishedNow: false, error, failedStep: step, ...(unknown ? { outcomeUnknown: true } : {}) };
     }
+  }
+
+  /**
+   * A publish given up while still in flight may land later (the client keeps retrying it): when it
+   * does, mark the trigger published (the execution-log row is then owed by `owedBy`'s redelivery), so
+   * a republisher after the grace period finds it published instead of sending a second copy. When it
+   * is refused in the end, record the failed publish so others need not wait. Best effort, logged.
+   */
+  function settleLate(call: Promise<string>, ref: PhaseStateRef, doc: PhaseStateDoc, publishedBy: string | undefined, owedBy: string | undefined, log: Logger): void {
+    const triggerId = doc.trigger?.triggerId ?? ref.id;
+    const deadline = Date.now() + eventBudgetMs;
+    call
+      .then(
+        async (messageId) => {
+          await transact("firestore.markPublishedLate", ref, deadline, log, (current) => {
+            const published = markPublished(current, messageId, clock(), publishedBy);
+            return owedBy === undefined || published === current ? published : markLatchIncomplete(published, { publishFailed: false, rowsOwedBy: owedBy }, clock());
+          });
+          log.info(`trigger ${triggerId} published to ${transition.outputTopicName} (a publish given up earlier was accepted)`, {
+            [LOG_EVENT_KEY]: LOG_EVENTS.triggerPublished,
+            [LOG_FIELDS.transition]: transition.id,
+            [LOG_FIELDS.phase]: `phase${transition.toPhase}`,
+            game_date: doc.gameDate,
+            trigger_id: triggerId,
+            pubsub_message_id: messageId,
+            published_by: publishedBy ?? null,
+            late: true,
+          });
+        },
+        async () => {
+          await transact("firestore.markPublishFailed", ref, deadline, log, (current) =>
+            markLatchIncomplete(current, { publishFailed: true, rowsOwedBy: null }, clock()),
+          );
+        },
+      )
+      .catch((error: unknown) => {
+        // The trigger stays pending: a republisher after the grace period publishes it (maybe twice).
+        log.error(`could not record the late outcome of the publish of ${triggerId}`, { error, trigger_id: triggerId, [LOG_FIELDS.transition]: transition.id });
+      });
   }
 
   /** Someone other than the latching call publishes a pending trigger: only under the publish claim. */
@@ -266,6 +313,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
     deadlineAt: number,
     log: Logger,
     mine: boolean,
+    owedBy?: string,
   ): Promise<TriggerOutcome | null> {
     let claimed;
     try {
@@ -286,7 +334,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
       log.info(`trigger ${claimed.triggerId} is being republished by another holder of its claim`, { trigger_id: claimed.triggerId });
       return { triggerId: claimed.triggerId, state: "pending", publishedNow: false, ...(mine ? {} : { owner: false as const }) };
     }
-    return publishPending(claimed.doc, ref, deadlineAt, { publishedBy: runId, logger: log });
+    return publishPending(claimed.doc, ref, deadlineAt, { publishedBy: runId, logger: log, ...(owedBy === undefined ? {} : { owedBy }) });
   }
 
   function completionRow(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date): CompletionRecord {
@@ -349,8 +397,8 @@ export function createCompletionTracker(deps: TrackerDeps) {
       latchedHere = t !== null && (r.latchedNow || (t.latchedBy === c.messageId && t.decidedAt === now.toISOString()));
       if (t === null) trigger = null;
       else if (t.state === "published") trigger = { triggerId: t.triggerId, state: "published", publishedNow: false };
-      else if (latchedHere) trigger = await publishPending(r.doc, r.ref, deadlineAt, { publishedBy: self, logger: log });
-      else if (republishDue(t, now, graceMs)) trigger = await republishClaimed(r.ref, t.triggerId, self, now, deadlineAt, log, t.latchedBy === c.messageId);
+      else if (latchedHere) trigger = await publishPending(r.doc, r.ref, deadlineAt, { publishedBy: self, logger: log, owedBy: c.messageId });
+      else if (republishDue(t, now, graceMs)) trigger = await republishClaimed(r.ref, t.triggerId, self, now, deadlineAt, log, t.latchedBy === c.messageId, c.messageId);
       else if (t.latchedBy === c.messageId) {
         // The latching message again (its call failed or died) before the grace period is over: its
         // call may still be publishing. Not acknowledged, so it comes back when it may publish.
@@ -425,7 +473,8 @@ export function createCompletionTracker(deps: TrackerDeps) {
     deadlineAt: number,
     log: Logger,
   ): Promise<void> {
-    const publishFailed = latchedHere && trigger?.failedStep === "publish";
+    // Only a refused publish is recorded as failed: one given up in flight may still land (settleLate).
+    const publishFailed = latchedHere && trigger?.failedStep === "publish" && trigger.outcomeUnknown !== true;
     const owesRows = !bigquery.ok && (rows.status !== null || rows.executionLog !== null);
     if (!publishFailed && !owesRows) return;
     try {

@@ -333,7 +333,11 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
 
   async function stateDoc(collection: string, id: string) {
     return (await direct.collection(collection).doc(id).get()).data() as
-      | { trigger: { state: string; triggerId: string; publishFailedAt?: string | null; rowsOwedBy?: string | null } | null; entries: Record<string, unknown>; latchMode: string }
+      | {
+          trigger: { state: string; triggerId: string; publishFailedAt?: string | null; rowsOwedBy?: string | null } | null;
+          entries: Record<string, unknown>;
+          latchMode: string;
+        }
       | undefined;
   }
 
@@ -378,6 +382,34 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     assert.deepEqual([r.trigger?.state, r.trigger?.publishedNow, r.done], ["published", true, true]);
     assert.equal(pub.state.attempts, 1, "one publish call");
     assert.deepEqual(pub.state.published, [`${phase2.id}:${gameDate}:daily`]);
+  });
+
+  it("a publish still in flight when the retries run out is not sent again nor recorded as failed; when it lands it is marked published and the redelivery writes the execution log", async () => {
+    const pub = countingPublisher();
+    const { t, collection } = tracker({ publisher: pub.publisher });
+    const gameDate = "2026-02-10";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate }));
+    const last = msgs.at(-1)!;
+    for (const m of msgs.slice(0, -1)) await t.record(m);
+    // Longer than the three 2 s attempts: the outcome is unknown when the call gives up.
+    pub.state.slowMs = RETRY_PRESETS.pubsubPublish.attempts * RETRY_PRESETS.pubsubPublish.attemptTimeoutMs + 2000;
+    const r = await t.record(last);
+    assert.deepEqual([r.trigger?.state, r.trigger?.failedStep, r.trigger?.outcomeUnknown, r.done], ["pending", "publish", true, false]);
+    const docId = `${phase2.id}__${gameDate}__daily`;
+    assert.equal((await stateDoc(collection, docId))?.trigger?.publishFailedAt ?? null, null, "not recorded as failed: it may still land");
+    await until("the late publish to be marked", () => pub.state.published.length === 1);
+    const marked = await (async () => {
+      for (;;) {
+        const d = await stateDoc(collection, docId);
+        if (d?.trigger?.state === "published") return d;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    assert.equal(marked.trigger?.rowsOwedBy, last.messageId);
+    const again = await t.record(last);
+    assert.deepEqual([again.trigger?.state, again.trigger?.publishedNow, again.done], ["published", false, true]);
+    assert.equal(pub.state.attempts, 1, "one publish call");
+    assert.equal(bq.fake.rows("phase_execution_log").length, 1);
   });
 
   it("the latching call's publish fails -> 500 and the failure is recorded; the redelivery publishes at once (no grace wait), once", async () => {
