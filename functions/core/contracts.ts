@@ -2,7 +2,7 @@
 // "Compatibility with the existing system"), accepted unchanged, with every field error reported at once so a bad message
 // can be quarantined with its full diagnosis. Also the Pub/Sub push envelope decoder. Pure.
 import { z } from "zod";
-import { formatPath } from "./pipeline.ts";
+import { issueProblems } from "./zod-issues.ts";
 import { COMPLETION_STATUSES } from "./pipeline-types.ts";
 import type { TransitionConfig } from "./pipeline-types.ts";
 import { resolveProcessorName } from "./processor-names.ts";
@@ -25,13 +25,7 @@ export function contractErrorMap(issue: z.core.$ZodRawIssue): string | undefined
 
 /** Zod issues -> contract errors, one per issue (an unknown key names the key). */
 export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): ContractError[] {
-  return issues.flatMap((issue): ContractError[] => {
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: "unknown key", code: issue.code }));
-    }
-    const code = issue.message === "required" ? "required" : issue.code;
-    return [{ path: formatPath(issue.path), message: issue.message, code }];
-  });
+  return issueProblems(issues).map((p) => ({ ...p, code: p.message === "required" ? "required" : p.code }));
 }
 
 /** Python publishers leave null-valued keys out, but older ones do not: treat a top-level null as absent. */
