@@ -16,6 +16,7 @@ import {
   type IntRange,
 } from "../functions/core/platform-limits.ts";
 import { TRIGGER_MODES, type TriggerMode } from "../functions/core/trigger-routing.ts";
+import { formatIssues } from "../functions/core/zod-issues.ts";
 
 export const PROJECT_NAMESPACE = "phase-orchestration";
 
@@ -135,7 +136,7 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
     error: (issue) => (issue.code === "invalid_type" && issue.input === undefined ? "required" : undefined),
   });
   if (!parsed.success) {
-    throw new StackConfigError(parsed.error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`));
+    throw new StackConfigError(formatIssues(parsed.error));
   }
   const v = parsed.data;
   const g = <T>(key: string): T => (v as Record<string, unknown>)[k(key)] as T;

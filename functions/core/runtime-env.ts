@@ -3,6 +3,7 @@
 // failure at start-up (and in the local stack), not a silent default in production.
 import { z } from "zod";
 import { DEFAULT_TRIGGER_MODE, TRIGGER_MODES, type TriggerMode } from "./trigger-routing.ts";
+import { formatIssues } from "./zod-issues.ts";
 
 export const RUNTIME_ENV_KEYS = {
   pipelineConfig: "PIPELINE_CONFIG",
@@ -121,7 +122,7 @@ export function parseRuntimeEnv(env: Record<string, string | undefined>, kind: "
   const schema = kind === "orchestrator" ? orchestratorSchema : baseSchema;
   const parsed = schema.safeParse(env);
   const rules = checkEnvironmentRules(env);
-  const problems = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`)), ...rules.problems];
+  const problems = [...(parsed.success ? [] : formatIssues(parsed.error, "(env)")), ...rules.problems];
   if (!parsed.success || problems.length > 0) throw new RuntimeEnvError(problems);
   const v = parsed.data as Record<string, string | undefined>;
   return {

@@ -3,6 +3,7 @@
 // only sets a variable to change it; a variable that is set but invalid is a start-up failure
 // (500/503 + CRITICAL), never a silent default.
 import { z } from "zod";
+import { formatIssues } from "./zod-issues.ts";
 
 export const SCHEDULED_ENV_KEYS = {
   /** Days before today (in the pipeline's zone) the jobs look at; today and tomorrow are always included. */
@@ -36,7 +37,7 @@ export function parseScheduledSettings(env: Record<string, string | undefined>):
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    throw new Error(`invalid scheduled-job settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    throw new Error(`invalid scheduled-job settings: ${formatIssues(parsed.error).join("; ")}`);
   }
   return {
     lookbackDays: parsed.data[SCHEDULED_ENV_KEYS.lookbackDays] ?? SCHEDULED_DEFAULTS.lookbackDays,

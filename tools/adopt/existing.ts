@@ -15,6 +15,7 @@
 import { z } from "zod";
 import type { Pipeline } from "../../functions/core/pipeline-types.ts";
 import { ORCHESTRATION_TABLES } from "../../functions/core/tables.ts";
+import { formatIssues } from "../../functions/core/zod-issues.ts";
 
 export const EXISTING_SYSTEM_KEY = "phase-orchestration:existingSystem";
 
@@ -89,7 +90,7 @@ export function existingSystemFor(pipeline: Pipeline, datasetId: string, rawOver
     throw new ExistingSystemConfigError([`not JSON: ${(error as Error).message}`]);
   }
   const parsed = OverrideSchema.safeParse(json);
-  if (!parsed.success) throw new ExistingSystemConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
+  if (!parsed.success) throw new ExistingSystemConfigError(formatIssues(parsed.error));
   const o = parsed.data;
   const merged: ExistingSystem = {
     topics: [...(o.topics ?? base.topics), ...(o.add?.topics ?? [])],

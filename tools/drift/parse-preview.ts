@@ -2,6 +2,7 @@
 // instead, so that a scheduled check that was fed the wrong thing fails with a reason rather
 // than reporting "in sync" over an empty or foreign document. Pure: text in, verdict out.
 import { z } from "zod";
+import { issueProblems } from "../../functions/core/zod-issues.ts";
 import type { PreviewDigest } from "./preview-types.ts";
 
 export type UnreadableKind = "missing-file" | "not-json" | "not-a-preview" | "preview-failed";
@@ -76,9 +77,8 @@ export function readPreview(text: string): PreviewVerdict {
   }
   const checked = digestSchema.safeParse(record);
   if (!checked.success) {
-    const issue = checked.error.issues[0];
-    const where = issue ? issue.path.map(String).join(".") || "(root)" : "(root)";
-    return notPreview(`it does not have the shape of a preview at ${where}: ${issue?.message ?? "invalid"}`);
+    const problem = issueProblems(checked.error)[0];
+    return notPreview(`it does not have the shape of a preview at ${problem?.path ?? "(root)"}: ${problem?.message ?? "invalid"}`);
   }
   const digest = checked.data as PreviewDigest;
   const errors = (digest.diagnostics ?? []).filter((d) => d.severity === "error");
