@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ProgramOptions } from "../../index.ts";
 import { RecordingMocks } from "./mocks.ts";
 import type { DeclaredResource } from "./mocks.ts";
+import { withPulumiRuntime } from "./sdk-lock.ts";
 import { readStackFiles, SECRET_PLACEHOLDER } from "./stack-files.ts";
 
 export interface PlanResult {
@@ -81,13 +82,9 @@ async function plainAssets(value: unknown, rootDir: string): Promise<unknown> {
   return value;
 }
 
-// One evaluation at a time: the SDK's runtime settings, config and mock monitor are process-global.
-let queue: Promise<unknown> = Promise.resolve();
-
+// One evaluation at a time in the process, whichever tool asks (sdk-lock.ts).
 export function evaluateStack(stack: string, options: EvaluateOptions = {}): Promise<PlanResult> {
-  const run = queue.then(() => evaluateNow(stack, options));
-  queue = run.catch(() => undefined);
-  return run;
+  return withPulumiRuntime(() => evaluateNow(stack, options));
 }
 
 async function evaluateNow(stack: string, options: EvaluateOptions): Promise<PlanResult> {

@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import type { ProgramOptions } from "../../index.ts";
 import { RecordingMocks } from "./mocks.ts";
+import { withPulumiRuntime } from "./sdk-lock.ts";
 import { readStackFiles } from "./stack-files.ts";
 
 export interface RegisteredResource {
@@ -132,13 +133,9 @@ class PlanningMocks implements pulumi.runtime.Mocks {
   }
 }
 
-// One evaluation at a time: the SDK's runtime settings, config and mock monitor are process-global.
-let queue: Promise<unknown> = Promise.resolve();
-
+// One evaluation at a time in the process, whichever tool asks (sdk-lock.ts).
 export function captureStack(stack: string, options: CaptureOptions = {}): Promise<CapturedStack> {
-  const run = queue.then(() => captureNow(stack, options));
-  queue = run.catch(() => undefined);
-  return run;
+  return withPulumiRuntime(() => captureNow(stack, options));
 }
 
 async function captureNow(stack: string, options: CaptureOptions): Promise<CapturedStack> {
