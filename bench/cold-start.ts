@@ -21,7 +21,7 @@ import { loadPipeline } from "../functions/core/pipeline.ts";
 import { bundleEntry } from "../infra/bundle/esbuild-bundle.ts";
 import { buildFunctionArchive } from "../infra/bundle/function-archive.ts";
 import { functionRegistry, type FunctionSpec } from "../infra/function-registry.ts";
-import { findFreePort, uniqueName } from "../test/harness/emulators.ts";
+import { findFreePort, uniqueName } from "../tools/emulators/emulators.ts";
 import type { BenchEnvironment } from "./environment.ts";
 import { trackChild, trackTempDir } from "./environment.ts";
 import { benchOrchestratorEnv } from "./in-process.ts";

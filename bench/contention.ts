@@ -14,7 +14,7 @@ import { PubSub } from "@google-cloud/pubsub";
 import { loadPipeline, resolvePipeline, transitionById } from "../functions/core/pipeline.ts";
 import { DEFAULT_PIPELINE } from "../functions/core/pipeline-defaults.ts";
 import type { PipelineConfig, Transition } from "../functions/core/pipeline-types.ts";
-import { uniqueName } from "../test/harness/emulators.ts";
+import { uniqueName } from "../tools/emulators/emulators.ts";
 import { postJson } from "../test/runtime/support.ts";
 import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";

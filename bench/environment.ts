@@ -3,7 +3,7 @@
 // Child processes the bench spawns (cold starts) are tracked so an interrupted run leaves none behind.
 import type { ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
-import { startFirestoreEmulator, startPubsubEmulator, type EmulatorHandle } from "../test/harness/emulators.ts";
+import { startFirestoreEmulator, startPubsubEmulator, type EmulatorHandle } from "../tools/emulators/emulators.ts";
 import { createBigQueryClient } from "../functions/lib/bigquery-store.ts";
 import { provisionOrchestrationTables, startBigQueryFake, type BigQueryFake } from "../tools/bigquery-fake/index.ts";
 import { PubSub } from "@google-cloud/pubsub";

@@ -13,7 +13,7 @@ import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { loadPipeline, transitionById } from "../functions/core/pipeline.ts";
 import { createBigQueryClient, createBigQueryStore } from "../functions/lib/bigquery-store.ts";
-import { uniqueName } from "../test/harness/emulators.ts";
+import { uniqueName } from "../tools/emulators/emulators.ts";
 import { postJson } from "../test/runtime/support.ts";
 import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";

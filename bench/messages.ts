@@ -23,7 +23,7 @@ function fixture(transitionId: string): FixtureCase[] {
   if (file === undefined) throw new Error(`no message fixture for transition ${transitionId}`);
   let cases = cache.get(file);
   if (cases === undefined) {
-    cases = JSON.parse(readFileSync(new URL(`../test/fixtures/messages/${file}`, import.meta.url), "utf8")) as FixtureCase[];
+    cases = JSON.parse(readFileSync(new URL(`../tools/messages/fixtures/${file}`, import.meta.url), "utf8")) as FixtureCase[];
     cache.set(file, cases);
   }
   return cases;

@@ -2,7 +2,7 @@
 // day goes through every transition (each expected processor's completion once, as today's publishers
 // send it), then once more as Pub/Sub redeliveries of the same messages (at-least-once delivery).
 import { loadPipeline } from "../functions/core/pipeline.ts";
-import { uniqueName } from "../test/harness/emulators.ts";
+import { uniqueName } from "../tools/emulators/emulators.ts";
 import { postJson } from "../test/runtime/support.ts";
 import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";

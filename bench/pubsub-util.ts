@@ -1,7 +1,7 @@
 // Pub/Sub plumbing of the bench on the emulator: topics, a push subscription to a local URL, and a
 // listener that timestamps what arrives on a topic.
 import type { Message, PubSub, Subscription, Topic } from "@google-cloud/pubsub";
-import { uniqueName } from "../test/harness/emulators.ts";
+import { uniqueName } from "../tools/emulators/emulators.ts";
 
 export async function ensureTopic(pubsub: PubSub, name: string): Promise<Topic> {
   const [topic] = await pubsub.topic(name).get({ autoCreate: true });

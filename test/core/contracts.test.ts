@@ -25,7 +25,7 @@ import {
   triggerIdFor,
 } from "../../functions/core/trigger-message.ts";
 
-const FIXTURES = new URL("../fixtures/messages/", import.meta.url);
+const FIXTURES = new URL("../../tools/messages/fixtures/", import.meta.url);
 const readJson = (name: string): unknown => JSON.parse(readFileSync(new URL(name, FIXTURES), "utf8"));
 
 interface FixtureCase {

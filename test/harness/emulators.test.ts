@@ -19,7 +19,7 @@ import {
   startFirestoreEmulator,
   startPubsubEmulator,
   uniqueName,
-} from "./emulators.ts";
+} from "../../tools/emulators/emulators.ts";
 
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "start-and-hold.ts");
 

@@ -7,7 +7,7 @@ import {
   startFirestoreEmulator,
   startPubsubEmulator,
   type EmulatorHandle,
-} from "./emulators.ts";
+} from "../../tools/emulators/emulators.ts";
 
 export const TEST_PROJECT_ID = "demo-test";
 

@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { PubSub, type Message } from "@google-cloud/pubsub";
 import { sharedEmulators } from "./global-fixtures.ts";
-import { pubsubAt } from "./clients.ts";
+import { pubsubAt } from "../../tools/emulators/clients.ts";
 import { holds, lengthDelimitedFields, startIamProxy, type IamProxy } from "./iam-proxy.ts";
-import { uniqueName } from "./emulators.ts";
+import { uniqueName } from "../../tools/emulators/emulators.ts";
 
 const PERMISSION_DENIED = 7;
 const NOT_FOUND = 5;

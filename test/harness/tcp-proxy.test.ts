@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
 
 /** A tiny HTTP server that answers "pong <n>" and counts the requests it really received. */
 async function startPongServer(): Promise<{ server: http.Server; port: number; requests: () => number }> {

@@ -20,7 +20,7 @@ import { functionRegistry } from "../../infra/function-registry.ts";
 import { startBigQueryFake, provisionOrchestrationTables } from "../../tools/bigquery-fake/index.ts";
 import type { BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { emulatorsDisabled, sharedEmulators } from "../harness/global-fixtures.ts";
-import { findFreePort } from "../harness/emulators.ts";
+import { findFreePort } from "../../tools/emulators/emulators.ts";
 import { ROOT } from "./helpers.ts";
 
 const run = promisify(execFile);

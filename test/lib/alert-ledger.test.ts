@@ -16,10 +16,10 @@ import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
 import { createPhaseStateTransactions } from "../../functions/lib/phase-state-transactions.ts";
 import type { Alert, Alerter } from "../../functions/lib/slack.ts";
 import { createSweeper } from "../../functions/lib/sweeper.ts";
-import { firestoreAt } from "../harness/clients.ts";
-import { uniqueName } from "../harness/emulators.ts";
+import { firestoreAt } from "../../tools/emulators/clients.ts";
+import { uniqueName } from "../../tools/emulators/emulators.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
 import { waitFor } from "../runtime/support.ts";
 import { completion, docWith, isolatedPipelineConfig, MINUTE, transitionOf, uniquePrefix } from "../scheduled/support.ts";
 

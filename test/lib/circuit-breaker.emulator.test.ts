@@ -8,7 +8,7 @@ import { createBreaker, type Breaker } from "../../functions/lib/circuit-breaker
 import { CircuitOpenError } from "../../functions/lib/errors.ts";
 import { captureLogs } from "../../functions/lib/logger.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
 import { firestoreVia } from "./firestore-via.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

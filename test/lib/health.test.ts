@@ -8,10 +8,10 @@ import { captureLogs } from "../../functions/lib/logger.ts";
 import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck, type DependencyCheck } from "../../functions/lib/health.ts";
 import { PUBSUB_PUBLISH } from "../../functions/core/permissions.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { uniqueName } from "../harness/emulators.ts";
-import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { uniqueName } from "../../tools/emulators/emulators.ts";
+import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
 import { startIamProxy, type IamProxy } from "../harness/iam-proxy.ts";
-import { pubsubAt } from "../harness/clients.ts";
+import { pubsubAt } from "../../tools/emulators/clients.ts";
 import { firestoreVia } from "./firestore-via.ts";
 
 const ok: DependencyCheck = () => Promise.resolve();

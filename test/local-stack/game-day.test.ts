@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FAULT_NAMES, type FaultName } from "../../tools/local-stack/args.ts";
 import { findFreePort } from "../../tools/local-stack/emulators.ts";
-import { isPortFree } from "../harness/emulators.ts";
+import { isPortFree } from "../../tools/emulators/emulators.ts";
 import { serveFunction, unpackArchive } from "../../tools/local-stack/function-host.ts";
 import { runGameDay } from "../../tools/local-stack/game-day.ts";
 import { gameDates } from "../../tools/local-stack/messages.ts";

@@ -7,7 +7,7 @@ import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { parse as parseYaml } from "yaml";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { uniqueName } from "../harness/emulators.ts";
+import { uniqueName } from "../../tools/emulators/emulators.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
 import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";

@@ -13,7 +13,7 @@ import { functionRegistry, type FunctionSpec } from "../../infra/function-regist
 import type { StackConfig } from "../../infra/stack-config.ts";
 import type { PlanResult } from "../../tools/plan/evaluate.ts";
 import { provisionOrchestrationTables, startBigQueryFake, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
-import { pubsubAt } from "../harness/clients.ts";
+import { pubsubAt } from "../../tools/emulators/clients.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { startIamProxy, type IamProxy } from "../harness/iam-proxy.ts";
 import { one, planOf, ROOT, stackModel, T } from "../infra/helpers.ts";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { PubSub } from "@google-cloud/pubsub";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
 import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";

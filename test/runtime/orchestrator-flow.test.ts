@@ -22,14 +22,14 @@ import {
   type FunctionProcess,
   type SlackSink,
 } from "./support.ts";
-import { uniqueName } from "../harness/emulators.ts";
+import { uniqueName } from "../../tools/emulators/emulators.ts";
 
 interface FixtureCase {
   expected: string | null;
   message: Record<string, unknown>;
 }
 const fixture = (file: string): FixtureCase[] =>
-  JSON.parse(readFileSync(new URL(`../fixtures/messages/${file}`, import.meta.url), "utf8")) as FixtureCase[];
+  JSON.parse(readFileSync(new URL(`../../tools/messages/fixtures/${file}`, import.meta.url), "utf8")) as FixtureCase[];
 
 /**
  * One published message per expected processor, as today's publishers send it, for one game date. A

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Firestore } from "@google-cloud/firestore";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
 import { LOG_EVENTS } from "../../functions/core/log-events.ts";

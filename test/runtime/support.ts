@@ -12,7 +12,7 @@ import type { PipelineConfig } from "../../functions/core/pipeline-types.ts";
 import type { Firestore } from "@google-cloud/firestore";
 import type { Message, PubSub } from "@google-cloud/pubsub";
 import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
-import { findFreePort, uniqueName } from "../harness/emulators.ts";
+import { findFreePort, uniqueName } from "../../tools/emulators/emulators.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FRAMEWORK_MAIN = path.join(ROOT, "node_modules/@google-cloud/functions-framework/build/src/main.js");

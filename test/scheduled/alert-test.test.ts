@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { EXIT, parseAlertTestArgs, redactWebhook, runAlertTest, UsageError } from "../../tools/alert-test.ts";
 import { startSlackSink, type SlackSink } from "../runtime/support.ts";
-import { findFreePort } from "../harness/emulators.ts";
+import { findFreePort } from "../../tools/emulators/emulators.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const run = promisify(execFile);

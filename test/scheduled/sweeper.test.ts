@@ -15,7 +15,7 @@ import { setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
 import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { uniqueName } from "../harness/emulators.ts";
+import { uniqueName } from "../../tools/emulators/emulators.ts";
 import { startSlackSink, TEST_DATASET, type SlackSink } from "../runtime/support.ts";
 import { completion, isolatedPipelineConfig, MINUTE, realTracker, scheduledEnv, transitionOf, uniquePrefix } from "./support.ts";
 

@@ -6,10 +6,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
-import { firestoreAt } from "../harness/clients.ts";
-import { clearFirestore, uniqueName } from "../harness/emulators.ts";
+import { firestoreAt } from "../../tools/emulators/clients.ts";
+import { clearFirestore, uniqueName } from "../../tools/emulators/emulators.ts";
 import { mochaHooks, sharedEmulators } from "../harness/global-fixtures.ts";
-import { startTcpProxy, type TcpProxy } from "../harness/tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
 
 describe("smoke: shared emulators", function () {
   before(function () {

@@ -7,6 +7,6 @@ export {
   startFirestoreEmulator,
   startPubsubEmulator,
   type EmulatorHandle,
-} from "../../test/harness/emulators.ts";
-export { startTcpProxy, type TcpProxy, type TcpProxyMode } from "../../test/harness/tcp-proxy.ts";
-export { firestoreAt, pubsubAt } from "../../test/harness/clients.ts";
+} from "../emulators/emulators.ts";
+export { startTcpProxy, type TcpProxy, type TcpProxyMode } from "../fault-proxy/tcp-proxy.ts";
+export { firestoreAt, pubsubAt } from "../emulators/clients.ts";

@@ -13,7 +13,7 @@ export interface FixtureCase {
   message: Record<string, unknown>;
 }
 
-const FIXTURE_DIR = path.resolve(import.meta.dirname, "../../test/fixtures/messages");
+const FIXTURE_DIR = path.resolve(import.meta.dirname, "../messages/fixtures");
 
 /** Every fixture case of every phase file, keyed by the message's `phase`. */
 export function loadFixtures(dir: string = FIXTURE_DIR): Map<string, FixtureCase[]> {
