@@ -15,7 +15,7 @@ import { loadPipeline, resolvePipeline, transitionById } from "../functions/core
 import { DEFAULT_PIPELINE } from "../functions/core/pipeline-defaults.ts";
 import type { PipelineConfig, Transition } from "../functions/core/pipeline-types.ts";
 import { uniqueName } from "../tools/emulators/emulators.ts";
-import { postJson } from "../test/runtime/support.ts";
+import { postJson } from "../tools/messages/post-json.ts";
 import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";
 import { diffCounts, transactionRetries, type Instrumentation, type OperationCounts } from "./instrument.ts";

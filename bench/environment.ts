@@ -46,7 +46,7 @@ function killChildrenSync(): void {
 }
 
 process.on("exit", killChildrenSync);
-// test/harness/emulators.ts (imported above, so registered first) kills the emulator process groups on
+// tools/emulators/emulators.ts (imported above, so registered first) kills the emulator process groups on
 // these signals and leaves termination to us when another listener exists: kill the children, then exit.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {

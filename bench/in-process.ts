@@ -9,7 +9,7 @@ import { createLogger } from "../functions/lib/logger.ts";
 import { serializePipeline } from "../functions/core/pipeline.ts";
 import { DEFAULT_PIPELINE } from "../functions/core/pipeline-defaults.ts";
 import type { PipelineConfig } from "../functions/core/pipeline-types.ts";
-import { orchestratorEnv } from "../test/runtime/support.ts";
+import { orchestratorEnv } from "../tools/local-functions/orchestrator-env.ts";
 import type { BenchEnvironment } from "./environment.ts";
 
 export interface ServedOrchestrator {

@@ -14,7 +14,7 @@ import { PubSub } from "@google-cloud/pubsub";
 import { loadPipeline, transitionById } from "../functions/core/pipeline.ts";
 import { createBigQueryClient, createBigQueryStore } from "../functions/lib/bigquery-store.ts";
 import { uniqueName } from "../tools/emulators/emulators.ts";
-import { postJson } from "../test/runtime/support.ts";
+import { postJson } from "../tools/messages/post-json.ts";
 import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";
 import { benchDate, completionsFor, pushEnvelope } from "./messages.ts";

@@ -1,9 +1,9 @@
 // Completion messages as today's publishers send them, one per expected processor of a transition,
-// taken from the shared fixtures (test/fixtures/messages) so the bench drives the same shapes the
+// taken from the shared fixtures (tools/messages/fixtures) so the bench drives the same shapes the
 // contract tests pin. Pure apart from reading the fixture files.
 import { readFileSync } from "node:fs";
 import type { Transition } from "../functions/core/pipeline-types.ts";
-import { pushEnvelope, pythonTimestamp } from "../test/runtime/support.ts";
+import { pushEnvelope, pythonTimestamp } from "../tools/messages/envelope.ts";
 
 interface FixtureCase {
   expected: string | null;

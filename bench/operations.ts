@@ -3,7 +3,7 @@
 // send it), then once more as Pub/Sub redeliveries of the same messages (at-least-once delivery).
 import { loadPipeline } from "../functions/core/pipeline.ts";
 import { uniqueName } from "../tools/emulators/emulators.ts";
-import { postJson } from "../test/runtime/support.ts";
+import { postJson } from "../tools/messages/post-json.ts";
 import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";
 import { diffCounts, type Instrumentation, type OperationCounts } from "./instrument.ts";

@@ -6,19 +6,24 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { serializePipeline } from "../../functions/core/pipeline.ts";
-import { DEFAULT_PIPELINE } from "../../functions/core/pipeline-defaults.ts";
-import type { PipelineConfig } from "../../functions/core/pipeline-types.ts";
 import type { Firestore } from "@google-cloud/firestore";
 import type { Message, PubSub } from "@google-cloud/pubsub";
 import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
 import { findFreePort, uniqueName } from "../../tools/emulators/emulators.ts";
+import { pythonTimestamp } from "../../tools/messages/envelope.ts";
+
+// The parts the bench and the local stack share live under tools/; re-exported for the suites.
+export { pushEnvelope, pythonTimestamp } from "../../tools/messages/envelope.ts";
+export { postJson } from "../../tools/messages/post-json.ts";
+export {
+  LOCAL_CODE_HASH as TEST_CODE_HASH,
+  LOCAL_DATASET as TEST_DATASET,
+  orchestratorEnv,
+  type FunctionEnvOptions,
+} from "../../tools/local-functions/orchestrator-env.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const FRAMEWORK_MAIN = path.join(ROOT, "node_modules/@google-cloud/functions-framework/build/src/main.js");
-
-export const TEST_DATASET = "nba_orchestration";
-export const TEST_CODE_HASH = "a".repeat(64);
 
 export interface FunctionProcess {
   url: string;
@@ -32,39 +37,6 @@ export interface FunctionProcess {
   /** SIGKILL: a crash, nothing gets to clean up. */
   kill(): Promise<void>;
   child: ChildProcess;
-}
-
-export interface FunctionEnvOptions {
-  transitionId: string;
-  projectId: string;
-  firestoreHost: string;
-  pubsubHost: string;
-  bigqueryUrl: string;
-  slackUrl?: string;
-  firestorePrefix?: string;
-  pipeline?: PipelineConfig;
-  extra?: Record<string, string>;
-}
-
-/** The environment infra sets on an orchestrator, pointed at local parts. */
-export function orchestratorEnv(o: FunctionEnvOptions): Record<string, string> {
-  return {
-    FUNCTION_NAME: `${o.transitionId}-orchestrator`,
-    TRANSITION_ID: o.transitionId,
-    CODE_HASH: TEST_CODE_HASH,
-    GCP_PROJECT_ID: o.projectId,
-    BQ_DATASET: TEST_DATASET,
-    FIRESTORE_COLLECTION_PREFIX: o.firestorePrefix ?? "",
-    DEPLOY_ENV: "test",
-    PIPELINE_CONFIG: serializePipeline(o.pipeline ?? DEFAULT_PIPELINE),
-    // The stacks' default timeout (Pulumi.yaml functionTimeoutSeconds).
-    FUNCTION_TIMEOUT_SECONDS: "300",
-    FIRESTORE_EMULATOR_HOST: o.firestoreHost,
-    PUBSUB_EMULATOR_HOST: o.pubsubHost,
-    BIGQUERY_API_ENDPOINT: o.bigqueryUrl,
-    ...(o.slackUrl ? { SLACK_WEBHOOK_URL: o.slackUrl } : {}),
-    ...o.extra,
-  };
 }
 
 /**
@@ -155,36 +127,6 @@ export async function startFunctionProcess(opts: {
 
 export function orchestratorSource(transitionId: string): string {
   return path.join(ROOT, "functions/orchestrators", `${transitionId}.ts`);
-}
-
-let messageCounter = 0;
-
-/** A Pub/Sub push request body, as the push subscription sends it. */
-export function pushEnvelope(
-  data: unknown,
-  opts: { messageId?: string; subscription?: string; raw?: boolean; attributes?: Record<string, string> } = {},
-): Record<string, unknown> {
-  const encoded = opts.raw ? String(data) : Buffer.from(JSON.stringify(data)).toString("base64");
-  return {
-    message: {
-      data: encoded,
-      ...(opts.attributes ? { attributes: opts.attributes } : {}),
-      messageId: opts.messageId ?? `m-${process.pid}-${++messageCounter}`,
-      publishTime: new Date().toISOString(),
-    },
-    subscription: opts.subscription ?? "projects/demo-test/subscriptions/test-push",
-  };
-}
-
-export async function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
-
-/** Today's Python-style timestamp: microseconds and an explicit +00:00 offset. */
-export function pythonTimestamp(d = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1456+00:00");
 }
 
 export interface SlackSink {

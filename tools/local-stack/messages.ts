@@ -1,4 +1,4 @@
-// Completion messages in today's shapes (test/fixtures/messages: class names, output tables, nulls in
+// Completion messages in today's shapes (tools/messages/fixtures: class names, output tables, nulls in
 // metadata, Python timestamps), one per expected processor, re-dated for a game day, plus the
 // malformed ones the `malformed` fault publishes. The builders are pure; loadFixtures reads the files.
 import { randomBytes, randomUUID } from "node:crypto";
