@@ -1,7 +1,8 @@
 // Reads both sides of the shadow comparison. Ours: the phase-state documents in Firestore (every
 // latched trigger with its payload and publish time; every document is a date that had completions).
-// Theirs: the tap subscriptions on the live trigger topics, read without acknowledging (each message
-// is handed back at once), so every run of the report sees the whole retention window.
+// Theirs: the tap subscriptions on the live trigger topics, read without acknowledging (every message
+// pulled is handed back when the tap has been read), so every run of the report sees the whole
+// retention window.
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub, v1 } from "@google-cloud/pubsub";
 import { collectionNames } from "../../functions/core/firestore-collections.ts";
@@ -38,6 +39,32 @@ function withEmulatorEnv<T>(endpoints: ReportEndpoints, make: () => T): T {
   }
 }
 
+/**
+ * How long one pull may wait for messages. Pub/Sub answers a pull at once when messages are
+ * available and otherwise holds it open (up to its 60 s deadline); the tap is read to the end when a
+ * pull finds nothing for this long.
+ */
+export const TAP_PULL_WAIT_MS = 5000;
+
+const DEADLINE_EXCEEDED = 4;
+
+/** What the report reads of a pulled message (google.pubsub.v1.IReceivedMessage). */
+interface ReceivedMessage {
+  ackId?: string | null;
+  message?: { messageId?: string | null; data?: Uint8Array | string | null; publishTime?: { seconds?: unknown; nanos?: number | null } | null } | null;
+}
+
+/** One pull, bounded by TAP_PULL_WAIT_MS: no message within it means none is waiting ([]). Other errors throw. */
+async function pullOnce(subscriber: v1.SubscriberClient, subscription: string): Promise<ReceivedMessage[]> {
+  try {
+    const [response] = await subscriber.pull({ subscription, maxMessages: 500 }, { timeout: TAP_PULL_WAIT_MS });
+    return response.receivedMessages ?? [];
+  } catch (error) {
+    if ((error as { code?: unknown }).code === DEADLINE_EXCEEDED) return [];
+    throw error;
+  }
+}
+
 export async function readSides(opts: {
   projectId: string;
   firestorePrefix: string;
@@ -69,18 +96,27 @@ export async function readSides(opts: {
       const transition = opts.pipeline.transitions.find((t) => t.outputTopicName === topic)!;
       const subscription = subscriber.subscriptionPath(opts.projectId, tapSubscriptionName(topic));
       const seen = new Set<string>();
-      for (;;) {
-        const [response] = await subscriber.pull({ subscription, maxMessages: 500 });
-        const received = (response.receivedMessages ?? []).filter((m) => !seen.has(m.message?.messageId ?? ""));
-        if (received.length === 0) break;
-        for (const m of received) {
-          seen.add(m.message?.messageId ?? "");
-          const payload = JSON.parse(Buffer.from(m.message?.data ?? "").toString("utf8")) as Record<string, unknown>;
-          const seconds = Number(m.message?.publishTime?.seconds ?? 0);
-          if (inRange(payload.game_date)) existing.push({ transitionId: transition.id, gameDate: payload.game_date, at: new Date(seconds * 1000 + Math.floor(Number(m.message?.publishTime?.nanos ?? 0) / 1e6)), payload });
+      // Every message pulled is held (not handed back) until the tap is read to the end, so each pull
+      // brings new ones; then all are handed back at once, whatever happened, so the next report (or
+      // another reader) sees them all again instead of waiting out their ack deadline.
+      const held: string[] = [];
+      try {
+        for (;;) {
+          const received = await pullOnce(subscriber, subscription);
+          held.push(...received.map((m) => m.ackId!));
+          // Nothing new: the tap is read (a message held past its ack deadline comes back, already seen).
+          if (received.every((m) => seen.has(m.message?.messageId ?? ""))) break;
+          for (const m of received) {
+            const id = m.message?.messageId ?? "";
+            if (seen.has(id)) continue;
+            seen.add(id);
+            const payload = JSON.parse(Buffer.from(m.message?.data ?? "").toString("utf8")) as Record<string, unknown>;
+            const seconds = Number(m.message?.publishTime?.seconds ?? 0);
+            if (inRange(payload.game_date)) existing.push({ transitionId: transition.id, gameDate: payload.game_date, at: new Date(seconds * 1000 + Math.floor(Number(m.message?.publishTime?.nanos ?? 0) / 1e6)), payload });
+          }
         }
-        // Hand them back at once: the tap keeps them for the next run.
-        await subscriber.modifyAckDeadline({ subscription, ackIds: received.map((m) => m.ackId!), ackDeadlineSeconds: 0 });
+      } finally {
+        if (held.length > 0) await subscriber.modifyAckDeadline({ subscription, ackIds: held, ackDeadlineSeconds: 0 });
       }
     }
     return { ours, existing, expected };
