@@ -98,3 +98,26 @@ export const LEGACY_PER_TRIGGER: BilledOperations = {
 export function legacyOperations(completions: number, triggers: number): BilledOperations {
   return add(scale(LEGACY_PER_COMPLETION, completions), scale(LEGACY_PER_TRIGGER, triggers));
 }
+
+/**
+ * The same measured operations with one status MERGE per completion, as the runtime ran it before the
+ * MERGE moved to the latch (one per triggered phase): the "before" of the cost comparison.
+ */
+export function withMergePerCompletion(ops: BilledOperations, completions: number): BilledOperations {
+  return { ...ops, bigqueryDml: completions };
+}
+
+export type CostShares = Record<keyof BilledOperations, number>;
+
+/** Each kind of operation's share of the cost (0..1; all 0 when nothing is billed). */
+export function costShares(ops: BilledOperations): CostShares {
+  const total = costOf(ops);
+  const share = (part: number) => (total > 0 ? part / total : 0);
+  return {
+    firestoreReads: share(ops.firestoreReads * PRICES.firestoreRead),
+    firestoreWrites: share(ops.firestoreWrites * PRICES.firestoreWrite),
+    bigqueryInsertRows: share(ops.bigqueryInsertRows * PRICES.bigqueryInsertRow),
+    bigqueryDml: share(ops.bigqueryDml * PRICES.bigqueryDml),
+    pubsubPublishes: share(ops.pubsubPublishes * PRICES.pubsubPublishAndDelivery),
+  };
+}

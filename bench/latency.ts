@@ -1,6 +1,8 @@
 // Section 2: event latency against the local emulators.
 // - handler time per completion (client-side round trip to the orchestrator served in this process),
-//   split into completions that only record and the one that triggers;
+//   split into completions that only record and the one that triggers, run twice: with the BigQuery
+//   fake's realistic DML duration (BigQuery's ~1 s: the triggering completion awaits its MERGE, as in
+//   the cloud) and with DML at once, each with where the time went (instrumented calls);
 // - the floors: a bare Firestore transaction (read + write of one document), a bare publish, and both
 //   in sequence (the floor the issue names), plus the BigQuery part (insertAll + MERGE on the fake), which
 //   the floor leaves out but every completion pays;
@@ -19,11 +21,31 @@ import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";
 import { benchDate, completionsFor, pushEnvelope } from "./messages.ts";
 import { ensureTopic, listenTo, pushSubscription, unbatchedTopic } from "./pubsub-util.ts";
-import { ratioSummary, summarize, type Summary } from "./stats.ts";
+import { ratio, ratioSummary, summarize, type Summary } from "./stats.ts";
+import { REALISTIC_DML_LIMITS } from "../tools/bigquery-fake/index.ts";
+import { diffCounts, type Instrumentation, type OperationCounts } from "./instrument.ts";
+import type { ServedOrchestrator } from "./in-process.ts";
+import { breakdownOf, type HandlerBreakdown } from "./breakdown.ts";
+
+export interface HandlerRun {
+  /** The BigQuery fake's DML duration during the run (ms per statement). */
+  dmlDurationMs: number;
+  all: Summary;
+  recordOnly: Summary;
+  triggering: Summary;
+  serverSide: Summary;
+  breakdown: { recordOnly: HandlerBreakdown; triggering: HandlerBreakdown };
+  /** p50 / the floor's p50 (transaction + publish). */
+  recordOnlyVsFloor: number | null;
+  triggeringVsFloor: number | null;
+}
 
 export interface LatencyResult {
   transition: string;
+  /** With the fake's realistic DML duration (BigQuery's ~1 s): what a completion pays in the cloud. */
   handler: { all: Summary; recordOnly: Summary; triggering: Summary; serverSide: Summary };
+  /** The same runs: realistic DML duration, then DML at once (0 ms), with their breakdowns. */
+  handlerRuns: { realisticDml: HandlerRun; instantDml: HandlerRun };
   floor: { transaction: Summary; publish: Summary; transactionPlusPublish: Summary; bigqueryInsertPlusMerge: Summary };
   handlerVsFloor: { p50: number | null; p95: number | null; p99: number | null };
   endToEnd: {
@@ -173,25 +195,75 @@ async function measureRelayFloor(env: BenchEnvironment, samples: number): Promis
   return summarize(out);
 }
 
-export async function measureLatency(env: BenchEnvironment, opts: { dates: number; e2eDates: number; floorSamples: number }): Promise<LatencyResult> {
+/**
+ * Completions posted one after another, as a single warm instance receives them (the first date is a
+ * warm-up), with the operations each one made counted around it (nothing else runs meanwhile).
+ */
+async function measureHandler(served: ServedOrchestrator, instrumentation: Instrumentation, dates: number, dateOffset: number, dmlDurationMs: number, floor: Summary): Promise<HandlerRun> {
+  const transition = transitionById(loadPipeline(), TRANSITION);
+  const recordOnly: number[] = [];
+  const triggering: number[] = [];
+  const recordOps: OperationCounts[] = [];
+  const triggerOps: OperationCounts[] = [];
+  const warmup = 1;
+  const handlerStart = served.handlerMs.length;
+  for (let d = 0; d < dates + warmup; d++) {
+    for (const message of completionsFor(transition, benchDate(d, dateOffset))) {
+      const before = instrumentation.snapshot();
+      const [ms, res] = await timed(() => postJson(served.url, pushEnvelope(message)));
+      const ops = diffCounts(before, instrumentation.snapshot());
+      if (res.status !== 200) throw new Error(`orchestrator answered ${res.status}: ${JSON.stringify(res.body)}`);
+      if (d < warmup) continue;
+      (res.body.trigger ? triggering : recordOnly).push(ms);
+      (res.body.trigger ? triggerOps : recordOps).push(ops);
+    }
+  }
+  const serverSide = served.handlerMs.slice(handlerStart + warmup * transition.processors.length);
+  const recordSummary = summarize(recordOnly);
+  const triggerSummary = summarize(triggering);
+  return {
+    dmlDurationMs,
+    all: summarize([...recordOnly, ...triggering]),
+    recordOnly: recordSummary,
+    triggering: triggerSummary,
+    serverSide: summarize(serverSide),
+    breakdown: { recordOnly: breakdownOf(recordOnly, recordOps), triggering: breakdownOf(triggering, triggerOps) },
+    recordOnlyVsFloor: ratio(recordSummary.p50, floor.p50),
+    triggeringVsFloor: ratio(triggerSummary.p50, floor.p50),
+  };
+}
+
+export async function measureLatency(
+  env: BenchEnvironment,
+  instrumentation: Instrumentation,
+  opts: { dates: number; e2eDates: number; floorSamples: number },
+): Promise<LatencyResult> {
   const transition = transitionById(loadPipeline(), TRANSITION);
   const prefix = `${uniqueName("bench_lat").replace(/[^A-Za-z0-9_]/g, "_")}_`;
+  // The floors' BigQuery part (insertAll + MERGE) with DML at once: the fake's own overhead, not BigQuery's.
+  env.bq.configure({ dml: { durationMs: 0 } });
+  let floor: Awaited<ReturnType<typeof measureFloors>>;
+  try {
+    floor = await measureFloors(env, opts.floorSamples);
+  } finally {
+    env.bq.configure({ dml: { durationMs: REALISTIC_DML_LIMITS.durationMs } });
+  }
   const served = await serveOrchestrator(env, TRANSITION, prefix);
   const pubsub = new PubSub({ projectId: env.projectId });
+  const realisticMs = REALISTIC_DML_LIMITS.durationMs;
   try {
-    // Handler time: completions posted one after another, as a single warm instance receives them.
-    const recordOnly: number[] = [];
-    const triggering: number[] = [];
-    const warmup = 1;
-    for (let d = 0; d < opts.dates + warmup; d++) {
-      for (const message of completionsFor(transition, benchDate(d, 0))) {
-        const [ms, res] = await timed(() => postJson(served.url, pushEnvelope(message)));
-        if (res.status !== 200) throw new Error(`orchestrator answered ${res.status}: ${JSON.stringify(res.body)}`);
-        if (d < warmup) continue;
-        (res.body.trigger ? triggering : recordOnly).push(ms);
-      }
+    // Handler time, twice: with BigQuery's DML duration (a triggering completion awaits its MERGE, as in
+    // the cloud), then with DML at once (what is left is ours and the emulators').
+    env.bq.configure({ dml: { durationMs: realisticMs } });
+    const realisticDml = await measureHandler(served, instrumentation, opts.dates, 0, realisticMs, floor.transactionPlusPublish);
+    env.bq.configure({ dml: { durationMs: 0 } });
+    let instantDml: HandlerRun;
+    try {
+      instantDml = await measureHandler(served, instrumentation, opts.dates, 3_000, 0, floor.transactionPlusPublish);
+    } finally {
+      env.bq.configure({ dml: { durationMs: realisticMs } });
     }
-    const serverSide = served.handlerMs.slice(warmup * transition.processors.length);
+    const { all: allRealistic, recordOnly, triggering, serverSide } = realisticDml;
 
     // End to end through the emulator's push subscription.
     const inTopic = await ensureTopic(pubsub, transition.inputTopicName);
@@ -226,15 +298,14 @@ export async function measureLatency(env: BenchEnvironment, opts: { dates: numbe
     await sub.delete();
     await listener.close();
 
-    const floor = await measureFloors(env, opts.floorSamples);
     const relayFloor = await measureRelayFloor(env, opts.e2eDates);
-    const all = summarize([...recordOnly, ...triggering]);
     const e2eSummary = summarize(e2e);
     return {
       transition: TRANSITION,
-      handler: { all, recordOnly: summarize(recordOnly), triggering: summarize(triggering), serverSide: summarize(serverSide) },
+      handler: { all: allRealistic, recordOnly, triggering, serverSide },
+      handlerRuns: { realisticDml, instantDml },
       floor,
-      handlerVsFloor: ratioSummary(all, floor.transactionPlusPublish),
+      handlerVsFloor: ratioSummary(allRealistic, floor.transactionPlusPublish),
       endToEnd: {
         lastPublishToTrigger: e2eSummary,
         lastHandler: summarize(lastHandler),

@@ -8,7 +8,20 @@ import type { BenchEnvironment } from "./environment.ts";
 import { serveOrchestrator } from "./in-process.ts";
 import { diffCounts, type Instrumentation, type OperationCounts } from "./instrument.ts";
 import { benchDate, completionsFor, pushEnvelope } from "./messages.ts";
-import { add, billedOf, costOf, legacyOperations, NO_OPERATIONS, PRICES, PRICES_RECORDED_ON, scale, type BilledOperations } from "./cost-model.ts";
+import {
+  add,
+  billedOf,
+  costOf,
+  costShares,
+  legacyOperations,
+  NO_OPERATIONS,
+  PRICES,
+  PRICES_RECORDED_ON,
+  scale,
+  withMergePerCompletion,
+  type BilledOperations,
+  type CostShares,
+} from "./cost-model.ts";
 
 export interface TransitionOperations {
   transition: string;
@@ -33,6 +46,14 @@ export interface OperationsResult {
     legacyCostUsd: number;
     /** Each completion delivered twice (ours; the legacy design's duplicates are not modelled). */
     oursWithEveryMessageDuplicatedCostUsd: number;
+    /** DML statements the BigQuery fake executed, per completion and per triggered phase (target: at most 1 per phase). */
+    dmlPerCompletion: number;
+    dmlPerTriggeredPhase: number;
+    /** Ours, each kind of operation's share of the cost. */
+    oursCostShares: CostShares;
+    /** Before: the same operations with one status MERGE per completion (the runtime's earlier shape). */
+    beforeCostUsd: number;
+    beforeCostShares: CostShares;
   };
   prices: typeof PRICES;
   pricesRecordedOn: string;
@@ -89,6 +110,7 @@ export async function measureOperations(env: BenchEnvironment, instrumentation: 
     }
   }
   const legacy = legacyOperations(completions, triggers);
+  const before = withMergePerCompletion(ours, completions);
   return {
     transitions,
     gameDay: {
@@ -99,6 +121,11 @@ export async function measureOperations(env: BenchEnvironment, instrumentation: 
       oursCostUsd: costOf(ours),
       legacyCostUsd: costOf(legacy),
       oursWithEveryMessageDuplicatedCostUsd: costOf(add(ours, duplicates)),
+      dmlPerCompletion: ours.bigqueryDml / completions,
+      dmlPerTriggeredPhase: ours.bigqueryDml / triggers,
+      oursCostShares: costShares(ours),
+      beforeCostUsd: costOf(before),
+      beforeCostShares: costShares(before),
     },
     prices: PRICES,
     pricesRecordedOn: PRICES_RECORDED_ON,

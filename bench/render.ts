@@ -16,6 +16,7 @@ const rss = (v: number | null | undefined) => (v === null || v === undefined ? "
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(2)} MiB`;
 const n2 = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 const usd = (v: number) => `$${v.toFixed(6)}`;
+const pctOf = (share: number) => `${(share * 100).toFixed(0)}%`;
 
 function pct(label: string, s: Summary, floor?: Summary): (string | number)[] {
   return [label, s.n, ms(s.p50), ms(s.p95), ms(s.p99), floor ? x(s.p50 / floor.p50) : "", floor ? x(s.p95 / floor.p95) : "", floor ? x(s.p99 / floor.p99) : ""];
@@ -26,6 +27,21 @@ export function renderReport(r: BenchReport): string {
   out.push(`Benchmarks — ${r.startedAt} — ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, Node ${r.machine.node}`);
   out.push(`load average at start ${r.machine.loadAverageStart.map((v) => v.toFixed(1)).join(" ")}, at end ${r.machine.loadAverageEnd.map((v) => v.toFixed(1)).join(" ")}; took ${(r.durationMs / 1000).toFixed(0)} s`);
   if (r.options.quick) out.push("--quick: tiny configuration, the numbers are not meaningful");
+  if (r.targets) {
+    out.push("", "Targets");
+    out.push(
+      table(
+        ["target", "verdict", "figures"],
+        r.targets.map((t) => [
+          t.id,
+          t.met === null ? "not run" : t.met ? "met" : "MISSED",
+          Object.entries(t.figures)
+            .map(([k, v]) => `${k} ${typeof v === "number" ? n2(Math.round(v * 100) / 100) : String(v)}`)
+            .join(", "),
+        ]),
+      ),
+    );
+  }
 
   const c = r.coldStart;
   if (c) {
@@ -77,6 +93,35 @@ export function renderReport(r: BenchReport): string {
       ),
     );
     out.push(`(push deliveries during the end-to-end runs: ${l.endToEnd.pushDeliveries} for ${l.endToEnd.completionsPublished} completions published)`);
+    if (l.handlerRuns) {
+      out.push("", "handler by BigQuery DML duration (p50 ms; ratio = p50 / the floor's p50; mean ms per completion awaiting each kind of call)");
+      const runs = [l.handlerRuns.realisticDml, l.handlerRuns.instantDml];
+      out.push(
+        table(
+          ["DML ms", "completion", "n", "p50", "p95", "vs floor", "handler mean", "FS tx (n)", "publish", "BQ insertAll", "BQ DML (n)", "other"],
+          runs.flatMap((run) =>
+            (["recordOnly", "triggering"] as const).map((k) => {
+              const s = run[k];
+              const b = run.breakdown[k];
+              return [
+                run.dmlDurationMs,
+                k === "recordOnly" ? "recording" : "triggering",
+                s.n,
+                ms(s.p50),
+                ms(s.p95),
+                x(k === "recordOnly" ? run.recordOnlyVsFloor : run.triggeringVsFloor),
+                ms(b.handlerMs),
+                `${ms(b.firestoreTransactionMs)} (${n2(b.firestoreTransactions)})`,
+                ms(b.pubsubPublishMs),
+                ms(b.bigqueryInsertMs),
+                `${ms(b.bigqueryDmlMs)} (${n2(b.dmlStatements)})`,
+                ms(b.otherMs),
+              ];
+            }),
+          ),
+        ),
+      );
+    }
   }
 
   if (r.contention) {
@@ -126,6 +171,13 @@ export function renderReport(r: BenchReport): string {
       "",
       `game day (${g.completions} completions, ${g.triggers} triggers): ours ${usd(g.oursCostUsd)} (every message delivered twice: ${usd(g.oursWithEveryMessageDuplicatedCostUsd)}), existing design ${usd(g.legacyCostUsd)}; list prices recorded ${o.pricesRecordedOn} (bench/cost-model.ts)`,
     );
+    if (g.dmlPerTriggeredPhase !== undefined) {
+      out.push(
+        `DML executed by the BigQuery fake: ${n2(g.dmlPerCompletion)} per completion, ${n2(g.dmlPerTriggeredPhase)} per triggered phase; ` +
+          `cost before (one MERGE per completion) ${usd(g.beforeCostUsd)}, MERGE ${pctOf(g.beforeCostShares.bigqueryDml)} of it; now ${usd(g.oursCostUsd)}, MERGE ${pctOf(g.oursCostShares.bigqueryDml)}, ` +
+          `Firestore ${pctOf(g.oursCostShares.firestoreReads + g.oursCostShares.firestoreWrites)}, insertAll ${pctOf(g.oursCostShares.bigqueryInsertRows)}, Pub/Sub ${pctOf(g.oursCostShares.pubsubPublishes)}`,
+      );
+    }
   }
   const b = r.bursts;
   if (b) {

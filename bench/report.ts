@@ -6,6 +6,7 @@ import type { LatencyResult } from "./latency.ts";
 import type { ContentionRun } from "./contention.ts";
 import type { OperationsResult } from "./operations.ts";
 import type { BurstResult } from "./bursts.ts";
+import type { TargetVerdict } from "./targets.ts";
 
 export interface MachineFacts {
   cpus: number;
@@ -27,6 +28,8 @@ export interface BenchReport {
   contention?: ContentionRun[];
   operations?: OperationsResult;
   bursts?: BurstResult;
+  /** The four targets judged from this run (bench/targets.ts). */
+  targets?: TargetVerdict[];
 }
 
 export function machineFacts(loadAverageStart: number[]): MachineFacts {

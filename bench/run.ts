@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     { measureOperations },
     { renderReport },
     { machineFacts },
+    { judgeTargets },
   ] = await Promise.all([
     import("../functions/core/pipeline.ts"),
     import("./cold-start.ts"),
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
     import("./operations.ts"),
     import("./render.ts"),
     import("./report.ts"),
+    import("./targets.ts"),
   ]);
   const quick = argv.includes("--quick");
   const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
@@ -66,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (options.sections.includes("latency")) {
       progress(`event latency (${options.latencyDates} dates, ${options.e2eDates} end-to-end, ${options.floorSamples} floor samples)`);
-      report.latency = await measureLatency(env, { dates: options.latencyDates, e2eDates: options.e2eDates, floorSamples: options.floorSamples });
+      report.latency = await measureLatency(env, instrumentation, { dates: options.latencyDates, e2eDates: options.e2eDates, floorSamples: options.floorSamples });
     }
     if (options.sections.includes("operations")) {
       progress("cloud operations over a game day");
@@ -97,7 +99,8 @@ async function main(argv: string[]): Promise<number> {
       log: progress,
     });
   }
-  const full: BenchReport = { ...report, machine: machineFacts(loadStart), durationMs: performance.now() - started };
+  const measured: BenchReport = { ...report, machine: machineFacts(loadStart), durationMs: performance.now() - started };
+  const full: BenchReport = { ...measured, targets: judgeTargets(measured) };
   process.stdout.write(options.json ? `${JSON.stringify(full, null, 2)}\n` : `${renderReport(full)}\n`);
   return 0;
 }

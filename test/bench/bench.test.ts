@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { BenchReport } from "../../bench/report.ts";
+import { missingJsonPaths } from "../../bench/targets.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const run = promisify(execFile);
@@ -21,6 +22,8 @@ describe("npm run bench -- --quick --json (smoke)", function () {
     const report = JSON.parse(stdout) as BenchReport;
 
     assert.equal(report.options.quick, true);
+    assert.deepEqual(missingJsonPaths(report), [], "every figure the targets table is made of is in the JSON");
+    assert.deepEqual(report.targets!.map((t) => t.id), ["cold_start", "dml_per_triggered_phase", "bursts_across_instances", "handler_latency"]);
     assert.ok(report.machine.cpus >= 1);
 
     const cold = report.coldStart!;
@@ -34,6 +37,10 @@ describe("npm run bench -- --quick --json (smoke)", function () {
     assert.equal(latency.handler.triggering.n, 2, "one triggering completion per date");
     assert.equal(latency.endToEnd.lastPublishToTrigger.n, 1);
     assert.equal(latency.errors, 0);
+    const runs = latency.handlerRuns;
+    assert.deepEqual([runs.realisticDml.dmlDurationMs, runs.instantDml.dmlDurationMs], [1000, 0]);
+    assert.equal(runs.realisticDml.breakdown.triggering.dmlStatements, 1, "the triggering completion runs the MERGE");
+    assert.equal(runs.realisticDml.breakdown.recordOnly.dmlStatements, 0, "a recording completion runs no DML");
 
     const ops = report.operations!;
     assert.equal(ops.transitions.length, 4);
@@ -42,6 +49,9 @@ describe("npm run bench -- --quick --json (smoke)", function () {
       assert.equal(t.perTriggeredPhase.pubsubPublishes, 1, `${t.transition}: one publish per triggered phase`);
       assert.ok(t.perTriggeredPhase.firestoreWrites >= t.completions, `${t.transition}: every completion written`);
       assert.equal(t.perDuplicate.firestoreWrites, 0, `${t.transition}: a redelivered duplicate writes nothing to Firestore`);
+      // Counted as the BigQuery fake executed them: the status MERGE runs when the trigger latches, not per completion.
+      assert.equal(t.perTriggeredPhase.bigqueryDml, 1, `${t.transition}: one DML statement per triggered phase`);
+      assert.equal(t.perDuplicate.bigqueryDml, 0, `${t.transition}: a redelivered duplicate runs no DML`);
     }
     assert.ok(ops.gameDay.oursCostUsd > 0 && ops.gameDay.legacyCostUsd > 0);
 

@@ -42,15 +42,30 @@ export function dmlQueueFullMessage(tableKey: string, maxQueued: number): string
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** What the scheduler did since the start (or the last reset): statements committed, re-run, failed. */
+export interface DmlStats {
+  committed: number;
+  conflictReruns: number;
+  conflicted: number;
+  queueFull: number;
+}
+
 export class DmlScheduler {
   private tables = new Map<string, TableQueue>();
   private gate: Promise<void> | null = null;
+  private counters: DmlStats = { committed: 0, conflictReruns: 0, conflicted: 0, queueFull: 0 };
 
   constructor(private readonly limits: () => DmlLimits) {}
 
   reset(): void {
     this.tables = new Map();
     this.gate = null;
+    this.counters = { committed: 0, conflictReruns: 0, conflicted: 0, queueFull: 0 };
+  }
+
+  /** Counts of what ran (instrumentation: a benchmark counts the DML the fake executed, not the requests). */
+  stats(): DmlStats {
+    return { ...this.counters };
   }
 
   /**
@@ -89,6 +104,7 @@ export class DmlScheduler {
         const conflict = q.commits.some((c) => c.seq > startSeq && [...c.partitions].some((p) => planned.partitions.has(p)));
         if (!conflict) {
           planned.apply();
+          this.counters.committed += 1;
           q.seq += 1;
           if (planned.partitions.size > 0) q.commits.push({ seq: q.seq, partitions: planned.partitions });
           // Only commits newer than the oldest running statement's start matter; keep a short tail.
@@ -96,10 +112,12 @@ export class DmlScheduler {
           return planned.result;
         }
         if (run >= conflictRetries) {
+          this.counters.conflicted += 1;
           const [project, rest = ""] = tableKey.split(":");
           const [dataset = "", table = ""] = rest.split(".");
           throw new ApiFailure(400, "invalidQuery", concurrentUpdateMessage(project ?? "", dataset, table));
         }
+        this.counters.conflictReruns += 1;
       }
     } finally {
       this.release(q);
@@ -122,6 +140,7 @@ export class DmlScheduler {
       return Promise.resolve();
     }
     if (q.waiting.length >= maxQueued) {
+      this.counters.queueFull += 1;
       return Promise.reject(new ApiFailure(400, "resourcesExceeded", dmlQueueFullMessage(tableKey, maxQueued)));
     }
     return new Promise((resolve) => {

@@ -20,7 +20,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { DmlScheduler, type DmlLimits, REALISTIC_DML_LIMITS } from "./dml-scheduler.ts";
+import { DmlScheduler, type DmlLimits, type DmlStats, REALISTIC_DML_LIMITS } from "./dml-scheduler.ts";
 import { ApiFailure, FakeEngine, type QueryResult } from "./engine.ts";
 import { SqlError } from "./sql.ts";
 import { type SchemaField, type TimestampFormat, toPlainValue, toWireCell, type WireQueryParameter } from "./values.ts";
@@ -48,6 +48,8 @@ export interface RequestLogEntry {
   body: unknown;
   status: number;
   at: number;
+  /** When the answer was sent (Date.now()), 0 until then. */
+  answeredAt: number;
 }
 
 /** BigQuery's best-effort and limited behaviour, as the fake models it. Defaults are BigQuery's. */
@@ -97,6 +99,8 @@ export interface BigQueryFake {
   holdDml(): () => void;
   /** Mutating DML statements running and queued on a table ("dataset.table") now. */
   dmlLoad(table: string): { running: number; queued: number };
+  /** DML statements committed, re-run after a conflict, failed on a conflict or a full queue, since the start or reset. */
+  dmlStats(): DmlStats;
   /** Rows of a table ("dataset.table" or "table" when one dataset has it), timestamps as ISO text. */
   rows(table: string): Record<string, unknown>[];
   /** Datasets, tables, rows, faults, DML queues and the request log cleared; behaviour and clock back to the start options. */
@@ -434,10 +438,11 @@ export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://fake");
     const method = req.method ?? "GET";
-    const entry: RequestLogEntry = { method, path: url.pathname, api: "unknown", query: Object.fromEntries(url.searchParams), headers: { ...req.headers }, body: undefined, status: 0, at: Date.now() };
+    const entry: RequestLogEntry = { method, path: url.pathname, api: "unknown", query: Object.fromEntries(url.searchParams), headers: { ...req.headers }, body: undefined, status: 0, at: Date.now(), answeredAt: 0 };
     requests.push(entry);
     const respond = (status: number, body: unknown) => {
       entry.status = status;
+      entry.answeredAt = Date.now();
       send(res, status, body);
     };
     const text = await readBody(req);
@@ -549,6 +554,7 @@ export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise
       const [datasetId, tableId] = table.split(".");
       return dml.load(`${projectId}:${datasetId ?? ""}.${tableId ?? ""}`);
     },
+    dmlStats: () => dml.stats(),
     async setDown(down) {
       if (down) await close();
       else if (!server.listening) await listen(port);
