@@ -3,36 +3,41 @@
 // ours decided in shadow mode (Firestore phase state). I/O here; the comparison is pure
 // (tools/shadow-report/). `npm start -- --shadow` ends with the same report (shadowReport below).
 import path from "node:path";
-import { parseArgs } from "node:util";
 import type { Pipeline } from "../functions/core/pipeline-types.ts";
 import type { Comparison } from "./shadow-report/compare.ts";
 import type { ReportEndpoints } from "./shadow-report/endpoints.ts";
+import { defineCommand } from "./cli/command.ts";
+import { CliError, EXIT_USAGE, UsageError } from "./cli/errors.ts";
+import { runIfMain } from "./cli/main.ts";
 
 export const EXIT_AGREE = 0;
 export const EXIT_DISAGREE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_USAGE };
 
-const USAGE = `Usage: npm run -s shadow:report -- --stack <name> [--since <YYYY-MM-DD>] [--until <YYYY-MM-DD>] [--json]
-
-Reads both sides of a shadow run (triggerMode: shadow) and reports, per transition and game date:
+export const SHADOW_REPORT_COMMAND = defineCommand({
+  tool: "shadow:report",
+  synopsis: "npm run -s shadow:report -- --stack <name> [--since <YYYY-MM-DD>] [--until <YYYY-MM-DD>] [--json]",
+  summary: `Reads both sides of a shadow run (triggerMode: shadow) and reports, per transition and game date:
 both triggered (the delay between them and any difference in the fields the downstream services
-read), only the existing system triggered, only ours triggered, neither triggered.
-
-  --stack <name>   the stack (its project and Firestore prefix come from its config)
-  --since <date>   only game dates from this date on
-  --until <date>   only game dates up to this date
-  --json           one JSON document: {"stack", "source", "agree", "rows": [{"transitionId", "gameDate",
-                   "outcome", "delayMs"?, "differences", "counts", "agree"}]}
-  -h, --help       this help
-
-Where it reads: Google Cloud (Application Default Credentials), or the local emulators when
+read), only the existing system triggered, only ours triggered, neither triggered.`,
+  options: {
+    stack: { type: "string", value: "<name>", description: "the stack (its project and Firestore prefix come from its config)" },
+    since: { type: "string", value: "<date>", description: "only game dates from this date on" },
+    until: { type: "string", value: "<date>", description: "only game dates up to this date" },
+    json: {
+      type: "boolean",
+      description: `one JSON document: {"stack", "source", "agree", "rows": [{"transitionId", "gameDate",
+"outcome", "delayMs"?, "differences", "counts", "agree"}]}`,
+    },
+  },
+  notes: `Where it reads: Google Cloud (Application Default Credentials), or the local emulators when
 FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST are both set (host:port, as the Google clients read
 them; one without the other is refused). The first line on stderr, and "source" in the JSON, say which.
 \`npm start -- --shadow --keep-running\` prints both variables for its emulators.
 
 Exit status: 0 both sides agree on every phase and date, 1 they differ somewhere, 2 usage error,
-unknown stack, or no report (a side could not be read). Runbook: docs/runbooks/cutover.md.
-`;
+unknown stack, or no report (a side could not be read). Runbook: docs/runbooks/cutover.md.`,
+});
 
 export interface ShadowReportOptions {
   stack: string;
@@ -65,37 +70,16 @@ export async function shadowReport(o: ShadowReportOptions): Promise<ShadowReport
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { stack?: string; since?: string; until?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        stack: { type: "string" },
-        since: { type: "string" },
-        until: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    process.stderr.write(`shadow:report: ${(error as Error).message}\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  if (values.help === true) {
-    process.stdout.write(USAGE);
+  const values = SHADOW_REPORT_COMMAND.parse(argv);
+  if (values.help) {
+    process.stdout.write(SHADOW_REPORT_COMMAND.help);
     return EXIT_AGREE;
   }
-  if (values.stack === undefined || values.stack === "") {
-    process.stderr.write(`shadow:report: --stack is required\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
+  if (values.stack === undefined || values.stack === "") throw new UsageError("--stack is required");
+  const stack = values.stack;
   for (const flag of ["since", "until"] as const) {
-    if (values[flag] !== undefined && !DATE.test(values[flag])) {
-      process.stderr.write(`shadow:report: --${flag} must be a date YYYY-MM-DD\n\n${USAGE}`);
-      return EXIT_USAGE;
-    }
+    const value = values[flag];
+    if (value !== undefined && !DATE.test(value)) throw new UsageError(`--${flag} must be a date YYYY-MM-DD`);
   }
   const [{ readStackFiles, UnknownStackError }, { parseStackConfig }, { loadPipeline }, { renderShadowReport }, { describeEndpoints, EndpointError, endpointsFromEnv }] = await Promise.all([
     import("./plan/stack-files.ts"),
@@ -109,34 +93,23 @@ export async function main(argv: string[]): Promise<number> {
     endpoints = endpointsFromEnv(process.env);
   } catch (error) {
     if (!(error instanceof EndpointError)) throw error;
-    process.stderr.write(`shadow:report: ${error.message}\n`);
-    return EXIT_USAGE;
+    throw new CliError(error.message, EXIT_USAGE);
   }
   let config;
   try {
-    config = parseStackConfig(readStackFiles(path.resolve(import.meta.dirname, ".."), values.stack).config);
+    config = parseStackConfig(readStackFiles(path.resolve(import.meta.dirname, ".."), stack).config);
   } catch (error) {
     if (!(error instanceof UnknownStackError)) throw error;
-    process.stderr.write(`shadow:report: ${error.message}\n`);
-    return EXIT_USAGE;
+    throw new CliError(error.message, EXIT_USAGE);
   }
-  process.stderr.write(`shadow:report: stack ${values.stack}, reading ${describeEndpoints(endpoints, config.project)}\n`);
+  // The emulators need no credentials: no Google client may probe the metadata server for them.
+  if (endpoints.firestoreEmulatorHost !== undefined) process.env.METADATA_SERVER_DETECTION ??= "none";
+  process.stderr.write(`shadow:report: stack ${stack}, reading ${describeEndpoints(endpoints, config.project)}\n`);
   const pipeline = loadPipeline(config.pipelineOverrides);
-  const report = await shadowReport({ stack: values.stack, projectId: config.project, firestorePrefix: config.firestoreCollectionPrefix, pipeline, endpoints, since: values.since, until: values.until });
-  process.stdout.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderShadowReport(values.stack, report));
+  const report = await shadowReport({ stack, projectId: config.project, firestorePrefix: config.firestoreCollectionPrefix, pipeline, endpoints, since: values.since, until: values.until });
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderShadowReport(stack, report));
   return report.agree ? EXIT_AGREE : EXIT_DISAGREE;
 }
 
-const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      // No report (a side could not be read): never 0 or 1, which are verdicts.
-      process.stderr.write(`shadow:report: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = EXIT_USAGE;
-    },
-  );
-}
+// No report (a side could not be read) when the tool itself fails: never 0 or 1, which are verdicts.
+await runIfMain(import.meta.url, { tool: "shadow:report", synopsis: SHADOW_REPORT_COMMAND.synopsis, failureExitCode: EXIT_USAGE }, main);

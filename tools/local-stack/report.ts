@@ -112,6 +112,7 @@ export function reportJson(r: GameDayReport): Record<string, unknown> {
     localOverrides: r.localOverrides,
     notes: r.notes,
     durationSeconds: r.durationSeconds,
+    ...(r.withheld === undefined || r.withheld.length === 0 ? {} : { withheld: r.withheld }),
     ...(r.shadow === undefined ? {} : { shadow: r.shadow }),
   };
 }
@@ -124,7 +125,8 @@ export function renderReport(r: GameDayReport): string {
   lines.push("");
   lines.push(`${pad("transition", 20)} ${pad("game date", 11)} triggers  deliveries  time`);
   for (const t of r.triggers) {
-    lines.push(`${pad(t.transition, 20)} ${pad(t.gameDate, 11)} ${pad(String(t.count), 9)} ${pad(String(t.deliveries), 11)} ${t.seconds === null ? "-" : `${t.seconds.toFixed(1)} s`}`);
+    const withheld = r.withheld?.includes(t.transition) === true ? "  (withheld by the existing system)" : "";
+    lines.push(`${pad(t.transition, 20)} ${pad(t.gameDate, 11)} ${pad(String(t.count), 9)} ${pad(String(t.deliveries), 11)} ${t.seconds === null ? "-" : `${t.seconds.toFixed(1)} s`}${withheld}`);
   }
   lines.push("");
   const c = r.completions;
