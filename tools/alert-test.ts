@@ -9,30 +9,41 @@
 // how to get it (pulumi config get / gcloud secrets versions access) when it is missing.
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
-import { createSlackAlerter } from "../functions/lib/slack.ts";
-import { createLogger, type LogDestination } from "../functions/lib/logger.ts";
+import type { LogDestination } from "../functions/lib/logger.ts";
 import { Naming } from "../infra/naming.ts";
 import { readStackFiles, UnknownStackError } from "./plan/stack-files.ts";
+import { defineCommand } from "./cli/command.ts";
+import { CliError, describeCliError, UsageError } from "./cli/errors.ts";
 
 export const EXIT = { delivered: 0, notDelivered: 1, usage: 2 } as const;
 
-export const USAGE = `Usage: npm run alert:test -- (--stack <name> | --webhook-url <url>) [--json]
+export const ALERT_TEST_COMMAND = defineCommand({
+  tool: "alert:test",
+  synopsis: "npm run alert:test -- (--stack <name> | --webhook-url <url>) [--json]",
+  summary: `Sends one clearly marked TEST alert through the alert code path the functions use
+(functions/lib/slack.ts) and reports whether Slack accepted it.`,
+  options: {
+    stack: {
+      type: "string",
+      value: "<name>",
+      description: `the stack whose alert route to test (reads Pulumi.<name>.yaml for the
+project, environment and channels). The webhook is the stack's secret
+slackWebhookUrl, which cannot be read offline: pass it as
+SLACK_WEBHOOK_URL in the environment, e.g.
+  SLACK_WEBHOOK_URL="$(pulumi config get slackWebhookUrl --stack <name>)"
+  SLACK_WEBHOOK_URL="$(gcloud secrets versions access latest --secret <id> --project <project>)"`,
+    },
+    "webhook-url": {
+      type: "string",
+      value: "<url>",
+      description: "send to this webhook directly (a local check, or a URL you already hold);\nwith --stack it overrides SLACK_WEBHOOK_URL",
+    },
+    json: { type: "boolean", description: "print the result as one JSON object" },
+  },
+  notes: "Exit status: 0 delivered, 1 not delivered, 2 usage or configuration problem.",
+});
 
-Sends one clearly marked TEST alert through the alert code path the functions use
-(functions/lib/slack.ts) and reports whether Slack accepted it.
-
-  --stack <name>       the stack whose alert route to test (reads Pulumi.<name>.yaml for the
-                       project, environment and channels). The webhook is the stack's secret
-                       slackWebhookUrl, which cannot be read offline: pass it as
-                       SLACK_WEBHOOK_URL in the environment, e.g.
-                         SLACK_WEBHOOK_URL="$(pulumi config get slackWebhookUrl --stack <name>)"
-                         SLACK_WEBHOOK_URL="$(gcloud secrets versions access latest --secret <id> --project <project>)"
-  --webhook-url <url>  send to this webhook directly (a local check, or a URL you already hold);
-                       with --stack it overrides SLACK_WEBHOOK_URL
-  --json               print the result as one JSON object
-  --help               this text
-
-Exit status: 0 delivered, 1 not delivered, 2 usage or configuration problem.`;
+export const USAGE = ALERT_TEST_COMMAND.help;
 
 export interface AlertTestArgs {
   stack?: string;
@@ -41,38 +52,17 @@ export interface AlertTestArgs {
   help: boolean;
 }
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export { UsageError };
 
 export function parseAlertTestArgs(argv: readonly string[]): AlertTestArgs {
-  const args: AlertTestArgs = { json: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === "" || (inline === undefined && v.startsWith("--"))) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "--stack":
-        args.stack = value();
-        break;
-      case "--webhook-url":
-        args.webhookUrl = value();
-        break;
-      case "--json":
-        args.json = true;
-        break;
-      case "--help":
-      case "-h":
-        args.help = true;
-        break;
-      default:
-        throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    }
-  }
+  const values = ALERT_TEST_COMMAND.parse(argv);
+  const args: AlertTestArgs = {
+    json: values.json,
+    help: values.help,
+    ...(values.stack !== undefined ? { stack: values.stack } : {}),
+    ...(values["webhook-url"] !== undefined ? { webhookUrl: values["webhook-url"] } : {}),
+  };
+  if (args.stack === "") throw new UsageError("--stack needs a value");
   if (!args.help && args.stack === undefined && args.webhookUrl === undefined) {
     throw new UsageError("say where to send: --stack <name> or --webhook-url <url>");
   }
@@ -123,11 +113,11 @@ export async function runAlertTest(
     args = parseAlertTestArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.err(`alert:test: ${error.message}\n\n${USAGE}\n`);
+    io.err(describeCliError(ALERT_TEST_COMMAND.tool, error, ALERT_TEST_COMMAND.synopsis));
     return EXIT.usage;
   }
   if (args.help) {
-    io.out(`${USAGE}\n`);
+    io.out(USAGE);
     return EXIT.delivered;
   }
 
@@ -137,7 +127,7 @@ export async function runAlertTest(
       route = stackRoute(rootDir, args.stack);
     } catch (error) {
       if (!(error instanceof UnknownStackError)) throw error;
-      io.err(`alert:test: ${error.message}\n`);
+      io.err(describeCliError(ALERT_TEST_COMMAND.tool, new CliError(error.message, EXIT.usage)));
       return EXIT.usage;
     }
   }
@@ -161,6 +151,8 @@ export async function runAlertTest(
     return EXIT.usage;
   }
 
+  // The alert path (pino, retries) loads only for a run that sends.
+  const [{ createSlackAlerter }, { createLogger }] = await Promise.all([import("../functions/lib/slack.ts"), import("../functions/lib/logger.ts")]);
   // The alerter's own log lines (retries, the ERROR when undelivered) go to stderr, as JSON.
   const stderr: LogDestination = { write: (line: string) => io.err(line) };
   const alerter = createSlackAlerter({

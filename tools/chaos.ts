@@ -1,9 +1,11 @@
 // `npm run chaos -- [--seed <N>] [--dates <D>] [--instances <K>] [--minutes <M>] [--stack <name>] [--json]`:
 // the local stack under a randomized, seeded fault schedule, then the invariants (docs/CHAOS.md).
 // Progress goes to stderr; stdout carries the report (with --json, exactly one JSON document).
-// Only the argument parser is imported statically, so --help and usage errors answer at once.
+// Only the argument parser (tools/cli) is imported statically, so --help and usage errors answer at once.
 import { randomInt } from "node:crypto";
-import { parseChaosArgs, replayCommand, USAGE, UsageError } from "./chaos/args.ts";
+import { CHAOS_COMMAND, parseChaosArgs, replayCommand } from "./chaos/args.ts";
+import { CliError, describeCliError } from "./cli/errors.ts";
+import { runCli } from "./cli/main.ts";
 import { MAX_SEED } from "./chaos/prng.ts";
 import type { LocalStack } from "./local-stack/stack.ts";
 
@@ -12,16 +14,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 async function main(argv: string[]): Promise<number> {
   // This process reaches only local endpoints: no Google client here may probe the metadata server.
   process.env.METADATA_SERVER_DETECTION ??= "none";
-  let options;
-  try {
-    options = parseChaosArgs(argv, () => randomInt(0, MAX_SEED));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    log(`${error.message}\n\n${USAGE}`);
-    return 2;
-  }
+  const options = parseChaosArgs(argv, () => randomInt(0, MAX_SEED));
   if (options.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(CHAOS_COMMAND.help);
     return 0;
   }
   const replay = replayCommand(options);
@@ -59,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
   process.on("exit", killAllFunctionsSync);
 
   const fail = (code: number, message: string): number => {
-    log(message);
+    process.stderr.write(describeCliError(CHAOS_COMMAND.tool, new CliError(message, code)));
     if (options.json) process.stdout.write(JSON.stringify({ ok: false, seed: options.seed, error: message, replay }) + "\n");
     return code;
   };
@@ -72,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     return report.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof UnknownStackError || error instanceof PrerequisiteError) return fail(2, error.message);
-    return fail(1, `npm run chaos failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return fail(1, `failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   } finally {
     if (stack !== undefined && !stopping) {
       stopping = true;
@@ -81,6 +76,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCli(process.argv.slice(2), { tool: CHAOS_COMMAND.tool, synopsis: CHAOS_COMMAND.synopsis, failureExitCode: 1 }, main);
 // Open handles of the Google clients must not keep a finished run alive.
 process.exit();

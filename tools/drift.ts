@@ -4,7 +4,6 @@
 // is missing, not JSON, not a preview, a failed preview; or the tool itself failed).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { DEFAULT_PIPELINE } from "../functions/core/pipeline-defaults.ts";
 import { commitsBehind, deployedRefFor, openRepo } from "./drift/git-history.ts";
 import type { UnreadableKind } from "./drift/parse-preview.ts";
@@ -12,59 +11,55 @@ import { readPreview } from "./drift/parse-preview.ts";
 import { renderMarkdown } from "./drift/render.ts";
 import type { DriftReport } from "./drift/report.ts";
 import { buildDriftReport } from "./drift/report.ts";
+import { defineCommand } from "./cli/command.ts";
+import { UsageError } from "./cli/errors.ts";
+import { runIfMain } from "./cli/main.ts";
 
 export const EXIT_IN_SYNC = 0;
 export const EXIT_DRIFT = 1;
 export const EXIT_NO_REPORT = 2;
 
-const USAGE = `Usage: npm run -s drift -- --preview <file> [--json] [--repo <dir>] [--deployed-ref <ref>]
-
-Reads the output of \`pulumi preview --json\` (best with --refresh and --show-sames) and reports,
+export const DRIFT_COMMAND = defineCommand({
+  tool: "drift",
+  synopsis: "npm run -s drift -- --preview <file> [--json] [--repo <dir>] [--deployed-ref <ref>]",
+  summary: `Reads the output of \`pulumi preview --json\` (best with --refresh and --show-sames) and reports,
 per Cloud Function, the deployed code hash against the code at hand (in-sync, code-drift, new,
-removed), and every other resource the preview would change, with the changed properties.
-
-Options:
-  --preview <file>      the preview document (required)
-  --json                print one JSON document:
-                        {"inSync", "stack", "functions": [{"name", "deployedHash", "currentHash",
-                         "status", "commitsBehind"?}], "resources": [{"urn", "type", "op",
-                         "properties", "refresh"?}]}
-  --repo <dir>          git repository to count commits behind in (default: the current
-                        directory, when it is in a git repository)
-  --deployed-ref <ref>  the commit deployed to the stack (default: tag deployed/<stack>)
-  -h, --help            this help
-
-Output is markdown (a GitHub issue body as is); colour only on a terminal without NO_COLOR.
+removed), and every other resource the preview would change, with the changed properties.`,
+  options: {
+    preview: { type: "string", value: "<file>", description: "the preview document (required)" },
+    json: {
+      type: "boolean",
+      description: `print one JSON document:
+{"inSync", "stack", "functions": [{"name", "deployedHash", "currentHash",
+ "status", "commitsBehind"?}], "resources": [{"urn", "type", "op",
+ "properties", "refresh"?}]}`,
+    },
+    repo: { type: "string", value: "<dir>", description: "git repository to count commits behind in (default: the current\ndirectory, when it is in a git repository)" },
+    "deployed-ref": { type: "string", value: "<ref>", description: "the commit deployed to the stack (default: tag deployed/<stack>)" },
+  },
+  notes: `Output is markdown (a GitHub issue body as is); colour only on a terminal without NO_COLOR.
 Exit status: 0 in sync, 1 drift found, 2 no report (missing file, not JSON, not a preview
-document, a failed preview, or a failure of this tool). See docs/DRIFT.md.
-`;
+document, a failed preview, or a failure of this tool). See docs/DRIFT.md.`,
+});
 
 interface CliOptions {
-  preview?: string;
   json: boolean;
-  repo?: string;
-  deployedRef?: string;
-  help: boolean;
+  repo?: string | undefined;
+  deployedRef?: string | undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const options = parseOptions(argv);
-  if ("usageError" in options) {
-    process.stderr.write(`drift: ${options.usageError}\n\n${USAGE}`);
-    return EXIT_NO_REPORT;
-  }
-  if (options.help) {
-    process.stdout.write(USAGE);
+  const values = DRIFT_COMMAND.parse(argv);
+  if (values.help) {
+    process.stdout.write(DRIFT_COMMAND.help);
     return EXIT_IN_SYNC;
   }
-  if (options.preview === undefined) {
-    process.stderr.write(`drift: --preview <file> is required\n\n${USAGE}`);
-    return EXIT_NO_REPORT;
-  }
+  if (values.preview === undefined) throw new UsageError("--preview <file> is required");
+  const options: CliOptions = { json: values.json, repo: values.repo, deployedRef: values["deployed-ref"] };
 
-  const input = await readInput(options.preview);
+  const input = await readInput(values.preview);
   const verdict = "text" in input ? readPreview(input.text) : input;
-  if (!verdict.ok) return noReport(options, options.preview, verdict.kind, verdict.reason);
+  if (!verdict.ok) return noReport(options, values.preview, verdict.kind, verdict.reason);
 
   const repoDir = path.resolve(options.repo ?? process.cwd());
   const report = buildDriftReport(verdict.digest, { knownFunctionNames: await knownFunctionNames(repoDir) });
@@ -77,33 +72,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(renderMarkdown(report, { color }));
   }
   return report.inSync ? EXIT_IN_SYNC : EXIT_DRIFT;
-}
-
-function parseOptions(argv: string[]): CliOptions | { usageError: string } {
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        preview: { type: "string" },
-        json: { type: "boolean", default: false },
-        repo: { type: "string" },
-        "deployed-ref": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    return {
-      json: values.json,
-      help: values.help,
-      ...(values.preview !== undefined ? { preview: values.preview } : {}),
-      ...(values.repo !== undefined ? { repo: values.repo } : {}),
-      ...(values["deployed-ref"] !== undefined ? { deployedRef: values["deployed-ref"] } : {}),
-    };
-  } catch (error) {
-    // A bad command line is a usage error with exit 2, printed by the caller.
-    return { usageError: (error as Error).message };
-  }
 }
 
 async function readInput(
@@ -177,16 +145,5 @@ function toJson(report: DriftReport): object {
   };
 }
 
-const invokedDirectly = process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      // No report could be produced: exit 2, never 1 (which means "drift found").
-      process.stderr.write(`drift: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = EXIT_NO_REPORT;
-    },
-  );
-}
+// No report could be produced when the tool itself fails: exit 2, never 1 (which means "drift found").
+await runIfMain(import.meta.url, { tool: "drift", synopsis: DRIFT_COMMAND.synopsis, failureExitCode: EXIT_NO_REPORT }, main);

@@ -98,7 +98,7 @@ describe("alert:test (alert routing test)", function () {
     }
     const help = memoryIo();
     assert.equal(await runAlertTest(["--help"], {}, help), EXIT.delivered);
-    assert.match(help.stdout, /^Usage: npm run alert:test/);
+    assert.match(help.stdout, /^usage: npm run alert:test/);
     assert.equal(slack.received.length, 0);
   });
 

@@ -1,5 +1,6 @@
 // Command-line flags of `npm run chaos` (pure).
-import { parseArgs } from "node:util";
+import { defineCommand } from "../cli/command.ts";
+import { UsageError } from "../cli/errors.ts";
 import { MAX_SEED } from "./prng.ts";
 
 export const MAX_DATES = 14;
@@ -18,35 +19,36 @@ export interface ChaosOptions {
   help: boolean;
 }
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError };
 
-export const USAGE = `usage: npm run chaos -- [--seed <N>] [--dates <D>] [--instances <K>] [--minutes <M>] [--stack <name>] [--json]
-
-Starts the local stack as npm start does (the same program, archives, emulators and BigQuery fake),
+export const CHAOS_COMMAND = defineCommand({
+  tool: "chaos",
+  synopsis: "npm run chaos -- [--seed <N>] [--dates <D>] [--instances <K>] [--minutes <M>] [--stack <name>] [--json]",
+  summary: `Starts the local stack as npm start does (the same program, archives, emulators and BigQuery fake),
 replays game dates through every phase while a fault schedule drawn from the seed breaks the
 Firestore path, BigQuery, the Pub/Sub publish path, Slack and function instances, overlapping; then
 heals everything, waits for the declared recovery (redelivery backoff, sweeper, reconciler) and checks
 the invariants: nothing lost or recorded twice, one trigger per transition and date, no valid message
 dead-lettered and every bad one quarantined and alerted, nothing left pending, the BigQuery tables
-agreeing with Firestore, every fault recovered or alerted.
-
-  --seed <N>       the schedule's seed, 0..${MAX_SEED} (default: drawn at random and printed)
-  --dates <D>      game dates replayed (default 10, at most ${MAX_DATES})
-  --instances <K>  instances of every function behind its front proxy (default 2, at most ${MAX_INSTANCES})
-  --minutes <M>    how long faults are injected, in minutes, decimals allowed (default 3, 0.25..${MAX_MINUTES})
-  --stack <name>   stack to evaluate (default dev)
-  --json           one JSON document on stdout: {"ok", "seed", "dates", "instances", "faults",
-                   "invariants": [{"name", "ok", "detail"}], "duplicates", "replay"}; progress goes to stderr
-  --help           this text
-
-The same seed gives the same schedule (timing jitter aside); the report ends with the command that
+agreeing with Firestore, every fault recovered or alerted.`,
+  options: {
+    seed: { type: "string", value: "<N>", description: `the schedule's seed, 0..${MAX_SEED} (default: drawn at random and printed)` },
+    dates: { type: "string", value: "<D>", description: `game dates replayed (default 10, at most ${MAX_DATES})` },
+    instances: { type: "string", value: "<K>", description: `instances of every function behind its front proxy (default 2, at most ${MAX_INSTANCES})` },
+    minutes: { type: "string", value: "<M>", description: `how long faults are injected, in minutes, decimals allowed (default 3, 0.25..${MAX_MINUTES})` },
+    stack: { type: "string", value: "<name>", description: "stack to evaluate (default dev)" },
+    json: {
+      type: "boolean",
+      description: `one JSON document on stdout: {"ok", "seed", "dates", "instances", "faults",
+"invariants": [{"name", "ok", "detail"}], "duplicates", "replay"}; progress goes to stderr`,
+    },
+  },
+  notes: `The same seed gives the same schedule (timing jitter aside); the report ends with the command that
 replays it. Exit codes: 0 every invariant holds; 1 one breaks (or the stack failed); 2 usage error,
-unknown stack, or gcloud/Java missing. docs/CHAOS.md explains each fault and how to read a failure.`;
+unknown stack, or gcloud/Java missing. docs/CHAOS.md explains each fault and how to read a failure.`,
+});
+
+export const USAGE = CHAOS_COMMAND.help;
 
 function wholeNumber(raw: string, flag: string, min: number, max: number): number {
   const n = Number(raw);
@@ -55,25 +57,7 @@ function wholeNumber(raw: string, flag: string, min: number, max: number): numbe
 }
 
 export function parseChaosArgs(argv: readonly string[], drawSeed: () => number): ChaosOptions {
-  let values: { seed?: string; dates?: string; instances?: string; minutes?: string; stack?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        seed: { type: "string" },
-        dates: { type: "string" },
-        instances: { type: "string" },
-        minutes: { type: "string" },
-        stack: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values = CHAOS_COMMAND.parse(argv);
   const stack = values.stack ?? "dev";
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name`);
   const minutesRaw = values.minutes ?? "3";
@@ -86,8 +70,8 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
     instances: wholeNumber(values.instances ?? "2", "--instances", 1, MAX_INSTANCES),
     minutes,
     stack,
-    json: values.json === true,
-    help: values.help === true,
+    json: values.json,
+    help: values.help,
   };
 }
 

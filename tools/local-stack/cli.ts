@@ -6,7 +6,9 @@
 // Only the argument parser is imported statically: --help and a usage error answer at once, without
 // loading the Pulumi program, the Google clients and the emulator code (seconds on a busy machine).
 import * as path from "node:path";
-import { parseCliArgs, USAGE, UsageError } from "./args.ts";
+import { CliError, describeCliError } from "../cli/errors.ts";
+import { runCli } from "../cli/main.ts";
+import { parseCliArgs, START_COMMAND, UsageError } from "./args.ts";
 import type { LocalStack } from "./stack.ts";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -35,16 +37,9 @@ function localEndpoints(stack: LocalStack): string {
 async function main(argv: string[]): Promise<number> {
   // This process reaches only local endpoints: no Google client here may probe the metadata server.
   process.env.METADATA_SERVER_DETECTION ??= "none";
-  let options;
-  try {
-    options = parseCliArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    log(`${error.message}\n\n${USAGE}`);
-    return 2;
-  }
+  const options = parseCliArgs(argv);
   if (options.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(START_COMMAND.help);
     return 0;
   }
   const [
@@ -131,12 +126,12 @@ async function main(argv: string[]): Promise<number> {
     return report.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof UnknownStackError || error instanceof PrerequisiteError || error instanceof UsageError) {
-      log(error.message);
+      process.stderr.write(describeCliError(START_COMMAND.tool, error instanceof UsageError ? error : new CliError(error.message, 2)));
       if (options.json) process.stdout.write(JSON.stringify({ ok: false, stack: options.stack, error: error.message }) + "\n");
       return 2;
     }
     const known = error instanceof WiringError || error instanceof MisconfiguredFunctionError;
-    log(known ? `npm start failed: ${(error as Error).message}` : `npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.stderr.write(describeCliError(START_COMMAND.tool, known ? new CliError(`failed: ${(error as Error).message}`, 1) : error));
     if (options.json) process.stdout.write(JSON.stringify({ ok: false, stack: options.stack, error: error instanceof Error ? error.message : String(error) }) + "\n");
     return 1;
   } finally {
@@ -147,6 +142,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCli(process.argv.slice(2), { tool: START_COMMAND.tool, synopsis: START_COMMAND.synopsis, failureExitCode: 1 }, main);
 // Open handles of the Google clients must not keep a finished run alive.
 process.exit();
