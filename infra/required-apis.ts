@@ -2,6 +2,7 @@
 // On a fresh project every one of them starts disabled (the API answers SERVICE_DISABLED), so the
 // program enables them (components/project-services.ts) and makes every resource depend on the
 // Services of its APIs. Pure: the table and its lookup, tested directly and by the infra suites.
+import { RESOURCE_TYPES } from "../functions/core/resource-types.ts";
 
 /** Every API the stack uses; each is declared as a gcp.projects.Service. */
 export const STACK_APIS = [
@@ -22,8 +23,8 @@ export const STACK_APIS = [
 ] as const;
 export type StackApi = (typeof STACK_APIS)[number];
 
-export const SERVICE_TYPE = "gcp:projects/service:Service";
-export const SERVICE_IDENTITY_TYPE = "gcp:projects/serviceIdentity:ServiceIdentity";
+export const SERVICE_TYPE = RESOURCE_TYPES.projectService;
+export const SERVICE_IDENTITY_TYPE = RESOURCE_TYPES.serviceIdentity;
 
 // By type-token prefix ("<package>:<module>/"): every resource of a module talks to one API.
 const BY_MODULE: ReadonlyArray<readonly [string, readonly StackApi[]]> = [
@@ -45,13 +46,13 @@ const BY_MODULE: ReadonlyArray<readonly [string, readonly StackApi[]]> = [
 // Exact types outside those modules.
 const BY_TYPE: ReadonlyMap<string, readonly StackApi[]> = new Map<string, readonly StackApi[]>([
   // Project IAM reads and writes the project's policy through Resource Manager.
-  ["gcp:projects/iAMMember:IAMMember", ["cloudresourcemanager.googleapis.com"]],
-  ["gcp:projects/iAMBinding:IAMBinding", ["cloudresourcemanager.googleapis.com"]],
-  ["gcp:projects/iAMPolicy:IAMPolicy", ["cloudresourcemanager.googleapis.com"]],
+  [RESOURCE_TYPES.projectIamMember, ["cloudresourcemanager.googleapis.com"]],
+  [RESOURCE_TYPES.projectIamBinding, ["cloudresourcemanager.googleapis.com"]],
+  [RESOURCE_TYPES.projectIamPolicy, ["cloudresourcemanager.googleapis.com"]],
   // Enabling an API goes through Service Usage, which every project has on.
   [SERVICE_TYPE, []],
   // Local to the Pulumi engine: no API.
-  ["random:index/randomId:RandomId", []],
+  [RESOURCE_TYPES.randomId, []],
 ]);
 
 export class UnclassifiedTypeError extends Error {

@@ -21,7 +21,7 @@ export function plainSettings(type: string, props: unknown): { where: string; en
     maps.push({ where: "buildEnvironmentVariables", value: at(props, "buildEnvironmentVariables") });
   }
   const out = maps.map(({ where, value }) => ({ where, entries: keysOf(value).map((k): [string, unknown] => [k, at(value, k)]) }));
-  if (type === "gcp:cloudrunv2/service:Service") {
+  if (type === T.runService) {
     for (const [i, container] of elementsOf(at(props, "template", "containers")).entries()) {
       const envs = elementsOf(at(container, "envs")).map((e): [string, unknown] => [String(stringAt(e, "name") ?? "?"), at(e, "value")]);
       out.push({ where: `template.containers[${i}].envs`, entries: envs });

@@ -6,8 +6,9 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { at, elementsOf, stringAt, UNKNOWN } from "../lib/props.ts";
 import { describe } from "../lib/stack-graph.ts";
+import { T } from "../lib/types.ts";
 
-export const SERVICE_IDENTITY = "gcp:projects/serviceIdentity:ServiceIdentity";
+export const SERVICE_IDENTITY = T.serviceIdentity;
 
 /** A member (or bare email) naming a Google-managed service agent of the gcp-sa-* kind. */
 const AGENT = /^(?:serviceAccount:)?(service-\d+@gcp-sa-[a-z0-9-]+\.iam\.gserviceaccount\.com)$/i;

@@ -42,8 +42,8 @@ describe("adopt: the pulumi import file of the existing system", function () {
           [TYPES.topic]: `projects/${p}/topics/${String(r.inputs.name)}`,
           [TYPES.dataset]: `projects/${p}/datasets/${config.bigquery.datasetId}`,
           [TYPES.table]: `projects/${p}/datasets/${config.bigquery.datasetId}/tables/${String(r.inputs.tableId)}`,
-          [TYPES.database]: `projects/${p}/databases/(default)`,
-          [TYPES.fn]: `projects/${p}/locations/${config.region}/functions/${String(r.inputs.name)}`,
+          [TYPES.firestoreDatabase]: `projects/${p}/databases/(default)`,
+          [TYPES.function]: `projects/${p}/locations/${config.region}/functions/${String(r.inputs.name)}`,
         };
         assert.equal(entry.id, expectedId[entry.type], `${entry.logicalName}: import id`);
       }
@@ -55,13 +55,13 @@ describe("adopt: the pulumi import file of the existing system", function () {
       assert.deepEqual(importedNames(TYPES.topic), topics);
       assert.deepEqual(importedNames(TYPES.dataset), [config.bigquery.datasetId]);
       assert.deepEqual(importedNames(TYPES.table), ["phase_completion_status", "phase_completions", "phase_execution_log"].map((t) => `${config.bigquery.datasetId}.${t}`));
-      assert.deepEqual(importedNames(TYPES.database), ["(default)"]);
+      assert.deepEqual(importedNames(TYPES.firestoreDatabase), ["(default)"]);
       for (const r of plan.replaced) {
         const declared = planned.resources.find((d) => d.name === r.replacedBy);
         assert.ok(declared === undefined || !DATA_HOLDING_TYPES.includes(declared.type), `${r.name} holds data and is replaced`);
       }
       // The old functions are event-triggered by default: replaced (or left alone when ours run under other names), never imported.
-      assert.deepEqual(importedNames(TYPES.fn), []);
+      assert.deepEqual(importedNames(TYPES.function), []);
       const oldFunctions = pipeline.transitions.map((t) => t.functionName).sort();
       const accounted = [...plan.replaced.filter((r) => r.what.startsWith("function")).map((r) => r.name), ...plan.leftAlone.map((l) => l.name)].sort();
       assert.deepEqual(accounted, oldFunctions);
@@ -79,7 +79,7 @@ describe("adopt: the pulumi import file of the existing system", function () {
   describe("existing system (pure)", () => {
     const pipeline = loadPipeline();
     const topic = (name: string, urn: string, parent: string): DeclaredInput => ({ type: TYPES.topic, name, urn, parent, custom: true, inputs: { name } });
-    const fn = (name: string): DeclaredInput => ({ type: TYPES.fn, name: `${name}-function`, urn: `u:${name}`, parent: "u:root", custom: true, inputs: { name, location: "us-west2" } });
+    const fn = (name: string): DeclaredInput => ({ type: TYPES.function, name: `${name}-function`, urn: `u:${name}`, parent: "u:root", custom: true, inputs: { name, location: "us-west2" } });
     const root: DeclaredInput = { type: "pulumi:pulumi:Stack", name: "s", urn: "u:root", custom: false, inputs: {} };
     const ctx = (existing = defaultExistingSystem(pipeline, "nba_orchestration")) => ({ stack: "prod", project: "p-1", region: "us-west2", pipeline, existing });
 

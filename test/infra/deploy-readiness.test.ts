@@ -63,7 +63,7 @@ function apiProblems(plan: PlanResult): string[] {
 
 /** Functions not depending (directly) on a resource `wanted(fn)` returns. */
 function functionsNotWaitingFor(plan: PlanResult, wanted: (fn: DeclaredResource) => DeclaredResource): string[] {
-  return ofType(plan, T.fn)
+  return ofType(plan, T.function)
     .filter((fn) => !(fn.dependencies ?? []).includes(urnOf(wanted(fn))))
     .map((fn) => fn.name);
 }
@@ -73,7 +73,7 @@ const secretAccessorOf = (plan: PlanResult) => (fn: DeclaredResource) => {
   const [mounted] = obj(fn.inputs.serviceConfig).secretEnvironmentVariables as Obj[];
   return one(
     plan,
-    T.secretIam,
+    T.secretIamMember,
     (i) => i.member === runtimeMember(fn) && i.role === "roles/secretmanager.secretAccessor" && String(i.secretId).endsWith(`/secrets/${String(mounted!.secret)}`),
     `${fn.name}'s access to the secret it mounts`,
   );
@@ -116,7 +116,7 @@ describe("deploy readiness of the program", function () {
 
       it("every function waits for its runtime account's access to the secret it mounts, and for the database", async () => {
         const plan = await planOf(stack);
-        assert.ok(ofType(plan, T.fn).length >= 4);
+        assert.ok(ofType(plan, T.function).length >= 4);
         assert.deepEqual(functionsNotWaitingFor(plan, secretAccessorOf(plan)), []);
         assert.deepEqual(functionsNotWaitingFor(plan, databaseOf(plan)), []);
       });
@@ -147,7 +147,7 @@ describe("deploy readiness of the program", function () {
         assert.equal(grants.find((g) => g.type.includes("repositoryIamMember"))!.inputs.repository, REPOSITORY_ID);
         assert.equal(grants.find((g) => g.type.includes("bucketIAMMember"))!.inputs.bucket, bucket.inputs.name);
 
-        for (const fn of ofType(plan, T.fn)) {
+        for (const fn of ofType(plan, T.function)) {
           const build = obj(fn.inputs.buildConfig);
           assert.equal(build.serviceAccount, `projects/${config.project}/serviceAccounts/${email}`, fn.name);
           assert.equal(build.dockerRepository, `projects/${config.project}/locations/${config.region}/repositories/${REPOSITORY_ID}`, fn.name);
@@ -158,7 +158,7 @@ describe("deploy readiness of the program", function () {
 
       it("secret references name the project by number, as Secret Manager returns them (no permanent diff)", async () => {
         const plan = await planOf(stack);
-        for (const fn of ofType(plan, T.fn)) {
+        for (const fn of ofType(plan, T.function)) {
           for (const s of obj(fn.inputs.serviceConfig).secretEnvironmentVariables as Obj[]) assert.equal(s.projectId, MOCK_PROJECT_NUMBER, fn.name);
         }
       });
@@ -205,13 +205,13 @@ describe("deploy readiness of the program", function () {
 
     it("functions not waiting for their secret access: every function is named", async () => {
       const plan = await variant("function-without-secret-access.ts");
-      assert.deepEqual(functionsNotWaitingFor(plan, secretAccessorOf(plan)).sort(), ofType(plan, T.fn).map((f) => f.name).sort());
+      assert.deepEqual(functionsNotWaitingFor(plan, secretAccessorOf(plan)).sort(), ofType(plan, T.function).map((f) => f.name).sort());
       assert.deepEqual(functionsNotWaitingFor(plan, databaseOf(plan)), []);
     });
 
     it("functions not waiting for the database: every function is named", async () => {
       const plan = await variant("function-without-database.ts");
-      assert.deepEqual(functionsNotWaitingFor(plan, databaseOf(plan)).sort(), ofType(plan, T.fn).map((f) => f.name).sort());
+      assert.deepEqual(functionsNotWaitingFor(plan, databaseOf(plan)).sort(), ofType(plan, T.function).map((f) => f.name).sort());
     });
   });
 });

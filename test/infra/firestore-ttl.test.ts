@@ -39,7 +39,7 @@ describe("infra: Firestore TTL policies and per-stack retention", function () {
     it(`${stack}: every function gets the stack's retention, and reads it back unchanged`, async () => {
       const plan = await planOf(stack);
       const { config } = stackModel(stack);
-      const fns = ofType(plan, T.fn);
+      const fns = ofType(plan, T.function);
       assert.ok(fns.length > 0);
       for (const fn of fns) {
         const env = obj(obj(fn.inputs.serviceConfig).environmentVariables);

@@ -34,7 +34,7 @@ describe("function sizing: memory, CPU and request concurrency per stack", funct
       assert.equal(config.functions.cpu, undefined, stack);
     }
     const plan = await evaluateStack("dev");
-    const fns = ofType(plan, T.fn);
+    const fns = ofType(plan, T.function);
     assert.ok(fns.length > 0);
     for (const fn of fns) {
       const svc = obj(fn.inputs.serviceConfig);
@@ -46,7 +46,7 @@ describe("function sizing: memory, CPU and request concurrency per stack", funct
   it("functionConcurrency with functionCpu reaches every function's serviceConfig", async () => {
     await withStack("  phase-orchestration:functionConcurrency: 8\n  phase-orchestration:functionCpu: \"1\"\n", async (dir) => {
       const plan = await evaluateStack("sized", { configDir: dir });
-      const fns = ofType(plan, T.fn);
+      const fns = ofType(plan, T.function);
       assert.ok(fns.length > 0);
       for (const fn of fns) {
         const svc = obj(fn.inputs.serviceConfig);

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { loadPipeline } from "../../functions/core/pipeline.ts";
 import type { Pipeline } from "../../functions/core/pipeline-types.ts";
+import { RESOURCE_TYPES } from "../../functions/core/resource-types.ts";
 import { parseStackConfig } from "../../infra/stack-config.ts";
 import type { StackConfig } from "../../infra/stack-config.ts";
 import { evaluateStack } from "../../tools/plan/evaluate.ts";
@@ -31,26 +32,8 @@ export function stackModel(stack: string): { config: StackConfig; pipeline: Pipe
   return { config, pipeline: loadPipeline(config.pipelineOverrides) };
 }
 
-export const T = {
-  topic: "gcp:pubsub/topic:Topic",
-  subscription: "gcp:pubsub/subscription:Subscription",
-  fn: "gcp:cloudfunctionsv2/function:Function",
-  account: "gcp:serviceaccount/account:Account",
-  runInvoker: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
-  topicIam: "gcp:pubsub/topicIAMMember:TopicIAMMember",
-  subscriptionIam: "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember",
-  accountIam: "gcp:serviceaccount/iAMMember:IAMMember",
-  projectIam: "gcp:projects/iAMMember:IAMMember",
-  datasetIam: "gcp:bigquery/datasetIamMember:DatasetIamMember",
-  secretIam: "gcp:secretmanager/secretIamMember:SecretIamMember",
-  bucketObject: "gcp:storage/bucketObject:BucketObject",
-  table: "gcp:bigquery/table:Table",
-  policy: "gcp:monitoring/alertPolicy:AlertPolicy",
-  uptime: "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig",
-  metric: "gcp:logging/metric:Metric",
-  channel: "gcp:monitoring/notificationChannel:NotificationChannel",
-  dashboard: "gcp:monitoring/dashboard:Dashboard",
-} as const;
+/** Resource type tokens (functions/core/resource-types.ts). */
+export const T = RESOURCE_TYPES;
 
 export function ofType(plan: PlanResult, type: string): DeclaredResource[] {
   return plan.resources.filter((r) => r.type === type);

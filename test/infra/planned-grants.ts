@@ -19,7 +19,7 @@ export interface PlannedGrant extends RoleGrant {
 
 /** The member string of the function's runtime account in the plan. */
 export function runtimeMember(plan: PlanResult, spec: Pick<FunctionSpec, "name">): string {
-  const fn = one(plan, T.fn, (i) => i.name === spec.name, spec.name);
+  const fn = one(plan, T.function, (i) => i.name === spec.name, spec.name);
   return `serviceAccount:${String(obj(fn.inputs.serviceConfig).serviceAccountEmail)}`;
 }
 
@@ -33,13 +33,13 @@ export function plannedGrants(plan: PlanResult, config: StackConfig, spec: Pick<
       const binding = `${r.type} ${r.name}`;
       const unrecognised = { kind: "topic" as const, topic: `<unrecognised ${binding}>` };
       switch (r.type) {
-        case T.projectIam:
+        case T.projectIamMember:
           return { role, binding, scope: r.inputs.project === config.project ? { kind: "project" } : unrecognised };
-        case T.datasetIam:
+        case T.datasetIamMember:
           return { role, binding, scope: r.inputs.datasetId === config.bigquery.datasetId ? { kind: "dataset" } : unrecognised };
-        case T.topicIam:
+        case T.topicIamMember:
           return { role, binding, scope: { kind: "topic", topic: String(r.inputs.topic) } };
-        case T.secretIam:
+        case T.secretIamMember:
           return { role, binding, scope: r.inputs.secretId === `projects/${config.project}/secrets/${SLACK_SECRET_ID}` ? { kind: "secret" } : unrecognised };
         default:
           return { role, binding, scope: unrecognised };

@@ -39,7 +39,7 @@ describe("program variants and the plan tool", function () {
     };
     const plan = await evaluateStack("dev", { program: { scheduled: [sweeper] } });
     const { config, pipeline } = stackModel("dev");
-    const fn = one(plan, T.fn, (i) => i.name === sweeper.name, "sweeper function");
+    const fn = one(plan, T.function, (i) => i.name === sweeper.name, "sweeper function");
     const env = obj(obj(fn.inputs.serviceConfig).environmentVariables);
     assert.equal(env[RUNTIME_ENV_KEYS.transitionId], undefined);
     assert.equal(obj(fn.inputs.buildConfig).entryPoint, "sweep");
@@ -53,13 +53,13 @@ describe("program variants and the plan tool", function () {
     assert.equal(oidc.audience, url);
     const schedAccount = one(plan, T.account, (i) => i.accountId === "sweeper-sched", "scheduler account");
     assert.equal(oidc.serviceAccountEmail, accountEmail(config.project, schedAccount));
-    one(plan, T.runInvoker, (i) => i.name === sweeper.name && i.member === `serviceAccount:${oidc.serviceAccountEmail as string}`, "scheduler invoker");
+    one(plan, T.runServiceIamMember, (i) => i.name === sweeper.name && i.member === `serviceAccount:${oidc.serviceAccountEmail as string}`, "scheduler invoker");
     const sweeperMember = `serviceAccount:${obj(fn.inputs.serviceConfig).serviceAccountEmail as string}`;
-    const publishes = ofType(plan, T.topicIam).filter((r) => r.inputs.member === sweeperMember).map((r) => r.inputs.topic);
+    const publishes = ofType(plan, T.topicIamMember).filter((r) => r.inputs.member === sweeperMember).map((r) => r.inputs.topic);
     assert.deepEqual(publishes.sort(), pipeline.transitions.map((t) => t.outputTopicName).sort());
     assert.ok(!ofType(plan, T.subscription).some((s) => String(obj(s.inputs.pushConfig ?? {}).pushEndpoint) === url));
     // It is watched like every function.
-    one(plan, T.uptime, (i) => obj(obj(i.monitoredResource).labels).service_name === sweeper.name, "sweeper uptime check");
+    one(plan, T.uptimeCheck, (i) => obj(obj(i.monitoredResource).labels).service_name === sweeper.name, "sweeper uptime check");
   });
 
   it("the component base names children after their parent, parents them, and applies per-kind transforms", async () => {
@@ -106,7 +106,7 @@ describe("program variants and the plan tool", function () {
     assert.ok(doc.resources.length > 50);
     for (const r of doc.resources) assert.deepEqual(Object.keys(r), ["type", "name", "inputs"]);
     assert.ok(!stdout.includes("hooks.slack.com"));
-    assert.ok(doc.resources.some((r) => r.type === T.channel && r.inputs.sensitiveLabels === "[secret]"));
+    assert.ok(doc.resources.some((r) => r.type === T.notificationChannel && r.inputs.sensitiveLabels === "[secret]"));
     assert.ok(Object.keys(obj(doc.outputs.functions)).length >= 4);
   });
 });

@@ -35,7 +35,7 @@ describe("the Pulumi program under mocks", function () {
         const topicNames = new Set(pipeline.transitions.flatMap((t) => [t.inputTopicName, t.outputTopicName, t.deadLetterTopicName]));
         assert.deepEqual(new Set(ofType(plan, T.topic).map((r) => r.inputs.name)), topicNames);
         assert.equal(ofType(plan, T.topic).length, topicNames.size);
-        assert.equal(ofType(plan, T.fn).length, specs.length);
+        assert.equal(ofType(plan, T.function).length, specs.length);
         assert.equal(ofType(plan, T.subscription).length, 2 * n);
         const scheduled = specs.filter((s) => s.kind === "scheduled").length;
         // A runtime account per function, a push account per transition, a scheduler account per
@@ -46,8 +46,8 @@ describe("the Pulumi program under mocks", function () {
         assert.equal(ofType(plan, T.table).length, 3);
         assert.deepEqual(ofType(plan, T.table).map((r) => r.inputs.tableId).sort(), ["phase_completion_status", "phase_completions", "phase_execution_log"]);
         // Two Slack channels, and the email channel of the alerts about Slack when alertEmail is set.
-        assert.equal(ofType(plan, T.channel).length, config.alerts.email === undefined ? 2 : 3);
-        assert.equal(ofType(plan, T.metric).length, 6);
+        assert.equal(ofType(plan, T.notificationChannel).length, config.alerts.email === undefined ? 2 : 3);
+        assert.equal(ofType(plan, T.logMetric).length, 6);
         assert.equal(ofType(plan, T.dashboard).length, 1);
         const names = plan.resources.map((r) => `${r.type}::${r.name}`);
         assert.equal(new Set(names).size, names.length, "logical names are unique per type");
@@ -61,7 +61,7 @@ describe("the Pulumi program under mocks", function () {
           const sub = one(plan, T.subscription, (i) => i.name === pushSubscriptionName(t.inputTopicName), `push subscription of ${t.id}`);
           assert.equal(sub.inputs.topic, `projects/${project}/topics/${topic.inputs.name as string}`);
 
-          const fn = one(plan, T.fn, (i) => i.name === t.functionName, `function of ${t.id}`);
+          const fn = one(plan, T.function, (i) => i.name === t.functionName, `function of ${t.id}`);
           const url = obj(outputs[t.functionName]).url as string;
           const push = obj(sub.inputs.pushConfig);
           assert.equal(push.pushEndpoint, url);
@@ -72,12 +72,12 @@ describe("the Pulumi program under mocks", function () {
           assert.notEqual(oidc.serviceAccountEmail, obj(fn.inputs.serviceConfig).serviceAccountEmail, "push identity is not the runtime identity");
           one(
             plan,
-            T.runInvoker,
+            T.runServiceIamMember,
             (i) => i.role === "roles/run.invoker" && i.member === `serviceAccount:${oidc.serviceAccountEmail as string}` && i.name === t.functionName && i.location === config.region,
             `run.invoker for the push account on ${t.functionName}`,
           );
           // The push account may invoke nothing else.
-          assert.equal(ofType(plan, T.runInvoker).filter((r) => r.inputs.member === `serviceAccount:${oidc.serviceAccountEmail as string}`).length, 1);
+          assert.equal(ofType(plan, T.runServiceIamMember).filter((r) => r.inputs.member === `serviceAccount:${oidc.serviceAccountEmail as string}`).length, 1);
 
           assert.ok((sub.inputs.ackDeadlineSeconds as number) >= config.functions.timeoutSeconds);
           const retry = obj(sub.inputs.retryPolicy);
@@ -90,11 +90,11 @@ describe("the Pulumi program under mocks", function () {
           assert.deepEqual(sub.inputs.deadLetterPolicy, { deadLetterTopic: dlqTopicId, maxDeliveryAttempts: config.push.maxDeliveryAttempts });
           one(plan, T.subscription, (i) => i.name === t.deadLetterSubscriptionName && i.topic === dlqTopicId, `dead-letter subscription of ${t.id}`);
 
-          one(plan, T.topicIam, (i) => i.topic === t.deadLetterTopicName && i.role === "roles/pubsub.publisher" && i.member === pubsubAgent, "agent publishes to the DLQ");
-          one(plan, T.subscriptionIam, (i) => i.subscription === sub.inputs.name && i.role === "roles/pubsub.subscriber" && i.member === pubsubAgent, "agent subscribes to the source");
+          one(plan, T.topicIamMember, (i) => i.topic === t.deadLetterTopicName && i.role === "roles/pubsub.publisher" && i.member === pubsubAgent, "agent publishes to the DLQ");
+          one(plan, T.subscriptionIamMember, (i) => i.subscription === sub.inputs.name && i.role === "roles/pubsub.subscriber" && i.member === pubsubAgent, "agent subscribes to the source");
           one(
             plan,
-            T.accountIam,
+            T.accountIamMember,
             (i) => i.serviceAccountId === `projects/${project}/serviceAccounts/${accountEmail(project, pushAccount)}` && i.role === "roles/iam.serviceAccountTokenCreator" && i.member === pubsubAgent,
             "agent mints tokens for the push account",
           );
@@ -104,7 +104,7 @@ describe("the Pulumi program under mocks", function () {
       it("every function: nodejs22, its entry point, its own account with least privilege, the webhook as a secret reference", async () => {
         const plan = await planOf(stack);
         for (const spec of specs) {
-          const fn = one(plan, T.fn, (i) => i.name === spec.name, spec.name);
+          const fn = one(plan, T.function, (i) => i.name === spec.name, spec.name);
           const build = obj(fn.inputs.buildConfig);
           const svc = obj(fn.inputs.serviceConfig);
           assert.equal(build.runtime, "nodejs22");
@@ -127,11 +127,11 @@ describe("the Pulumi program under mocks", function () {
           const member = `serviceAccount:${email}`;
           const grants = plan.resources.filter((r) => r.inputs.member === member).map((r) => `${r.type}|${r.inputs.role as string}|${String(r.inputs.topic ?? r.inputs.datasetId ?? r.inputs.project ?? r.inputs.secretId)}`);
           const expected = [
-            `${T.projectIam}|roles/datastore.user|${project}`,
-            `${T.projectIam}|roles/bigquery.jobUser|${project}`,
-            `${T.datasetIam}|roles/bigquery.dataEditor|${config.bigquery.datasetId}`,
-            `${T.secretIam}|roles/secretmanager.secretAccessor|projects/${project}/secrets/slack-webhook-url`,
-            ...spec.publishesTo.map((topic) => `${T.topicIam}|roles/pubsub.publisher|${topic}`),
+            `${T.projectIamMember}|roles/datastore.user|${project}`,
+            `${T.projectIamMember}|roles/bigquery.jobUser|${project}`,
+            `${T.datasetIamMember}|roles/bigquery.dataEditor|${config.bigquery.datasetId}`,
+            `${T.secretIamMember}|roles/secretmanager.secretAccessor|projects/${project}/secrets/slack-webhook-url`,
+            ...spec.publishesTo.map((topic) => `${T.topicIamMember}|roles/pubsub.publisher|${topic}`),
           ];
           assert.deepEqual(grants.sort(), expected.sort());
         }
@@ -149,7 +149,7 @@ describe("the Pulumi program under mocks", function () {
           const file = obj(object.inputs.source).path as string;
           assert.equal(file, entry.archive);
           assert.equal(createHash("sha256").update(readFileSync(path.join(ROOT, file))).digest("hex"), sha);
-          const fn = one(plan, T.fn, (i) => i.name === spec.name, spec.name);
+          const fn = one(plan, T.function, (i) => i.name === spec.name, spec.name);
           const label = obj(fn.inputs.labels)["code-hash"] as string;
           assert.equal(label.length, 63);
           assert.ok(sha.startsWith(label));
@@ -162,18 +162,18 @@ describe("the Pulumi program under mocks", function () {
 
       it("alerting: every function has its 5xx and health policies and an authenticated /health uptime check; every subscription its backlog and dead-letter policies; every transition a stall policy", async () => {
         const plan = await planOf(stack);
-        const policies = ofType(plan, T.policy);
+        const policies = ofType(plan, T.alertPolicy);
         const conditionsOf = (p: { inputs: Obj }) => (p.inputs.conditions as Obj[]).map((c) => JSON.stringify(c));
         const hasPolicy = (pred: (conds: string[]) => boolean) => policies.some((p) => pred(conditionsOf(p)));
         for (const spec of specs) {
           assert.ok(hasPolicy((c) => c.some((x) => x.includes("run.googleapis.com/request_count") && x.includes(`service_name=\\"${spec.name}\\"`) && x.includes("5xx"))), `5xx policy of ${spec.name}`);
-          const check = one(plan, T.uptime, (i) => obj(obj(i.monitoredResource).labels).service_name === spec.name, `uptime check of ${spec.name}`);
+          const check = one(plan, T.uptimeCheck, (i) => obj(obj(i.monitoredResource).labels).service_name === spec.name, `uptime check of ${spec.name}`);
           const http = obj(check.inputs.httpCheck);
           assert.equal(http.path, "/health");
           assert.equal(http.useSsl, true);
           assert.deepEqual(http.serviceAgentAuthentication, { type: "OIDC_TOKEN" });
           assert.equal(obj(check.inputs.monitoredResource).type, "cloud_run_revision");
-          one(plan, T.runInvoker, (i) => i.name === spec.name && i.member === monitoringAgent && i.role === "roles/run.invoker", `uptime invoker on ${spec.name}`);
+          one(plan, T.runServiceIamMember, (i) => i.name === spec.name && i.member === monitoringAgent && i.role === "roles/run.invoker", `uptime invoker on ${spec.name}`);
           assert.ok(hasPolicy((c) => c.some((x) => x.includes("uptime_check/check_passed") && x.includes(`uptime-${spec.name}-check-id`))), `uptime policy of ${spec.name}`);
         }
         for (const t of pipeline.transitions) {
@@ -187,7 +187,7 @@ describe("the Pulumi program under mocks", function () {
         assert.equal(bothFailed.length, 1);
         assert.equal(obj(obj(bothFailed[0]!.inputs.alertStrategy).notificationRateLimit).period, "300s");
         // phase_stalled and alert_not_delivered notify the email channel (Slack only in dev without alertEmail).
-        const email = ofType(plan, T.channel).find((c) => c.inputs.type === "email");
+        const email = ofType(plan, T.notificationChannel).find((c) => c.inputs.type === "email");
         assert.equal(email === undefined ? undefined : obj(email.inputs.labels).email_address, config.alerts.email);
         for (const event of ["phase_stalled", "alert_not_delivered"]) {
           const p = logMatch.filter((x) => conditionsOf(x).some((c) => c.includes(`jsonPayload.event=\\"${event}\\"`)));
@@ -215,7 +215,7 @@ describe("the Pulumi program under mocks", function () {
           transitions: pipeline.transitions,
         });
         const channelSuffix = { errors: "slack-errors", warnings: "slack-warnings", independent: config.alerts.email === undefined ? "slack-errors" : "email-oncall" };
-        const declared = ofType(plan, T.policy).map((p) => ({
+        const declared = ofType(plan, T.alertPolicy).map((p) => ({
           name: p.name,
           severity: p.inputs.severity,
           channel: (p.inputs.notificationChannels as string[])[0]!.split("/").pop(),
@@ -231,7 +231,7 @@ describe("the Pulumi program under mocks", function () {
 
       it("every alert policy documents a runbook that exists, linked under the configured repository", async () => {
         const plan = await planOf(stack);
-        for (const p of ofType(plan, T.policy)) {
+        for (const p of ofType(plan, T.alertPolicy)) {
           const doc = obj(p.inputs.documentation);
           const links = doc.links as Obj[];
           assert.equal(links.length, 1);
@@ -246,7 +246,7 @@ describe("the Pulumi program under mocks", function () {
 
       it("secrets never appear in plain form; the notification channels carry the token as a secret", async () => {
         const plan = await planOf(stack);
-        for (const ch of ofType(plan, T.channel).filter((c) => c.inputs.type !== "email")) {
+        for (const ch of ofType(plan, T.notificationChannel).filter((c) => c.inputs.type !== "email")) {
           assert.equal(ch.inputs.type, "slack");
           assert.equal(ch.inputs.sensitiveLabels, SECRET_PLACEHOLDER);
         }
@@ -275,7 +275,7 @@ describe("the Pulumi program under mocks", function () {
 
   it("staging's pipeline override reaches the functions' PIPELINE_CONFIG", async () => {
     const staging = await planOf("staging");
-    const fn = one(staging, T.fn, (i) => i.name === "phase2-to-phase3-orchestrator", "phase 2 orchestrator");
+    const fn = one(staging, T.function, (i) => i.name === "phase2-to-phase3-orchestrator", "phase 2 orchestrator");
     const pipeline = JSON.parse(obj(obj(fn.inputs.serviceConfig).environmentVariables)[RUNTIME_ENV_KEYS.pipelineConfig] as string);
     assert.equal(pipeline.transitions[0].rule.deadline.enabled, true);
   });

@@ -192,12 +192,12 @@ describe("policies: dead-letter service agent and scheduler jobs", function () {
     });
     it("reports an invoker binding on another function's service", async () => {
       const resources = await planned("prod");
-      edit(find(resources, T.runInvoker, SWEEPER_INVOKER), (p) => (p.name = "phase-reconciler"));
+      edit(find(resources, T.runServiceIamMember, SWEEPER_INVOKER), (p) => (p.name = "phase-reconciler"));
       assert.equal((await check(schedulerJobAuthenticated, resources)).length, 1);
     });
     it("reports an invoker binding with a role that does not invoke", async () => {
       const resources = await planned("prod");
-      edit(find(resources, T.runInvoker, SWEEPER_INVOKER), (p) => (p.role = "roles/run.viewer"));
+      edit(find(resources, T.runServiceIamMember, SWEEPER_INVOKER), (p) => (p.role = "roles/run.viewer"));
       assert.equal((await check(schedulerJobAuthenticated, resources)).length, 1);
     });
     it("reports a job without a retryConfig, and one whose retryConfig retries nothing", async () => {

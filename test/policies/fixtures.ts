@@ -1,6 +1,7 @@
 // Fixtures for the policy tests: the real program's resources for a stack (captured once per stack
 // and mode, then cloned), and edits that mutate one property of one resource.
 import type { Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { RESOURCE_TYPES } from "../../functions/core/resource-types.ts";
 import { captureStack } from "../../tools/plan/policy-capture.ts";
 import type { CapturedStack, RegisteredResource } from "../../tools/plan/policy-capture.ts";
 import { runPolicies, stackPolicyConfig } from "../../tools/plan/policy-runner.ts";
@@ -90,18 +91,8 @@ export function obj(props: Props, ...path: string[]): Props {
   return cur;
 }
 
-export const T = {
-  subscription: "gcp:pubsub/subscription:Subscription",
-  topic: "gcp:pubsub/topic:Topic",
-  function: "gcp:cloudfunctionsv2/function:Function",
-  bucketObject: "gcp:storage/bucketObject:BucketObject",
-  account: "gcp:serviceaccount/account:Account",
-  alertPolicy: "gcp:monitoring/alertPolicy:AlertPolicy",
-  uptimeCheck: "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig",
-  channel: "gcp:monitoring/notificationChannel:NotificationChannel",
-  table: "gcp:bigquery/table:Table",
-  runInvoker: "gcp:cloudrunv2/serviceIamMember:ServiceIamMember",
-} as const;
+/** Resource type tokens (functions/core/resource-types.ts). */
+export const T = RESOURCE_TYPES;
 
 /** Violations of one policy about one resource. */
 export const about = (violations: readonly Violation[], urn: string): Violation[] => violations.filter((v) => v.resource === urn);

@@ -37,30 +37,30 @@ describe("policies: IAM", function () {
     it("reports a binding granted to another account (the function's runtime account)", async () => {
       const resources = await planned("prod");
       const runtimeEmail = String(find(resources, T.account, "phase3-to-phase4-orchestrator-sa").outputs.email);
-      edit(find(resources, T.runInvoker, INVOKER_NAME), (p) => (p.member = `serviceAccount:${runtimeEmail}`));
+      edit(find(resources, T.runServiceIamMember, INVOKER_NAME), (p) => (p.member = `serviceAccount:${runtimeEmail}`));
       const found = await check(pushSubscriptionInvoker, resources);
       assert.equal(found.length, 1);
       assert.match(found[0]!.message, /phase3-to-phase4-push@/);
     });
     it("reports a binding on another function's service", async () => {
       const resources = await planned("prod");
-      edit(find(resources, T.runInvoker, INVOKER_NAME), (p) => (p.name = "phase4-to-phase5-orchestrator"));
+      edit(find(resources, T.runServiceIamMember, INVOKER_NAME), (p) => (p.name = "phase4-to-phase5-orchestrator"));
       assert.equal((await check(pushSubscriptionInvoker, resources)).length, 1);
     });
     it("reports a binding with a role that does not invoke", async () => {
       const resources = await planned("prod");
-      edit(find(resources, T.runInvoker, INVOKER_NAME), (p) => (p.role = "roles/run.viewer"));
+      edit(find(resources, T.runServiceIamMember, INVOKER_NAME), (p) => (p.role = "roles/run.viewer"));
       assert.equal((await check(pushSubscriptionInvoker, resources)).length, 1);
     });
     it("reports a binding in another region", async () => {
       const resources = await planned("prod");
-      edit(find(resources, T.runInvoker, INVOKER_NAME), (p) => (p.location = "europe-west1"));
+      edit(find(resources, T.runServiceIamMember, INVOKER_NAME), (p) => (p.location = "europe-west1"));
       assert.equal((await check(pushSubscriptionInvoker, resources)).length, 1);
     });
     it("reports a binding that names another account during a preview (by dependency)", async () => {
       const resources = await planned("prod", "preview");
       const runtimeAccount = find(resources, T.account, "phase3-to-phase4-orchestrator-sa");
-      const binding = find(resources, T.runInvoker, INVOKER_NAME);
+      const binding = find(resources, T.runServiceIamMember, INVOKER_NAME);
       binding.propertyDependencies.member = [runtimeAccount.urn];
       assert.equal((await check(pushSubscriptionInvoker, resources)).length, 1);
     });
@@ -110,7 +110,7 @@ describe("policies: IAM", function () {
     for (const member of ["allUsers", "allAuthenticatedUsers"]) {
       it(`reports run.invoker granted to ${member}`, async () => {
         const resources = await planned("dev");
-        const binding = find(resources, T.runInvoker, "uptime-invoker");
+        const binding = find(resources, T.runServiceIamMember, "uptime-invoker");
         edit(binding, (p) => (p.member = member));
         const found = await check(functionPublicInvoker, resources);
         assert.deepEqual(found.map((v) => v.resource), [binding.urn]);
@@ -119,7 +119,7 @@ describe("policies: IAM", function () {
     }
     it("reports a public member in a binding's member list", async () => {
       const resources = await planned("dev");
-      const binding = copyOf(find(resources, T.runInvoker, "uptime-invoker"), "binding");
+      const binding = copyOf(find(resources, T.runServiceIamMember, "uptime-invoker"), "binding");
       binding.type = "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding";
       edit(binding, (p) => {
         delete p.member;
@@ -129,7 +129,7 @@ describe("policies: IAM", function () {
     });
     it("reports a public member in an IAM policy document", async () => {
       const resources = await planned("dev");
-      const policy = copyOf(find(resources, T.runInvoker, "uptime-invoker"), "policy");
+      const policy = copyOf(find(resources, T.runServiceIamMember, "uptime-invoker"), "policy");
       policy.type = "gcp:cloudfunctionsv2/functionIamPolicy:FunctionIamPolicy";
       edit(policy, (p) => {
         delete p.member;
@@ -146,7 +146,7 @@ describe("policies: IAM", function () {
     });
     it("does not flag the program's own bindings, which are all to service accounts", async () => {
       const resources = await planned("dev");
-      const members = ofType(resources, T.runInvoker).map((r) => String(r.inputs.member));
+      const members = ofType(resources, T.runServiceIamMember).map((r) => String(r.inputs.member));
       assert.ok(members.length >= 8 && members.every((m) => m.startsWith("serviceAccount:")));
     });
   });

@@ -122,7 +122,7 @@ describe("policies: alerting", function () {
     }
     it("reports a policy that notifies a disabled channel", async () => {
       const resources = await planned("staging");
-      edit(find(resources, T.channel, "slack-errors"), (p) => (p.enabled = false));
+      edit(find(resources, T.notificationChannel, "slack-errors"), (p) => (p.enabled = false));
       const found = await check(alertPolicyNotificationChannel, resources);
       assert.ok(found.length > 0 && found.every((v) => /disabled/.test(v.message)));
     });

@@ -46,7 +46,7 @@ describe("policies: secrets and BigQuery", function () {
     }
     it("reports a token in a notification channel's plain labels", async () => {
       const resources = await planned("prod");
-      const channel = find(resources, T.channel, "slack-errors");
+      const channel = find(resources, T.notificationChannel, "slack-errors");
       edit(channel, (p) => (obj(p, "labels").auth_token = "xoxb-1234567890-abcdefghijklmnop"));
       assert.deepEqual((await check(noPlainSecrets, resources)).map((v) => v.resource), [channel.urn]);
     });

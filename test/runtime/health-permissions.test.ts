@@ -60,7 +60,7 @@ describe("/health with only the permissions the program grants (IAM-enforcing Pu
     const grants = withGrants(plannedGrants(plan, config, spec));
     const proxy = await startIamProxy({ target: sharedEmulators().pubsub.host, grants: pubsubProxyGrants(grants, config.project) });
     proxies.push(proxy);
-    const fn = one(plan, T.fn, (i) => i.name === spec.name, spec.name);
+    const fn = one(plan, T.function, (i) => i.name === spec.name, spec.name);
     const declared = (fn.inputs.serviceConfig as { environmentVariables: Record<string, string> }).environmentVariables;
     const served = await startFunctionProcess({
       source: path.join(ROOT, spec.entry),

@@ -4,20 +4,15 @@
 // (as `evaluateStack` records them) and the existing system, returns the `pulumi import --file`
 // document and the facts the report prints.
 import type { Pipeline } from "../../functions/core/pipeline-types.ts";
+import { RESOURCE_TYPES } from "../../functions/core/resource-types.ts";
 import type { ExistingFunction, ExistingSystem } from "./existing.ts";
 import { ancestorsOf, ROOT_STACK_TYPE, type Declared } from "./urn.ts";
 
-export const TYPES = {
-  topic: "gcp:pubsub/topic:Topic",
-  dataset: "gcp:bigquery/dataset:Dataset",
-  table: "gcp:bigquery/table:Table",
-  database: "gcp:firestore/database:Database",
-  fn: "gcp:cloudfunctionsv2/function:Function",
-  subscription: "gcp:pubsub/subscription:Subscription",
-} as const;
+/** The resource types adoption looks at, by name (functions/core/resource-types.ts). */
+export const TYPES = RESOURCE_TYPES;
 
 /** Types that hold data: always imported, never replaced (a replace would delete the data). */
-export const DATA_HOLDING_TYPES: readonly string[] = [TYPES.topic, TYPES.dataset, TYPES.table, TYPES.database];
+export const DATA_HOLDING_TYPES: readonly string[] = [TYPES.topic, TYPES.dataset, TYPES.table, TYPES.firestoreDatabase];
 
 export interface DeclaredInput extends Declared {
   inputs: Record<string, unknown>;
@@ -109,12 +104,12 @@ function existingMatch(r: DeclaredInput, ctx: AdoptContext): Match | undefined {
       // The provider's table id (the form bigquery/iamBinding.d.ts names a table by).
       return { physicalName: `${dataset}.${table}`, id: `projects/${project}/datasets/${dataset}/tables/${table}` };
     }
-    case TYPES.database: {
+    case TYPES.firestoreDatabase: {
       const name = str(r.inputs.name) ?? "(default)";
       // firestore/database.d.ts: projects/{{project}}/databases/{{name}}
       return ctx.existing.firestoreDatabases.includes(name) ? { physicalName: name, id: `projects/${project}/databases/${name}` } : undefined;
     }
-    case TYPES.fn: {
+    case TYPES.function: {
       const name = str(r.inputs.name);
       const location = str(r.inputs.location) ?? ctx.region;
       // cloudfunctionsv2/function.d.ts: projects/{{project}}/locations/{{location}}/functions/{{name}}
@@ -177,10 +172,10 @@ export function planAdoption(resources: readonly DeclaredInput[], ctx: AdoptCont
   const declaredFunctions = new Set<string>();
   for (const r of resources) {
     if (!r.custom || r.type === ROOT_STACK_TYPE) continue;
-    if (r.type === TYPES.fn && str(r.inputs.name) !== undefined) declaredFunctions.add(str(r.inputs.name)!);
+    if (r.type === TYPES.function && str(r.inputs.name) !== undefined) declaredFunctions.add(str(r.inputs.name)!);
     const match = existingMatch(r, ctx);
     if (match === undefined) continue;
-    if (r.type === TYPES.fn) {
+    if (r.type === TYPES.function) {
       const old = ctx.existing.functions.find((f) => f.name === match.physicalName)!;
       const reason = functionReplaceReason(old);
       if (reason !== undefined) {

@@ -3,8 +3,9 @@
 // root stack resource, whose type is left out. Used to check that an import file puts every resource
 // at the URN the program declares it under (so the next `pulumi up` sees it as the same resource).
 // Pure.
+import { RESOURCE_TYPES } from "../../functions/core/resource-types.ts";
 
-export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+export const ROOT_STACK_TYPE = RESOURCE_TYPES.stack;
 
 export function engineUrn(stack: string, project: string, parentQualifiedType: string | undefined, type: string, name: string): string {
   const qualified = parentQualifiedType === undefined || parentQualifiedType === "" ? type : `${parentQualifiedType}$${type}`;

@@ -3,6 +3,7 @@
 // PreviewDiagnostic) and apitype.ResourceV3 for the states; filled by ShowPreviewDigest in
 // pkg/backend/display/json.go. Every field is `omitempty` in Go except `detailedDiff` (null when
 // the provider gave none) and `op`/`urn`, so everything else is optional here.
+import { RESOURCE_TYPES } from "../../functions/core/resource-types.ts";
 
 /** Step operations the engine may report (deploy.StepOp labels). */
 export type StepOp =
@@ -76,8 +77,8 @@ export interface PreviewDigest {
 export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The resource type of a Cloud Function (2nd gen) in @pulumi/gcp. */
-export const FUNCTION_TYPE = "gcp:cloudfunctionsv2/function:Function";
+export const FUNCTION_TYPE = RESOURCE_TYPES.function;
 /** The resource type of the code archive a function is deployed from. */
-export const BUCKET_OBJECT_TYPE = "gcp:storage/bucketObject:BucketObject";
+export const BUCKET_OBJECT_TYPE = RESOURCE_TYPES.bucketObject;
 /** The root stack resource: always shown in a preview, even when "same". */
-export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+export const ROOT_STACK_TYPE = RESOURCE_TYPES.stack;

@@ -4,16 +4,9 @@
 // scheduler jobs. Pure. Wiring mistakes that would fail in the cloud fail here, all listed at once.
 import type { DeclaredResource } from "../plan/mocks.ts";
 import { RecordingMocks } from "../plan/mocks.ts";
+import { RESOURCE_TYPES as TYPES } from "../../functions/core/resource-types.ts";
 
-export const TYPES = {
-  topic: "gcp:pubsub/topic:Topic",
-  subscription: "gcp:pubsub/subscription:Subscription",
-  function: "gcp:cloudfunctionsv2/function:Function",
-  bucketObject: "gcp:storage/bucketObject:BucketObject",
-  dataset: "gcp:bigquery/dataset:Dataset",
-  table: "gcp:bigquery/table:Table",
-  schedulerJob: "gcp:cloudscheduler/job:Job",
-} as const;
+export { TYPES };
 
 export interface LocalTopic {
   resource: string;

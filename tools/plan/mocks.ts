@@ -3,6 +3,7 @@
 // inputs so that wiring between resources can be checked.
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { INVOKE_TOKENS, RESOURCE_TYPES } from "../../functions/core/resource-types.ts";
 
 export interface DeclaredResource {
   type: string;
@@ -93,7 +94,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-    if (args.token === "gcp:organizations/getProject:getProject") {
+    if (args.token === INVOKE_TOKENS.getProject) {
       const projectId = str(args.inputs.projectId, this.project);
       return { projectId, number: MOCK_PROJECT_NUMBER, name: projectId, id: `projects/${projectId}` };
     }
@@ -103,15 +104,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   private computed(type: string, name: string, i: Record<string, unknown>): Record<string, unknown> {
     const p = str(i.project, this.project);
     switch (type) {
-      case "gcp:serviceaccount/account:Account": {
+      case RESOURCE_TYPES.account: {
         const email = `${str(i.accountId, name)}@${p}.iam.gserviceaccount.com`;
         return { email, member: `serviceAccount:${email}`, name: `projects/${p}/serviceAccounts/${email}`, id: `projects/${p}/serviceAccounts/${email}` };
       }
-      case "gcp:pubsub/topic:Topic":
+      case RESOURCE_TYPES.topic:
         return { id: `projects/${p}/topics/${str(i.name, name)}` };
-      case "gcp:pubsub/subscription:Subscription":
+      case RESOURCE_TYPES.subscription:
         return { id: `projects/${p}/subscriptions/${str(i.name, name)}` };
-      case "gcp:cloudfunctionsv2/function:Function": {
+      case RESOURCE_TYPES.function: {
         const fn = str(i.name, name);
         const location = str(i.location, this.region);
         const serviceConfig = (i.serviceConfig ?? {}) as Record<string, unknown>;
@@ -125,37 +126,37 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           },
         };
       }
-      case "gcp:storage/bucket:Bucket":
+      case RESOURCE_TYPES.bucket:
         return { url: `gs://${str(i.name, name)}` };
-      case "gcp:storage/bucketObject:BucketObject":
+      case RESOURCE_TYPES.bucketObject:
         return { id: `${str(i.bucket, "bucket")}-${str(i.name, name)}`, md5hash: "mock" };
-      case "gcp:secretmanager/secret:Secret":
+      case RESOURCE_TYPES.secret:
         return { id: `projects/${p}/secrets/${str(i.secretId, name)}`, name: `projects/${p}/secrets/${str(i.secretId, name)}` };
-      case "gcp:secretmanager/secretVersion:SecretVersion":
+      case RESOURCE_TYPES.secretVersion:
         return { version: "1", name: `${str(i.secret, "secret")}/versions/1` };
-      case "gcp:monitoring/notificationChannel:NotificationChannel":
+      case RESOURCE_TYPES.notificationChannel:
         return { name: `projects/${p}/notificationChannels/${name}` };
-      case "gcp:monitoring/alertPolicy:AlertPolicy":
+      case RESOURCE_TYPES.alertPolicy:
         return { name: `projects/${p}/alertPolicies/${name}` };
-      case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+      case RESOURCE_TYPES.uptimeCheck:
         return { uptimeCheckId: `${name}-check-id`, name: `projects/${p}/uptimeCheckConfigs/${name}-check-id` };
-      case "gcp:monitoring/dashboard:Dashboard":
+      case RESOURCE_TYPES.dashboard:
         return { id: `projects/${p}/dashboards/${name}` };
-      case "gcp:bigquery/dataset:Dataset":
+      case RESOURCE_TYPES.dataset:
         return { id: `projects/${p}/datasets/${str(i.datasetId, name)}` };
-      case "gcp:projects/service:Service":
+      case RESOURCE_TYPES.projectService:
         return { id: `${p}/${str(i.service, name)}` };
-      case "gcp:projects/serviceIdentity:ServiceIdentity": {
+      case RESOURCE_TYPES.serviceIdentity: {
         const email = serviceAgentEmail(str(i.service, name));
         return { id: `projects/${p}/services/${str(i.service, name)}`, email, member: `serviceAccount:${email}` };
       }
-      case "gcp:firestore/database:Database":
+      case RESOURCE_TYPES.firestoreDatabase:
         return { id: `projects/${p}/databases/${str(i.name, "(default)")}`, uid: `${name}-uid` };
-      case "gcp:artifactregistry/repository:Repository": {
+      case RESOURCE_TYPES.artifactRepository: {
         const location = str(i.location, this.region);
         return { id: `projects/${p}/locations/${location}/repositories/${str(i.repositoryId, name)}`, name: str(i.repositoryId, name) };
       }
-      case "random:index/randomId:RandomId": {
+      case RESOURCE_TYPES.randomId: {
         // Seeded by the logical name and the keepers: new keepers, new value, as with the provider.
         const bytes = fakeBytes(`${name}:${JSON.stringify(i.keepers ?? {})}`, typeof i.byteLength === "number" ? i.byteLength : 8);
         const b64Url = bytes.toString("base64url");

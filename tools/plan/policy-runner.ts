@@ -15,6 +15,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { RESOURCE_TYPES } from "../../functions/core/resource-types.ts";
 import { POLICIES } from "../../policies/policies.ts";
 import { captureStack } from "./policy-capture.ts";
 import type { CaptureOptions, RegisteredResource } from "./policy-capture.ts";
@@ -123,7 +124,7 @@ async function guarded(policyName: string, onUnknown: (message: string) => void,
 
 export async function runPolicies(resources: readonly RegisteredResource[], policies: Policies = POLICIES, options: RunOptions = {}): Promise<Violation[]> {
   const violations: Violation[] = [];
-  const stackUrn = resources.find((r) => r.type === "pulumi:pulumi:Stack")?.urn ?? "";
+  const stackUrn = resources.find((r) => r.type === RESOURCE_TYPES.stack)?.urn ?? "";
   const stackResources = toPolicyResources(resources);
 
   for (const policy of policies) {
