@@ -256,8 +256,10 @@ export function recordAndDecide(
   recordedAt: Date,
   now: Date,
   timeZone: string,
+  /** Days a document this step creates is kept after its game date (the stack's phase-state retention). */
+  retentionDays: number = RETENTION_DEFAULTS.phaseState,
 ): RecordStep {
-  const base = current ?? emptyPhaseState(transition.id, c.gameDate, latchMode, recordedAt);
+  const base = current ?? emptyPhaseState(transition.id, c.gameDate, latchMode, recordedAt, retentionDays);
   const applied = applyCompletion(base, c, recordedAt);
   // Judged in the document's own mode: the completion was routed to this latch by its own time.
   const decision = decideFor(applied.doc, transition, now, timeZone, latchMode === "daily" ? undefined : latchMode);

@@ -8,7 +8,10 @@ import { formatIssues } from "./zod-issues.ts";
 export const SCHEDULED_ENV_KEYS = {
   /** Days before today (in the pipeline's zone) the jobs look at; today and tomorrow are always included. */
   lookbackDays: "SCHEDULED_LOOKBACK_DAYS",
-  /** Minutes a latched trigger may stay pending before the sweeper re-publishes it. */
+  /**
+   * Minutes a latched trigger may stay pending before the sweeper re-publishes it. Never taken below
+   * the latching call's own publish grace (the sweeper waits the longer of the two, sweep-rules.ts).
+   */
   pendingGraceMinutes: "SWEEP_PENDING_GRACE_MINUTES",
 } as const;
 

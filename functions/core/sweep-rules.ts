@@ -4,7 +4,7 @@
 import type { Decision } from "./decision-types.ts";
 import { isCounting, nextDeadline } from "./decision.ts";
 import type { Transition } from "./pipeline-types.ts";
-import { decideFor, phaseStateDocId, type LatchMode, type PhaseStateDoc } from "./phase-state.ts";
+import { decideFor, phaseStateDocId, republishDue, type LatchMode, type PhaseStateDoc } from "./phase-state.ts";
 import { addDays, instantMs, todayIn } from "./run-mode.ts";
 
 const MS_PER_MINUTE = 60_000;
@@ -15,6 +15,17 @@ export interface SweepPolicy {
    * (publish failed, instance died) and re-published. Shorter would race the orchestrator's own publish.
    */
   pendingGraceMinutes: number;
+  /**
+   * How long a pending trigger belongs to the call that latched it (the tracker's publishGraceMsFor).
+   * The sweeper never republishes sooner, whatever pendingGraceMinutes says: sooner could race that
+   * call's own publish and send the trigger twice.
+   */
+  publishGraceMs: number;
+}
+
+/** The sweeper's grace: the configured minutes, but never less than the latching call's publish grace. */
+export function sweepPendingGraceMs(policy: SweepPolicy): number {
+  return Math.max(policy.pendingGraceMinutes * MS_PER_MINUTE, policy.publishGraceMs);
 }
 
 export interface StallFinding {
@@ -51,8 +62,8 @@ export function planSweep(doc: PhaseStateDoc, transition: Transition, now: Date,
     latchMode: doc.latchMode,
   };
   if (doc.trigger !== null) {
-    const pendingMs = now.getTime() - instantMs(doc.trigger.decidedAt);
-    const republish = doc.trigger.state === "pending" && pendingMs >= policy.pendingGraceMinutes * MS_PER_MINUTE;
+    // The tracker's rule: after the grace, or at once when the latching call recorded a refused publish.
+    const republish = republishDue(doc.trigger, now, sweepPendingGraceMs(policy));
     return { ...base, decision: null, republish, latch: false, stall: null, nextDeadline: null };
   }
   const decision = decideFor(doc, transition, now, timeZone);

@@ -70,6 +70,8 @@ export interface TrackerDeps {
   claimsCollection?: string;
   /** How long a pending trigger belongs to the call that latched it (default publishGraceMsFor). */
   publishGraceMs?: number;
+  /** Days a phase-state document is kept after its game date (the stack's retention; default retention.ts). */
+  phaseStateRetentionDays?: number;
 }
 
 /** Clocks of two instances may disagree a little; the grace period allows for it. */
@@ -167,6 +169,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
               now,
               now,
               deps.timeZone,
+              deps.phaseStateRetentionDays,
             );
             if (step.write) tx.set(ref, step.doc);
             return { doc: step.doc, changed: step.changed, latchedNow: step.latchedNow, decision: step.decision, ref };

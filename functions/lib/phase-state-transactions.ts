@@ -28,6 +28,8 @@ export interface PhaseStateTransactionDeps {
   timeZone: string;
   /** Firestore transactions under contention can take longer than one plain write. */
   transactionTimeoutMs?: number;
+  /** Days a phase-state document created here is kept after its game date (default retention.ts). */
+  phaseStateRetentionDays?: number;
 }
 
 export interface TransactionOutcome {
@@ -80,6 +82,7 @@ export function createPhaseStateTransactions(deps: PhaseStateTransactionDeps) {
           recordedAt,
           now,
           deps.timeZone,
+          deps.phaseStateRetentionDays,
         );
         if (step.write) tx.set(ref, step.doc);
         return { ref, doc: step.doc, changed: step.changed, latchedNow: step.latchedNow, decision: step.decision };

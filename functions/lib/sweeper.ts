@@ -1,5 +1,6 @@
 // The stall sweeper: every few minutes, for each phase-state document of the recent game dates,
-// - re-publishes a trigger left pending (outbox) past the grace period, one run at a time;
+// - re-publishes a trigger left pending (outbox) past the grace period (never shorter than the
+//   latching call's own), or at once when that call recorded a refused publish; one run at a time;
 // - applies time-based rules (phase 4->5 tiers, the phase 2->3 deadline) when no message arrives,
 //   by re-running decide() at `now` in the single writer's transaction, then publishing;
 // - alerts once per latch when a phase has not triggered within transition.stallAfterMinutes;
@@ -10,7 +11,7 @@ import type { Pipeline, Transition } from "../core/pipeline-types.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { statusRowOf } from "../core/phase-state.ts";
 import type { BigQueryStore } from "./bigquery-store.ts";
-import { lookbackRange, planSweep, stallAlertId, type SweepPlan, type SweepPolicy } from "../core/sweep-rules.ts";
+import { lookbackRange, planSweep, stallAlertId, sweepPendingGraceMs, type SweepPlan, type SweepPolicy } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
 import type { AlertLedger } from "./alert-ledger.ts";
 import type { OutboxRepublisher, RepublishOutcome } from "./outbox-republisher.ts";
@@ -19,6 +20,7 @@ import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { describeError, errorType } from "./errors.ts";
 import type { Breaker } from "./circuit-breaker.ts";
+import { DEFAULT_TRANSACTION_TIMEOUT_MS, publishGraceMsFor } from "./completion-tracker.ts";
 
 export interface SweeperDeps {
   db: Firestore;
@@ -33,7 +35,12 @@ export interface SweeperDeps {
   store: Pick<BigQueryStore, "upsertStatus">;
   alerter: Alerter;
   logger: Logger;
-  policy: SweepPolicy & { lookbackDays: number };
+  policy: Omit<SweepPolicy, "publishGraceMs"> & { lookbackDays: number };
+  /**
+   * How long a pending trigger belongs to the orchestrator call that latched it (default: the
+   * tracker's publishGraceMsFor with its default transaction bound, as the orchestrators run).
+   */
+  publishGraceMs?: number;
 }
 
 export interface SweepFailure {
@@ -66,6 +73,15 @@ export interface SweepReport {
 export function createSweeper(deps: SweeperDeps) {
   const { logger, pipeline } = deps;
   const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
+  const policy: SweepPolicy = { ...deps.policy, publishGraceMs: deps.publishGraceMs ?? publishGraceMsFor(DEFAULT_TRANSACTION_TIMEOUT_MS) };
+  const graceMs = sweepPendingGraceMs(policy);
+  if (graceMs > policy.pendingGraceMinutes * 60_000) {
+    // A shorter grace could race the latching call's own publish and send the trigger twice.
+    logger.warning(`sweeper: pending grace of ${policy.pendingGraceMinutes} min is shorter than the latching call's publish grace; waiting ${Math.ceil(graceMs / 1000)} s instead`, {
+      pending_grace_minutes: policy.pendingGraceMinutes,
+      effective_grace_ms: graceMs,
+    });
+  }
 
   const readDocs = (fromDate: string, toDate: string) =>
     readPhaseStates({ db: deps.db, stateCollection: deps.stateCollection, breaker: deps.breaker, logger }, fromDate, toDate);
@@ -103,7 +119,7 @@ export function createSweeper(deps: SweeperDeps) {
         }
         let plan: SweepPlan;
         try {
-          plan = planSweep(doc, transition, now, pipeline.timeZone, deps.policy);
+          plan = planSweep(doc, transition, now, pipeline.timeZone, policy);
         } catch (error) {
           fail(docId, "plan", error);
           continue;

@@ -2,14 +2,17 @@
 // re-publishing pending triggers after the grace period, stall findings in the latch's own mode.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { latchTrigger, decideFor, markPublished } from "../../functions/core/phase-state.ts";
+import { latchTrigger, decideFor, markLatchIncomplete, markPublished } from "../../functions/core/phase-state.ts";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
-import { latchCauseOf, lookbackRange, planSweep, stallAlertId } from "../../functions/core/sweep-rules.ts";
+import { latchCauseOf, lookbackRange, planSweep, stallAlertId, sweepPendingGraceMs } from "../../functions/core/sweep-rules.ts";
+import { DEFAULT_TRANSACTION_TIMEOUT_MS, publishGraceMsFor } from "../../functions/lib/completion-tracker.ts";
 import { executionLogRowOf } from "../../functions/core/phase-state.ts";
 import { completion, docWith, MINUTE, PIPELINE, transitionOf } from "./support.ts";
 
 const TZ = "America/New_York";
-const POLICY = { pendingGraceMinutes: 2 };
+// The latching orchestrator's own grace, as deployed (about 75 s).
+const PUBLISH_GRACE_MS = publishGraceMsFor(DEFAULT_TRANSACTION_TIMEOUT_MS);
+const POLICY = { pendingGraceMinutes: 2, publishGraceMs: PUBLISH_GRACE_MS };
 const PHASE4 = transitionOf(PIPELINE, "phase4-to-phase5");
 const PHASE3 = transitionOf(PIPELINE, "phase3-to-phase4");
 const PHASE2 = transitionOf(PIPELINE, "phase2-to-phase3");
@@ -79,6 +82,33 @@ describe("sweep rules: planSweep", () => {
     assert.equal(late.stall, null);
     const published = markPublished(pending, "m1", at(6));
     assert.equal(planSweep(published, PHASE4, at(6000), TZ, POLICY).republish, false);
+  });
+
+  it("the sweeper's grace is never shorter than the latching call's publish grace, whatever is configured", () => {
+    assert.ok(PUBLISH_GRACE_MS > MINUTE && PUBLISH_GRACE_MS < 2 * MINUTE, `publish grace ${PUBLISH_GRACE_MS} ms`);
+    const doc = phase4Doc(5);
+    const pending = latchTrigger(doc, PHASE4, decideFor(doc, PHASE4, at(5), TZ), latchCauseOf(doc), at(5));
+    const oneMinute = { pendingGraceMinutes: 1, publishGraceMs: PUBLISH_GRACE_MS };
+    const latchedAt = at(5).getTime();
+    assert.equal(planSweep(pending, PHASE4, at(6), TZ, oneMinute).republish, false, "1 min configured: the latching call may still be publishing");
+    assert.equal(planSweep(pending, PHASE4, new Date(latchedAt + PUBLISH_GRACE_MS - 1), TZ, oneMinute).republish, false);
+    assert.equal(planSweep(pending, PHASE4, new Date(latchedAt + PUBLISH_GRACE_MS), TZ, oneMinute).republish, true);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 24 * 60 }), fc.integer({ min: 0, max: 10 * MINUTE }), (minutes, publishGraceMs) => {
+        const grace = sweepPendingGraceMs({ pendingGraceMinutes: minutes, publishGraceMs });
+        return grace >= publishGraceMs && grace >= minutes * MINUTE && (grace === publishGraceMs || grace === minutes * MINUTE);
+      }),
+    );
+  });
+
+  it("a pending trigger whose latching call recorded a refused publish is re-published at once (the tracker's republishDue)", () => {
+    const doc = phase4Doc(5);
+    const pending = latchTrigger(doc, PHASE4, decideFor(doc, PHASE4, at(5), TZ), latchCauseOf(doc), at(5));
+    const refused = markLatchIncomplete(pending, { publishFailed: true, rowsOwedBy: null }, at(5));
+    assert.ok(refused.trigger?.publishFailedAt);
+    assert.equal(planSweep(pending, PHASE4, at(5), TZ, POLICY).republish, false);
+    assert.equal(planSweep(refused, PHASE4, at(5), TZ, POLICY).republish, true);
+    assert.equal(planSweep(markPublished(refused, "m1", at(5)), PHASE4, at(5), TZ, POLICY).republish, false, "published meanwhile: nothing to do");
   });
 
   it("stall: after stallAfterMinutes without a trigger, naming the missing processors; not before", () => {

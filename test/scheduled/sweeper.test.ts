@@ -12,6 +12,8 @@ import type { SweepReport } from "../../functions/lib/sweeper.ts";
 import { createBigQueryClient, createBigQueryStore, type BigQueryStore } from "../../functions/lib/bigquery-store.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
 import { setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
+import { DEFAULT_TRANSACTION_TIMEOUT_MS, publishGraceMsFor } from "../../functions/lib/completion-tracker.ts";
+import { SCHEDULED_ENV_KEYS } from "../../functions/core/scheduled-config.ts";
 import { createTriggerDeduper } from "../../functions/lib/trigger-dedupe.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
@@ -65,10 +67,10 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     await db.terminate();
   });
 
-  function sweeperJob() {
+  function sweeperJob(extra: Record<string, string> = {}) {
     const job = buildScheduledJob(
       "sweeper",
-      scheduledEnv({ functionName: "phase-sweeper", projectId: sharedEmulators().projectId, bigqueryUrl: bq.url, prefix, pipeline: config, slackUrl: slack.url }),
+      scheduledEnv({ functionName: "phase-sweeper", projectId: sharedEmulators().projectId, bigqueryUrl: bq.url, prefix, pipeline: config, slackUrl: slack.url, extra }),
       logs.logger,
     );
     jobs.push(job);
@@ -180,7 +182,7 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     assert.equal((await drain(sub)).length, 1);
   });
 
-  it("a trigger left pending by a failed publish is published exactly once by two racing sweeper instances", async () => {
+  it("a trigger whose latching call recorded a refused publish is published at once (within the grace), exactly once by two racing sweeper instances", async () => {
     const phase4 = transitionOf(pipeline, "phase4-to-phase5");
     // A real fault: the output topic does not exist yet, so the orchestrator's publish fails (NOT_FOUND).
     const tracker = trackerAt(phase4, T0);
@@ -188,14 +190,13 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     for (const p of phase4.processors) last = await tracker.record(completion(p.name, GAME_DATE, T0));
     assert.equal(last!.trigger?.state, "pending");
     assert.equal(last!.done, false);
+    assert.ok((await stateDoc(phase4)).trigger?.publishFailedAt, "the latching call recorded that Pub/Sub refused its publish");
     const sub = await subscribe(phase4.outputTopicName);
 
     const first = sweeperJob();
     const second = sweeperJob();
-    const withinGrace = await first.sweep(at(1));
-    assert.deepEqual(withinGrace.published, [], "the orchestrator's own redelivery gets the grace period");
-
-    const reports = await Promise.all([first.sweep(at(3)), second.sweep(at(3))]);
+    // 1 min after the latch, well within the 2-min grace: nobody is publishing any more, so no waiting.
+    const reports = await Promise.all([first.sweep(at(1)), second.sweep(at(1))]);
     assert.ok(reports.every((r) => r.ok), JSON.stringify(reports.map((r) => r.failures)));
     assert.equal(reports.flatMap((r) => r.published).length, 1, JSON.stringify(reports));
     assert.equal(reports.flatMap((r) => r.skipped).length, 1, "the other run saw it claimed or already published");
@@ -214,6 +215,34 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     const dedupe = createTriggerDeduper(db, `${prefix}consumed_triggers`);
     assert.equal(await dedupe.firstDelivery(String(triggers[0]!.data.trigger_id)), true);
     assert.equal(await dedupe.firstDelivery(String(triggers[0]!.data.trigger_id)), false);
+  });
+
+  it("configured with a 1-min grace, the sweeper still leaves a pending trigger to its latching call for the whole publish grace", async () => {
+    const phase4 = transitionOf(pipeline, "phase4-to-phase5");
+    const sub = await subscribe(phase4.outputTopicName);
+    const tracker = trackerAt(phase4, T0);
+    for (const p of phase4.processors.slice(0, 4)) assert.equal((await tracker.record(completion(p.name, GAME_DATE, T0))).done, true);
+    // The latching call commits the latch and dies before publishing (nothing recorded as failed).
+    const latched = await tracker.recordInFirestore(completion(phase4.processors[4]!.name, GAME_DATE, T0), T0);
+    assert.equal(latched.latchedNow, true);
+    assert.equal(latched.doc.trigger?.publishFailedAt, null);
+
+    const sweeper = sweeperJob({ [SCHEDULED_ENV_KEYS.pendingGraceMinutes]: "1" });
+    assert.equal(logs.find("WARNING").filter((e) => e.message.includes("shorter than the latching call's publish grace")).length, 1, "the raised grace is said at start");
+    const graceMs = publishGraceMsFor(DEFAULT_TRANSACTION_TIMEOUT_MS);
+    assert.ok(graceMs > MINUTE, `publish grace ${graceMs} ms is longer than the configured minute`);
+    const afterOneMinute = await sweeper.sweep(at(1));
+    assert.equal(afterOneMinute.ok, true, JSON.stringify(afterOneMinute.failures));
+    assert.deepEqual([afterOneMinute.published, afterOneMinute.skipped], [[], []], "the latching call may still be publishing");
+    const justBefore = await sweeper.sweep(new Date(T0.getTime() + graceMs - 1000));
+    assert.deepEqual(justBefore.published, []);
+    assert.equal((await stateDoc(phase4)).trigger?.state, "pending");
+
+    const due = await sweeper.sweep(new Date(T0.getTime() + graceMs));
+    assert.deepEqual(due.published, [`phase4-to-phase5:${GAME_DATE}:daily`], JSON.stringify(due));
+    const triggers = await drain(sub);
+    assert.equal(triggers.length, 1, JSON.stringify(triggers));
+    assert.equal((await stateDoc(phase4)).trigger?.state, "published");
   });
 
   it("a silent phase alerts once per latch (across runs and instances), naming the missing processors, without writing phase state", async () => {
