@@ -144,13 +144,16 @@ describe("delivery: a real push subscription, and 20 completions at once (end to
       },
       settings.minimumBackoffSeconds * 1000 + 30_000,
     );
-    await new Promise((r) => setTimeout(r, 1500)); // let any late duplicate arrive
+    const copies = 1 + (messages.length - 1) * 2;
+    await waitFor("every copy to be pushed and recorded", () => fn.logs.filter((l) => l.event === "dual_write_succeeded").length >= copies);
+    await waitFor("the trigger to reach the consumer", () => triggers.effective.length >= 1);
+    await triggers.settle(1500); // a quiet period: any late duplicate (delivery or trigger) would show here
     // The same Pub/Sub message id was answered 500 and then recorded: a real redelivery by the emulator.
     const failedFirst = fn.logs.filter((l) => l.event === "dual_write_failed" && l.message_id === firstId);
     const recordedFirst = fn.logs.filter((l) => l.event === "dual_write_succeeded" && l.message_id === firstId);
     assert.deepEqual([failedFirst.length, recordedFirst.length], [1, 1]);
     const recorded = fn.logs.filter((l) => l.event === "dual_write_succeeded");
-    assert.equal(recorded.length, 1 + (messages.length - 1) * 2, "every copy was pushed and answered 2xx");
+    assert.equal(recorded.length, copies, "every copy was pushed and answered 2xx, none twice");
     assert.equal(Object.keys(state.entries).length, messages.length);
     assert.equal(bq.rows("phase_completions").length, messages.length, "one row per completion");
     // A publisher-retry copy of the completing message may arrive while the trigger is still pending:
@@ -194,8 +197,8 @@ describe("delivery: a real push subscription, and 20 completions at once (end to
     // only the latching call does, so exactly one trigger leaves.
     const triggerIds = new Set(responses.flatMap((r) => (r.body.trigger ? [(r.body.trigger as { trigger_id: string }).trigger_id] : [])));
     assert.deepEqual([...triggerIds], [`${transition.id}:${gameDate}:daily`]);
-    await waitFor("the trigger to arrive", () => triggers.raw.length > 0);
-    await new Promise((r) => setTimeout(r, 1500)); // any duplicate would arrive by now
+    await waitFor("the trigger to reach the consumer", () => triggers.effective.length >= 1);
+    await triggers.settle(1500); // a quiet period: any duplicate would arrive here
     assert.equal(triggers.raw.length, 1);
     const doc = (await db.collection(`${prefix}phase_state`).get()).docs[0]?.data() as { entries: object; trigger: { state: string } };
     assert.equal(Object.keys(doc.entries).length, 20);

@@ -102,14 +102,22 @@ describe("orchestrators end to end (today's message shapes)", function () {
     return sub;
   }
 
-  async function pullAll(sub: Subscription, waitMs: number) {
+  /**
+   * The triggers on sub: waits until `expected` have arrived (however slow the machine; bounded only to
+   * catch a hang), then a quiet period in which a duplicate would show up, then closes.
+   */
+  async function pullAll(sub: Subscription, expected = 1, quietMs = 1500) {
     const got: { data: Record<string, unknown>; attributes: Record<string, string> }[] = [];
     sub.on("message", (m) => {
       got.push({ data: JSON.parse(m.data.toString("utf8")) as Record<string, unknown>, attributes: m.attributes });
       m.ack();
     });
-    await new Promise((r) => setTimeout(r, waitMs));
-    await sub.close();
+    try {
+      await waitFor(`${expected} trigger(s) on ${sub.name}`, () => got.length >= expected);
+      await new Promise((r) => setTimeout(r, quietMs));
+    } finally {
+      await sub.close();
+    }
     return got;
   }
 
@@ -138,7 +146,7 @@ describe("orchestrators end to end (today's message shapes)", function () {
         assert.equal(again.body.firestore, "duplicate");
       }
 
-      const triggers = await pullAll(sub, 1500);
+      const triggers = await pullAll(sub);
       assert.equal(triggers.length, 1, `exactly one trigger, got ${JSON.stringify(triggers)}`);
       const trigger = triggers[0]!;
       assert.equal(trigger.attributes.trigger_id, trigger.data.trigger_id);
@@ -191,7 +199,7 @@ describe("orchestrators end to end (today's message shapes)", function () {
     assert.deepEqual((bad.body.errors as { path: string }[]).map((e) => e.path), ["metadata.completion_pct"]);
     await waitFor("the quarantine alert", () => slack.received.some((a) => String(a.text).includes("quarantined")));
 
-    const triggers = await pullAll(sub, 1500);
+    const triggers = await pullAll(sub);
     assert.equal(triggers.length, 1, JSON.stringify(triggers));
     assert.equal(triggers[0]!.data.upstream_completion_pct, 95);
     const completions = bq.rows("phase_completions").filter((r) => r.transition_id === transition.id);

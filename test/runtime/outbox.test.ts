@@ -115,6 +115,8 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     assert.equal(redelivered.body.firestore, "duplicate");
     assert.equal((await stateOf(prefix))?.trigger?.state, "published");
 
+    // The trigger reaches the consumer however slow the machine; then a quiet period for any duplicate.
+    await waitFor("the trigger to reach the consumer", () => downstream.effective.length >= 1);
     await downstream.settle(1500);
     await downstream.close();
     // Raw deliveries: 1, or more if a publish attempt given up during the outage still reached the
@@ -125,12 +127,14 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     assert.equal(bq.rows("phase_execution_log").filter((r) => r.trigger_id === `${transition.id}:2026-01-15:daily`).length, 1);
   });
 
-  it("crash (SIGKILL) after the pending mark, before the publish: the redelivery waits out the grace period (500), then a restarted instance publishes it; one delivery", async () => {
+  it("crash (SIGKILL) after the pending mark, before the publish: the redelivery waits out the grace period (500), then a restarted instance publishes it; one delivery", async function () {
+    this.timeout(300_000);
     const prefix = collectionPrefix("outbox_crash");
     const gameDate = "2026-01-16";
     const triggerId = `${transition.id}:${gameDate}:daily`;
-    // 2 s Firestore attempts: the grace period (a publish plus its mark with every retry) is ~21 s, not ~75 s.
-    const attemptMs = 2000;
+    // 15 s Firestore attempts, patient enough that no call that must succeed is given up on a loaded
+    // machine: the grace period (a publish plus its mark with every retry) is then ~60 s, not ~75 s.
+    const attemptMs = 15_000;
     const knobs = { [LOCAL_KNOBS.firestoreAttemptTimeoutMs]: String(attemptMs) };
     const fn = await start(prefix, knobs);
     const downstream = await consumer(prefix);
@@ -167,6 +171,8 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     assert.deepEqual(r.body.trigger, { trigger_id: triggerId, state: "published" });
     assert.equal((await stateOf(prefix))?.trigger?.state, "published");
 
+    // The trigger reaches the consumer however slow the machine; then a quiet period for any duplicate.
+    await waitFor("the trigger to reach the consumer", () => downstream.effective.length >= 1);
     await downstream.settle(1500);
     await downstream.close();
     // The killed instance's publish was held by the stalled proxy and died with its socket, so the
