@@ -195,6 +195,7 @@ export class Alerting extends Component<Kinds> {
       dashboard: this.dashboard.id,
     });
   }
+
   /** One alert policy, documented with its runbook link. */
   private policy(
     spec: AlertPolicySpec,
