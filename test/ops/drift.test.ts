@@ -57,7 +57,7 @@ describe("drift: readPreview", () => {
       ["[]", /array/],
       ["42", /number/],
       ["{}", /none of the keys/],
-      ['{"steps": [{"op": "same"}]}', /steps\.0\.urn/],
+      ['{"steps": [{"op": "same"}]}', /steps\[0\]\.urn/],
       ['{"steps": []}', /no steps/],
     ];
     for (const [text, reason] of cases) {
