@@ -1,5 +1,6 @@
 // When is a phase complete enough to trigger the next one? Pure: the same input always gives the
 // same decision, so the orchestrator (on message arrival) and the sweeper (on a schedule) agree.
+import { ContractViolationError } from "./error-family.ts";
 import type { Decision, DecisionInput, PhaseEntry } from "./decision-types.ts";
 import { DEFAULT_PIPELINE } from "./pipeline-defaults.ts";
 import {
@@ -29,7 +30,7 @@ export function isCounting(status: CompletionStatus): boolean {
 export function mergeEntry(existing: PhaseEntry | undefined, incoming: PhaseEntry): PhaseEntry {
   if (existing === undefined) return incoming;
   if (existing.processor !== incoming.processor) {
-    throw new Error(`cannot merge entries of ${existing.processor} and ${incoming.processor}`);
+    throw new ContractViolationError(`cannot merge entries of ${existing.processor} and ${incoming.processor}`);
   }
   return compareEntries(incoming, existing) > 0 ? incoming : existing;
 }

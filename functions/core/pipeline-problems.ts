@@ -2,6 +2,7 @@
 // `transitions[1].rule.majorityPct`. Pure.
 import type { z } from "zod";
 import { issueProblems } from "./zod-issues.ts";
+import { ConfigurationError } from "./error-family.ts";
 
 /** One problem found in a pipeline config, located by a path like `transitions[1].rule.majorityPct`. */
 export interface ConfigProblem {
@@ -10,11 +11,11 @@ export interface ConfigProblem {
 }
 
 /** Thrown by parse/apply/load: lists every problem at once, each naming its path. */
-export class PipelineConfigError extends Error {
+export class PipelineConfigError extends ConfigurationError {
+  override readonly name: string = "PipelineConfigError";
   readonly problems: string[];
   constructor(context: string, problems: string[]) {
     super(`${context}: ${problems.length} problem(s)\n  - ${problems.join("\n  - ")}`);
-    this.name = "PipelineConfigError";
     this.problems = problems;
   }
 }

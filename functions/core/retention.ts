@@ -3,6 +3,8 @@
 // policy on that field (declared by infra for each collection group) deletes it once past. The
 // retention is per stack: infra validates it and hands it to the functions in one variable. Pure.
 
+import { ConfigurationError } from "./error-family.ts";
+
 /** The TTL field: a Firestore timestamp, the instant after which the document may be deleted. */
 export const EXPIRE_AT_FIELD = "expire_at";
 
@@ -55,11 +57,11 @@ export function retentionProblems(value: Partial<Record<string, unknown>>): stri
 export function resolveRetention(overrides: unknown): RetentionDays {
   if (overrides === undefined) return { ...RETENTION_DEFAULTS };
   if (typeof overrides !== "object" || overrides === null || Array.isArray(overrides)) {
-    throw new Error("retention: must be an object of day counts");
+    throw new ConfigurationError("retention: must be an object of day counts");
   }
   const merged = { ...RETENTION_DEFAULTS, ...(overrides as Record<string, unknown>) };
   const problems = retentionProblems(merged);
-  if (problems.length > 0) throw new Error(`invalid retention: ${problems.join("; ")}`);
+  if (problems.length > 0) throw new ConfigurationError(`invalid retention: ${problems.join("; ")}`);
   return merged as RetentionDays;
 }
 
@@ -71,12 +73,12 @@ export function retentionFromEnv(env: Record<string, string | undefined>): Reten
   try {
     parsed = JSON.parse(raw);
   } catch (error) {
-    throw new Error(`${RETENTION_ENV_KEY}: not JSON: ${(error as Error).message}`, { cause: error });
+    throw new ConfigurationError(`${RETENTION_ENV_KEY}: not JSON: ${(error as Error).message}`, { cause: error });
   }
   try {
     return resolveRetention(parsed);
   } catch (error) {
-    throw new Error(`${RETENTION_ENV_KEY}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigurationError(`${RETENTION_ENV_KEY}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { DEFAULT_TRIGGER_MODE, TRIGGER_MODES, type TriggerMode } from "./trigger-routing.ts";
 import { formatIssues } from "./zod-issues.ts";
+import { ConfigurationError } from "./error-family.ts";
 
 export const RUNTIME_ENV_KEYS = {
   pipelineConfig: "PIPELINE_CONFIG",
@@ -110,10 +111,10 @@ export interface RuntimeEnv {
   warnings: string[];
 }
 
-export class RuntimeEnvError extends Error {
+export class RuntimeEnvError extends ConfigurationError {
+  override readonly name: string = "RuntimeEnvError";
   constructor(readonly problems: string[]) {
     super(`invalid function environment: ${problems.join("; ")}`);
-    this.name = "RuntimeEnvError";
   }
 }
 

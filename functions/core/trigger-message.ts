@@ -2,6 +2,7 @@
 // Every trigger carries our fields; each downstream service also gets what it reads today
 // (docs/ARCHITECTURE.md, "Compatibility"), so a trigger can never again be rejected for a missing
 // field (docs/ARCHITECTURE.md FM7). Pure.
+import { ConfigurationError, ContractViolationError } from "./error-family.ts";
 import { z } from "zod";
 import type { Decision } from "./decision-types.ts";
 import { RUN_MODES } from "./pipeline-types.ts";
@@ -126,7 +127,7 @@ export interface TriggerContext {
  */
 export function buildTriggerMessage(transition: TriggerTransition, decision: Decision, ctx: TriggerContext): TriggerMessage {
   if (!decision.trigger) {
-    throw new Error(`${transition.id}: no trigger for a decision that does not fire (reason "${decision.reason}")`);
+    throw new ContractViolationError(`${transition.id}: no trigger for a decision that does not fire (reason "${decision.reason}")`);
   }
   const message: TriggerMessage = {
     game_date: ctx.gameDate,
@@ -149,7 +150,7 @@ export function buildTriggerMessage(transition: TriggerTransition, decision: Dec
       break;
     case "phase6_exporter": {
       if (transition.rule.kind !== "completion_pct") {
-        throw new Error(`${transition.id}: the phase 6 exporter needs export_types, which only a completion_pct rule defines`);
+        throw new ConfigurationError(`${transition.id}: the phase 6 exporter needs export_types, which only a completion_pct rule defines`);
       }
       message.export_types = [...transition.rule.exportTypes];
       message.target_date = ctx.gameDate;
@@ -165,7 +166,7 @@ export function buildTriggerMessage(transition: TriggerTransition, decision: Dec
   }
   const checked = parseTriggerMessage(transition, message);
   if (!checked.ok) {
-    throw new Error(`${transition.id}: built an invalid trigger: ${describeErrors(checked.errors)}`);
+    throw new ContractViolationError(`${transition.id}: built an invalid trigger: ${describeErrors(checked.errors)}`);
   }
   return message;
 }

@@ -3,6 +3,7 @@
 // are table references built from validated identifiers. Every statement here is checked by
 // test/bigquery/sql.test.ts with node-sql-parser's BigQuery dialect (MERGE: clause by clause,
 // since the parser has no MERGE grammar; see tools/bigquery-fake/merge.ts).
+import { ConfigurationError, ContractViolationError } from "../core/error-family.ts";
 import {
   fieldNames,
   PHASE_COMPLETION_STATUS,
@@ -20,8 +21,8 @@ export interface SqlStatement {
   types: Record<string, SqlParamType>;
 }
 
-export class InvalidIdentifierError extends Error {
-  override readonly name = "InvalidIdentifierError";
+export class InvalidIdentifierError extends ConfigurationError {
+  override readonly name: string = "InvalidIdentifierError";
 }
 
 // Dataset and table names: letters, digits, underscores (BigQuery's own rule, minus unicode).
@@ -80,7 +81,7 @@ export function statusMergeStatement(location: TableLocation): SqlStatement {
   const declared = Object.keys(STATUS_MERGE_PARAM_TYPES);
   if (columns.join(",") !== declared.join(",")) {
     // Guards the one-schema rule: a column added to tables.ts must be added to the MERGE too.
-    throw new Error(`status MERGE parameters (${declared.join(", ")}) differ from the table (${columns.join(", ")})`);
+    throw new ContractViolationError(`status MERGE parameters (${declared.join(", ")}) differ from the table (${columns.join(", ")})`);
   }
   const nonKey = columns.filter((c) => !(STATUS_KEY_COLUMNS as readonly string[]).includes(c));
   const sql = [

@@ -25,6 +25,7 @@ import {
   type TableLocation,
 } from "./bigquery-sql.ts";
 import type { Logger } from "./logger.ts";
+import { ContractViolationError, OrchestrationError, type ErrorCategory } from "../core/error-family.ts";
 import { isTransient } from "./errors.ts";
 import { EVENT_RETRY_PLAN, type RetryPreset, withRetry, type WithRetryOptions } from "./retry.ts";
 
@@ -93,7 +94,7 @@ function toClientParams(values: Record<string, unknown>, types: Record<string, S
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(values)) {
     const type = types[name];
-    if (type === undefined) throw new Error(`query parameter @${name} has no declared type`);
+    if (type === undefined) throw new ContractViolationError(`query parameter @${name} has no declared type`);
     // The client sends DATE/TIMESTAMP values only when wrapped (a bare string would go as undefined).
     if (value !== null && type === "DATE") out[name] = BigQuery.date(String(value));
     else if (value !== null && type === "TIMESTAMP") out[name] = BigQuery.timestamp(String(value));
@@ -118,8 +119,8 @@ interface RowError {
 }
 
 /** insertAll answered 200 but rejected rows. Carries the per-row errors so isTransient can read their reasons. */
-export class BigQueryInsertError extends Error {
-  override readonly name = "BigQueryInsertError";
+export class BigQueryInsertError extends OrchestrationError {
+  override readonly name: string = "BigQueryInsertError";
   readonly table: string;
   /** [{ row, errors: [{ reason, message }] }] as the client reports them. */
   readonly errors: unknown[];
@@ -127,6 +128,11 @@ export class BigQueryInsertError extends Error {
     super(`insertAll into ${table} rejected rows: ${describeRowErrors(errors, rawInsertErrors)}`, { cause });
     this.table = table;
     this.errors = errors;
+  }
+
+  /** Transient when a rejected row's reason is (backendError, rateLimitExceeded, ...). */
+  get category(): ErrorCategory {
+    return isTransient(this) ? "transient" : "permanent";
   }
 }
 

@@ -8,6 +8,9 @@
 // - gaxios GaxiosError: `status` = HTTP status, `code` = HTTP status or a Node error code string.
 // - Node / undici network errors: `code` = "ECONNREFUSED" ..., or a TypeError "fetch failed" whose
 //   `cause` holds the code.
+// - The project's own family (functions/core/error-family.ts): an AttemptTimeoutError is transient,
+//   a CircuitOpenError final; a WrappingError (retry bookkeeping) is classified as what it wraps.
+import { AttemptTimeoutError, DependencyUnavailableError, unwrapContext } from "../core/error-family.ts";
 
 /** gRPC status codes by name (google.rpc.Code). */
 export const GRPC_STATUS = {
@@ -63,8 +66,8 @@ const TRANSIENT_MESSAGE_PATTERNS: readonly RegExp[] = [
 ];
 
 /** Thrown by the circuit breaker while open. Not transient: within one event we fail fast. */
-export class CircuitOpenError extends Error {
-  override readonly name = "CircuitOpenError";
+export class CircuitOpenError extends DependencyUnavailableError {
+  override readonly name: string = "CircuitOpenError";
   readonly breaker: string;
   constructor(breaker: string, options?: ErrorOptions) {
     super(`circuit "${breaker}" is open: failing fast`, options);
@@ -169,13 +172,14 @@ function classifyOne(err: unknown): ErrorClassification | undefined {
     };
   }
 
-  const name = field(err, "name");
-  if (name === "TimeoutError") return { transient: true, kind: "timeout", code: "TimeoutError" };
+  // Our own attempt bound, or the platform's (AbortSignal.timeout rejects with a DOMException "TimeoutError").
+  if (err instanceof AttemptTimeoutError || field(err, "name") === "TimeoutError") return { transient: true, kind: "timeout", code: "TimeoutError" };
   return undefined;
 }
 
 /** Classifies any thrown value. Unknown errors are not transient: retrying a bug does not fix it. */
-export function classifyError(err: unknown): ErrorClassification {
+export function classifyError(wrapped: unknown): ErrorClassification {
+  const err = unwrapContext(wrapped);
   // A circuit-open error is final even if something wrapped it.
   for (const link of causeChain(err)) {
     const found = classifyOne(link);
@@ -199,7 +203,8 @@ export function isTransient(err: unknown): boolean {
  * BigQuery DML concurrent-update conflict). Worth a retry, but no sign of an outage, so it must not
  * open a circuit breaker.
  */
-export function isContention(err: unknown): boolean {
+export function isContention(wrapped: unknown): boolean {
+  const err = unwrapContext(wrapped);
   const code = field(err, "code");
   if (code === GRPC_STATUS.ABORTED || code === "ABORTED") return true;
   const message = field(err, "message");

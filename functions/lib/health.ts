@@ -10,6 +10,7 @@ import { breakerSnapshots, type BreakerSnapshot } from "./circuit-breaker.ts";
 import { errorType } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { PUBSUB_PUBLISH } from "../core/permissions.ts";
+import { AttemptTimeoutError, PermanentError } from "../core/error-family.ts";
 
 export type DependencyCheck = (signal: AbortSignal) => Promise<unknown>;
 
@@ -53,8 +54,8 @@ export interface HealthChecker {
   check(): Promise<HealthResult>;
 }
 
-export class HealthCheckTimeoutError extends Error {
-  override readonly name = "TimeoutError";
+export class HealthCheckTimeoutError extends AttemptTimeoutError {
+  override readonly name: string = "HealthCheckTimeoutError";
   constructor(ms: number) {
     super(`health check timed out after ${ms} ms`);
   }
@@ -171,8 +172,8 @@ export function bigqueryCheck(bq: BigQuery, datasetId: string): DependencyCheck 
 }
 
 /** The account lacks a permission its work needs: health fails, naming it. */
-export class PermissionNotHeldError extends Error {
-  override readonly name = "PermissionNotHeldError";
+export class PermissionNotHeldError extends PermanentError {
+  override readonly name: string = "PermissionNotHeldError";
   constructor(permission: string, resource: string) {
     super(`${permission} is not held on ${resource}`);
   }

@@ -14,6 +14,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import pRetry from "p-retry";
 import { classifyError, isTransient } from "./errors.ts";
+import { AttemptTimeoutError, errorCategory, WrappingError, type ErrorCategory } from "../core/error-family.ts";
 import { createLogger, type Logger } from "./logger.ts";
 
 export interface RetryPreset {
@@ -188,18 +189,38 @@ export interface WithRetryOptions {
 }
 
 /** An attempt that exceeded its time bound. Transient: the next attempt may be faster. */
-export class RetryAttemptTimeoutError extends Error {
-  override readonly name = "TimeoutError";
+export class RetryAttemptTimeoutError extends AttemptTimeoutError {
+  override readonly name: string = "RetryAttemptTimeoutError";
   constructor(op: string, ms: number) {
     super(`${op}: attempt exceeded ${ms} ms`);
   }
 }
 
-/** What withRetry records on the error it rethrows. */
-export interface RetriedError {
-  attempts?: number;
-  retryOp?: string;
-  retryGaveUp?: "not_transient" | "attempts_exhausted" | "deadline" | "server_delay_too_long" | "aborted";
+/** Why withRetry stopped. */
+export type RetryGaveUp = "not_transient" | "attempts_exhausted" | "deadline" | "server_delay_too_long" | "aborted";
+
+/**
+ * What withRetry rejects with once it stops: the last attempt's error as `cause`, untouched, and the
+ * retry's bookkeeping beside it. Classified as its cause (errors.ts looks through it), so whether a
+ * caller retries again or opens a breaker does not change by passing through withRetry.
+ */
+export class RetryGaveUpError extends WrappingError {
+  override readonly name: string = "RetryGaveUpError";
+  readonly op: string;
+  /** Attempts made, including the first. */
+  readonly attempts: number;
+  readonly gaveUp: RetryGaveUp;
+  constructor(op: string, attempts: number, gaveUp: RetryGaveUp, cause: unknown) {
+    super(`${op} failed after ${attempts} attempt(s) (${gaveUp.replaceAll("_", " ")}): ${cause instanceof Error ? cause.message : String(cause)}`, cause);
+    this.op = op;
+    this.attempts = attempts;
+    this.gaveUp = gaveUp;
+  }
+
+  /** The cause's own category when it is one of ours; otherwise by the classification. */
+  get category(): ErrorCategory {
+    return errorCategory(this.cause) ?? (isTransient(this.cause) ? "transient" : "permanent");
+  }
 }
 
 let moduleLogger: Logger | undefined;
@@ -234,7 +255,8 @@ async function runWithTimeout<T>(
 /**
  * Runs fn, retrying transient failures (isTransient) with full-jitter backoff per the preset.
  * fn receives the attempt number (1-based) and a signal aborted when the attempt times out.
- * Each retry is logged at WARNING; the last error is rethrown with `attempts` recorded on it.
+ * Each retry is logged at WARNING; once it stops, it rejects with a RetryGaveUpError whose cause is
+ * the last attempt's error.
  */
 export async function withRetry<T>(
   op: string,
@@ -254,7 +276,7 @@ export async function withRetry<T>(
   const deadline = Math.min(...deadlines);
   const attemptTimeoutMs = opts.attemptTimeoutMs ?? preset.attemptTimeoutMs;
   let lastAttempt = 0;
-  let gaveUp: RetriedError["retryGaveUp"];
+  let gaveUp: RetryGaveUp | undefined;
 
   try {
     return await pRetry(
@@ -308,10 +330,6 @@ export async function withRetry<T>(
     if (opts.signal?.aborted) gaveUp = "aborted";
     // p-retry stops on its own when attempts run out, or on a non-network TypeError, without asking us.
     gaveUp ??= lastAttempt >= preset.attempts ? "attempts_exhausted" : "not_transient";
-    // A frozen or sealed error (rare) keeps its shape; it is still rethrown as is.
-    if (typeof err === "object" && err !== null && Object.isExtensible(err)) {
-      Object.assign(err as object, { attempts: lastAttempt, retryOp: op, retryGaveUp: gaveUp } satisfies RetriedError);
-    }
-    throw err;
+    throw new RetryGaveUpError(op, lastAttempt, gaveUp, err);
   }
 }

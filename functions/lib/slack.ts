@@ -12,6 +12,7 @@
 // required, never read from the text: a title that omits the game date must not let one date's alert
 // silence another's. The windows are kept for at most maxTrackedSubjects subjects (oldest dropped).
 import { BoundedMap } from "../core/bounded-map.ts";
+import { OrchestrationError, type ErrorCategory } from "../core/error-family.ts";
 import { LOG_EVENT_KEY, LOG_EVENTS } from "../core/log-events.ts";
 import { errorType as classifyErrorType } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -81,14 +82,19 @@ const SEVERITY_ICON: Record<AlertSeverity, string> = {
 };
 
 /** A non-2xx answer of the webhook. */
-export class SlackWebhookError extends Error {
-  override readonly name = "SlackWebhookError";
+export class SlackWebhookError extends OrchestrationError {
+  override readonly name: string = "SlackWebhookError";
   readonly status: number;
   readonly retryAfterMs: number | undefined;
   constructor(status: number, body: string, retryAfterMs: number | undefined) {
     super(`slack webhook answered ${status}: ${body.slice(0, 200)}`);
     this.status = status;
     this.retryAfterMs = retryAfterMs;
+  }
+
+  /** Slack asked to slow down or failed on its side: another attempt may land. */
+  get category(): ErrorCategory {
+    return this.status === 429 || this.status >= 500 ? "transient" : "permanent";
   }
 }
 

@@ -1,37 +1,24 @@
-// Builds a scheduled function (the sweeper or the reconciler) from its environment, the way the
-// orchestrators are built (functions/lib/orchestrator-runtime.ts): POST from Cloud Scheduler runs one
+// Builds a scheduled function (the sweeper or the reconciler) from its environment on the composition
+// root the orchestrators share (functions/lib/function-runtime.ts): POST from Cloud Scheduler runs one
 // job, GET /health answers from the cached health checker. A broken environment never crashes the
 // module at import (docs/ARCHITECTURE.md FM1): every request then gets 500 (POST) / 503 (GET) and a CRITICAL log.
 import { randomUUID } from "node:crypto";
-import { Firestore } from "@google-cloud/firestore";
-import type { PubSub } from "@google-cloud/pubsub";
 import type { Request, Response } from "@google-cloud/functions-framework";
-import { parseRuntimeEnv } from "../core/runtime-env.ts";
-import { pipelineFromEnv, transitionById } from "../core/pipeline.ts";
-import { routeTriggers } from "../core/trigger-routing.ts";
+import { transitionById } from "../core/pipeline.ts";
 import { parseScheduledSettings, scheduledCollectionNames } from "../core/scheduled-config.ts";
-import { retentionFromEnv } from "../core/retention.ts";
+import { ContractViolationError } from "../core/error-family.ts";
 import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
-import { createBreaker } from "../lib/circuit-breaker.ts";
 import { eventBudgetMs, PLATFORM_DEFAULT_TIMEOUT_MS, runWithDeadline } from "../lib/retry.ts";
-import { createSlackAlerter, type Alerter } from "../lib/slack.ts";
+import type { Alerter } from "../lib/slack.ts";
 import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck, type HealthChecker } from "../lib/health.ts";
 import { createCompletionTracker, type CompletionTracker } from "../lib/completion-tracker.ts";
-import { createPubSubPublisher } from "../lib/trigger-publisher.ts";
-import { checkOnFirstUse, onFirstUse, publisherOnFirstUse } from "../lib/lazy-clients.ts";
-import { createBigQueryClient, createBigQueryStore } from "../lib/bigquery-store.ts";
-import { collectionNames } from "../lib/collections.ts";
+import { checkOnFirstUse } from "../lib/lazy-clients.ts";
+import { answerHealth, createFunctionClients, isHealthRequest, readFunctionEnv, startOrMisconfigured } from "../lib/function-runtime.ts";
 import { createPhaseStateTransactions } from "../lib/phase-state-transactions.ts";
 import { createOutboxRepublisher } from "../lib/outbox-republisher.ts";
 import { createAlertLedger } from "../lib/alert-ledger.ts";
 import { createSweeper } from "../lib/sweeper.ts";
 import { createReconciler } from "../lib/reconciler.ts";
-
-/**
- * Local BigQuery endpoint (the fake), the same variable the orchestrators read (orchestrator-runtime.ts);
- * not imported from there, so this bundle does not carry the orchestrator's code (and its hash).
- */
-const BIGQUERY_API_ENDPOINT = "BIGQUERY_API_ENDPOINT";
 
 export type ScheduledJobKind = "sweeper" | "reconciler";
 export type HttpHandler = (req: Request, res: Response) => Promise<void>;
@@ -60,25 +47,15 @@ export function createScheduledFromEnv(
   env: Record<string, string | undefined> = process.env,
   baseLogger: Logger = createLogger({ function: env.FUNCTION_NAME ?? `phase-${kind}` }),
 ): HttpHandler {
-  try {
-    return createScheduledHandler(buildScheduledJob(kind, env, baseLogger));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    baseLogger.critical(`${kind} cannot start: ${message}`, { error });
-    return async (req: Request, res: Response) => {
-      baseLogger.critical(`${kind} is misconfigured and did no work: ${message}`, { error });
-      res.status(req.method === "GET" ? 503 : 500).json({ status: "misconfigured", error: message });
-    };
-  }
+  return startOrMisconfigured(kind, baseLogger, () => createScheduledHandler(buildScheduledJob(kind, env, baseLogger)));
 }
 
 /** The HTTP face of a scheduled job. */
 export function createScheduledHandler(job: ScheduledJob): HttpHandler {
   const clock = job.clock ?? (() => new Date());
   return async (req, res) => {
-    if (req.method === "GET" && (req.path === "/health" || req.path === "/health/")) {
-      const health = await job.health.check();
-      res.status(health.statusCode).json(health.body);
+    if (isHealthRequest(req)) {
+      await answerHealth(job.health, res);
       return;
     }
     if (req.method !== "POST") {
@@ -109,28 +86,11 @@ export function createScheduledHandler(job: ScheduledJob): HttpHandler {
 
 /** The job with its clients, from the environment; throws on any misconfiguration. Tests run it with their own `now`. */
 export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, string | undefined>, baseLogger: Logger): ScheduledJob & { close(): Promise<void> } {
-  const rt = parseRuntimeEnv(env, "scheduled");
+  const { rt, pipeline, retention, collections, budgetMs } = readFunctionEnv(env, "scheduled");
   const settings = parseScheduledSettings(env);
-  const retention = retentionFromEnv(env);
-  // Every publish path reads the routed output topic: in shadow mode no trigger reaches a live topic.
-  const pipeline = routeTriggers(pipelineFromEnv(rt.pipelineConfigJson), rt.triggerMode);
   const logger = baseLogger.child({ function: rt.functionName, code_hash: rt.codeHash });
-  const budgetMs = eventBudgetMs(rt.functionTimeoutSeconds * 1000);
-  // Allowed here (e.g. no Slack webhook in dev), but said once per instance, loudly.
-  for (const warning of rt.warnings) logger.error(warning);
-  const collections = collectionNames(rt.firestorePrefix);
   const ownCollections = scheduledCollectionNames(rt.firestorePrefix);
-
-  const db = new Firestore({ projectId: rt.projectId, ignoreUndefinedProperties: true });
-  // Pub/Sub is loaded and built on first use: most runs republish nothing (docs/BENCHMARKS.md, cold start).
-  let pubsubCreated: PubSub | undefined;
-  const pubsub = onFirstUse(async () => (pubsubCreated = new (await import("@google-cloud/pubsub")).PubSub({ projectId: rt.projectId })));
-  const bqEndpoint = env[BIGQUERY_API_ENDPOINT];
-  const bigquery = createBigQueryClient({ projectId: rt.projectId, ...(bqEndpoint ? { apiEndpoint: bqEndpoint } : {}) });
-  const store = createBigQueryStore({ bigquery, projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger });
-  const breaker = createBreaker(`${rt.functionName}:firestore`, { logger });
-  const alerter = createSlackAlerter({ webhookUrl: rt.slackWebhookUrl, functionName: rt.functionName, codeHash: rt.codeHash, logger });
-  const publisher = publisherOnFirstUse(async () => createPubSubPublisher(await pubsub()));
+  const { db, pubsub, publisher, bigquery, store, firestoreBreaker: breaker, alerter, close } = createFunctionClients(rt, env, logger);
 
   // One tracker per transition: the trigger's publish and mark-published stay the tracker's own.
   const trackers = new Map<string, CompletionTracker>(
@@ -148,10 +108,18 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
         functionName: rt.functionName,
         codeHash: rt.codeHash,
         eventBudgetMs: budgetMs,
+        phaseStateRetentionDays: retention.phaseState,
       }),
     ]),
   );
-  const transactions = createPhaseStateTransactions({ db, stateCollection: collections.phaseState, breaker, logger, timeZone: pipeline.timeZone });
+  const transactions = createPhaseStateTransactions({
+    db,
+    stateCollection: collections.phaseState,
+    breaker,
+    logger,
+    timeZone: pipeline.timeZone,
+    phaseStateRetentionDays: retention.phaseState,
+  });
   const republisher = createOutboxRepublisher({
     db,
     claimsCollection: ownCollections.publishClaims,
@@ -163,7 +131,7 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
     identity: { functionName: rt.functionName, codeHash: rt.codeHash },
     trackerFor: (id) => {
       const tracker = trackers.get(id);
-      if (tracker === undefined) throw new Error(`no tracker for transition "${id}"`);
+      if (tracker === undefined) throw new ContractViolationError(`no tracker for transition "${id}"`);
       return tracker;
     },
   });
@@ -173,17 +141,12 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
     logger,
     checks: {
       firestore: firestoreCheck(db),
-      bigquery: bigqueryCheck(bigquery, rt.bigqueryDataset),
+      bigquery: checkOnFirstUse(async () => bigqueryCheck(await bigquery(), rt.bigqueryDataset)),
       // Both jobs may publish a trigger of any transition.
       ...Object.fromEntries(pipeline.transitions.map((t) => [`pubsub:${t.outputTopicName}`, checkOnFirstUse(async () => pubsubPublishCheck(await pubsub(), t.outputTopicName, logger))])),
     },
   });
 
-  /** Releases the clients (tests; a deployed function lives as long as its instance). */
-  const close = async (): Promise<void> => {
-    breaker.shutdown();
-    await Promise.all([db.terminate(), pubsubCreated?.close()]);
-  };
   const common = { functionName: rt.functionName, projectId: rt.projectId, health, alerter, logger, eventBudgetMs: budgetMs };
   if (kind === "sweeper") {
     const sweeper = createSweeper({

@@ -18,7 +18,7 @@ import { isTransient } from "../../functions/lib/errors.ts";
 import { statusMergeStatement } from "../../functions/lib/bigquery-sql.ts";
 import { dmlQueueFullMessage } from "../../tools/bigquery-fake/dml-scheduler.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
-import type { RetriedError } from "../../functions/lib/retry.ts";
+import { RetryGaveUpError, type RetryGaveUp } from "../../functions/lib/retry.ts";
 import {
   DATASET_ID,
   FAST_RETRY,
@@ -30,11 +30,20 @@ import {
   startProvisionedFake,
 } from "./helpers.ts";
 
-async function rejection(promise: Promise<unknown>): Promise<Error & RetriedError & { code?: unknown }> {
+/** A store call's rejection: what withRetry threw, the dependency's own error (its cause) and the retry's bookkeeping. */
+interface Rejection {
+  thrown: unknown;
+  cause: Error & { code?: unknown };
+  attempts: number | undefined;
+  gaveUp: RetryGaveUp | undefined;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Rejection> {
   try {
     await promise;
   } catch (err) {
-    return err as Error & RetriedError & { code?: unknown };
+    const retried = err instanceof RetryGaveUpError ? err : undefined;
+    return { thrown: err, cause: (retried?.cause ?? err) as Error & { code?: unknown }, attempts: retried?.attempts, gaveUp: retried?.gaveUp };
   }
   assert.fail("expected the call to fail");
 }
@@ -115,10 +124,10 @@ describe("BigQuery store (real client -> wire-level fake)", () => {
       ctx.fake.requests.length = 0;
       ctx.fake.injectFault({ method: "insertAll", status: 503, reason: "backendError", times: 3 });
       const err = await rejection(store.insertCompletion(sampleCompletion({ execution_id: "other001" })));
-      assert.equal(err.code, 503);
-      assert.equal(isTransient(err), true);
+      assert.equal(err.cause.code, 503);
+      assert.equal(isTransient(err.thrown), true);
       assert.equal(err.attempts, 3);
-      assert.equal(err.retryGaveUp, "attempts_exhausted");
+      assert.equal(err.gaveUp, "attempts_exhausted");
       assert.equal(requestsOf("tabledata.insertAll").length, 3, "exactly 3 HTTP attempts: the client's own auto-retry is off");
       assert.equal(ctx.fake.rows(PHASE_COMPLETIONS.name).length, 1);
       assert.equal(logs.find("WARNING", "retrying bigquery.insertCompletion").length, 3, "each retry logged at WARNING");
@@ -127,10 +136,10 @@ describe("BigQuery store (real client -> wire-level fake)", () => {
     it("a row the schema rejects throws BigQueryInsertError naming the column, at once (not retried)", async () => {
       const broken = { ...sampleCompletion(), record_count: 1.5 } as CompletionRecord;
       const err = await rejection(store.insertCompletion(broken));
-      assert.ok(err instanceof BigQueryInsertError, String(err));
-      assert.match(err.message, /record_count/);
-      assert.match(err.message, /integer/);
-      assert.equal(isTransient(err), false);
+      assert.ok(err.cause instanceof BigQueryInsertError, String(err.cause));
+      assert.match(err.cause.message, /record_count/);
+      assert.match(err.cause.message, /integer/);
+      assert.equal(isTransient(err.thrown), false);
       assert.equal(requestsOf("tabledata.insertAll").length, 1);
       assert.equal(ctx.fake.rows(PHASE_COMPLETIONS.name).length, 0);
     });
@@ -138,14 +147,14 @@ describe("BigQuery store (real client -> wire-level fake)", () => {
     it("a table that does not exist is a thrown 404, not retried", async () => {
       const other = createBigQueryStore({ bigquery: ctx.bigquery, projectId: PROJECT_ID, datasetId: "missing_dataset", retry: FAST_RETRY });
       const err = await rejection(other.insertCompletion(sampleCompletion()));
-      assert.equal(err.code, 404);
+      assert.equal(err.cause.code, 404);
       assert.equal(err.attempts, 1);
     });
 
     it("a refused connection (fake down) is transient: retried, then thrown; works again after restore", async () => {
       await ctx.fake.setDown(true);
       const err = await rejection(store.insertCompletion(sampleCompletion()));
-      assert.equal(isTransient(err), true);
+      assert.equal(isTransient(err.thrown), true);
       assert.equal(err.attempts, 3);
       await ctx.fake.setDown(false);
       await store.insertCompletion(sampleCompletion());
@@ -207,9 +216,9 @@ describe("BigQuery store (real client -> wire-level fake)", () => {
     it("concurrent update on every attempt -> throws after 3 attempts, transient", async () => {
       ctx.fake.injectConcurrentUpdate({ datasetId: DATASET_ID, table: PHASE_COMPLETION_STATUS.name, times: 3 });
       const err = await rejection(store.upsertStatus(sampleAggregate()));
-      assert.match(err.message, /Could not serialize access to table .* due to concurrent update/);
+      assert.match(err.cause.message, /Could not serialize access to table .* due to concurrent update/);
       assert.equal(err.attempts, 3);
-      assert.equal(isTransient(err), true);
+      assert.equal(isTransient(err.thrown), true);
       assert.equal(ctx.fake.rows(PHASE_COMPLETION_STATUS.name).length, 0);
     });
 
@@ -251,7 +260,7 @@ describe("BigQuery store (real client -> wire-level fake)", () => {
     it("a non-transient query error (400 invalidQuery) is thrown at once", async () => {
       ctx.fake.injectFault({ method: "query", status: 400, reason: "invalidQuery", message: "Syntax error: injected" });
       const err = await rejection(store.upsertStatus(sampleAggregate()));
-      assert.equal(err.code, 400);
+      assert.equal(err.cause.code, 400);
       assert.equal(err.attempts, 1);
     });
   });
@@ -305,7 +314,7 @@ describe("BigQuery store (real client -> wire-level fake)", () => {
     it("passes when the dataset exists; throws 404 when it does not; throws when BigQuery is unreachable", async () => {
       await store.checkDataset();
       const missing = createBigQueryStore({ bigquery: ctx.bigquery, projectId: PROJECT_ID, datasetId: "missing_dataset" });
-      assert.equal((await rejection(missing.checkDataset())).code, 404);
+      assert.equal((await rejection(missing.checkDataset())).cause.code, 404);
       await ctx.fake.setDown(true);
       try {
         await rejection(store.checkDataset());

@@ -3,7 +3,7 @@ import { mock } from "node:test";
 import { BREAKER_DEFAULTS, breakerSnapshots, createBreaker, type Breaker } from "../../functions/lib/circuit-breaker.ts";
 import { CircuitOpenError, isTransient } from "../../functions/lib/errors.ts";
 import { captureLogs } from "../../functions/lib/logger.ts";
-import { RETRY_PRESETS, withRetry } from "../../functions/lib/retry.ts";
+import { RETRY_PRESETS, RetryGaveUpError, withRetry } from "../../functions/lib/retry.ts";
 
 const unavailable = () => Object.assign(new Error("14 UNAVAILABLE: connect ECONNREFUSED"), { code: 14 });
 const aborted = () => Object.assign(new Error("10 ABORTED: Transaction lock timeout"), { code: 10 });
@@ -137,7 +137,10 @@ describe("circuit-breaker: opossum with a consecutive-failure trigger", () => {
         runtime: { sleep: (ms) => (sleeps.push(ms), Promise.resolve()), random: () => 0.5 },
       }),
     );
-    assert.ok(err instanceof CircuitOpenError);
+    // withRetry stopped on the open circuit (not transient) and says so around it.
+    assert.ok(err instanceof RetryGaveUpError, String(err));
+    assert.ok(err.cause instanceof CircuitOpenError, String(err.cause));
+    assert.deepEqual([err.attempts, isTransient(err)], [3, false]);
     assert.equal(calls, 2);
     assert.equal(sleeps.length, 2);
   });

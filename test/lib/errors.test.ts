@@ -1,6 +1,22 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CircuitOpenError, GRPC_STATUS, classifyError, errorType, isTransient } from "../../functions/lib/errors.ts";
+import { CircuitOpenError, GRPC_STATUS, classifyError, errorType, isContention, isTransient } from "../../functions/lib/errors.ts";
+import {
+  AttemptTimeoutError,
+  ConfigurationError,
+  ContractViolationError,
+  errorCategory,
+  OrchestrationError,
+  TransientError,
+  unwrapContext,
+} from "../../functions/core/error-family.ts";
+import { RetryAttemptTimeoutError, RetryGaveUpError } from "../../functions/lib/retry.ts";
+import { HealthCheckTimeoutError, PermissionNotHeldError } from "../../functions/lib/health.ts";
+import { SlackWebhookError } from "../../functions/lib/slack.ts";
+import { BigQueryInsertError } from "../../functions/lib/bigquery-store.ts";
+import { InvalidIdentifierError } from "../../functions/lib/bigquery-sql.ts";
+import { RuntimeEnvError } from "../../functions/core/runtime-env.ts";
+import { PipelineConfigError } from "../../functions/core/pipeline-problems.ts";
 
 // Shapes as the clients build them: google-gax GoogleError (numeric gRPC code + details),
 // @google-cloud/common ApiError (HTTP code + errors[].reason), gaxios (status/code), Node system errors.
@@ -100,5 +116,80 @@ describe("errors: classification", () => {
       const c = classifyError(value);
       assert.equal(typeof c.transient, "boolean");
     }));
+  });
+});
+
+describe("errors: the error family", () => {
+  // Shapes the classifier decides on, as the clients and this project throw them.
+  const shapes = (): unknown[] => [
+    grpcError(GRPC_STATUS.UNAVAILABLE),
+    grpcError(GRPC_STATUS.ABORTED, "contention"),
+    grpcError(GRPC_STATUS.INVALID_ARGUMENT),
+    apiError(403, "rateLimitExceeded"),
+    apiError(404, "notFound"),
+    apiError(400, undefined, "Could not serialize access to table t due to concurrent update"),
+    systemError("ECONNREFUSED"),
+    Object.assign(new TypeError("fetch failed"), { cause: systemError("ECONNRESET") }),
+    new TypeError("fetch failed"),
+    new RetryAttemptTimeoutError("op", 10),
+    new HealthCheckTimeoutError(10),
+    new CircuitOpenError("firestore"),
+    new SlackWebhookError(503, "busy", undefined),
+    new SlackWebhookError(400, "bad", undefined),
+    new PermissionNotHeldError("pubsub.topics.publish", "t"),
+    new ConfigurationError("bad env"),
+    new Error("a bug"),
+  ];
+  const gaveUp = ["not_transient", "attempts_exhausted", "deadline", "server_delay_too_long", "aborted"] as const;
+
+  it("a retry's wrapping error classifies exactly as what it wraps (retry, breaker and labels unchanged)", () => {
+    fc.assert(
+      fc.property(fc.nat(shapes().length - 1), fc.integer({ min: 1, max: 2 }), fc.constantFrom(...gaveUp), fc.integer({ min: 1, max: 5 }), (i, depth, why, attempts) => {
+        const cause = shapes()[i];
+        let wrapped: unknown = cause;
+        for (let d = 0; d < depth; d++) wrapped = new RetryGaveUpError("op", attempts, why, wrapped);
+        assert.deepEqual(classifyError(wrapped), classifyError(cause));
+        assert.equal(isContention(wrapped), isContention(cause));
+        assert.equal(errorType(wrapped), errorType(cause));
+        assert.equal(unwrapContext(wrapped), cause);
+      }),
+    );
+  });
+
+  it("our timeouts are transient by class, not by borrowing the platform's TimeoutError name", () => {
+    for (const err of [new RetryAttemptTimeoutError("op", 10), new HealthCheckTimeoutError(10)]) {
+      assert.notEqual(err.name, "TimeoutError");
+      assert.ok(err instanceof AttemptTimeoutError && err instanceof TransientError && err instanceof OrchestrationError);
+      assert.equal(err.category, "transient");
+      assert.deepEqual(classifyError(err), { transient: true, kind: "timeout", code: "TimeoutError" });
+    }
+    // The platform's own (AbortSignal.timeout) still reads as a timeout.
+    assert.deepEqual(classifyError(new DOMException("timed out", "TimeoutError")), { transient: true, kind: "timeout", code: "TimeoutError" });
+  });
+
+  it("every error class of the runtime is one family, with the category a caller decides on", () => {
+    const cases: [OrchestrationError, string, string][] = [
+      [new CircuitOpenError("x"), "CircuitOpenError", "unavailable"],
+      [new SlackWebhookError(429, "slow down", 1000), "SlackWebhookError", "transient"],
+      [new SlackWebhookError(404, "no such hook", undefined), "SlackWebhookError", "permanent"],
+      [new BigQueryInsertError("t", [{ row: {}, errors: [{ reason: "backendError" }] }], undefined, undefined), "BigQueryInsertError", "transient"],
+      [new BigQueryInsertError("t", [{ row: {}, errors: [{ reason: "invalid" }] }], undefined, undefined), "BigQueryInsertError", "permanent"],
+      [new PermissionNotHeldError("p", "r"), "PermissionNotHeldError", "permanent"],
+      [new InvalidIdentifierError("bad"), "InvalidIdentifierError", "configuration"],
+      [new RuntimeEnvError(["PROJECT_ID: required"]), "RuntimeEnvError", "configuration"],
+      [new PipelineConfigError("pipeline", ["x"]), "PipelineConfigError", "configuration"],
+      [new ContractViolationError("broken"), "ContractViolationError", "contract"],
+      [new RetryGaveUpError("op", 3, "attempts_exhausted", grpcError(GRPC_STATUS.UNAVAILABLE)), "RetryGaveUpError", "transient"],
+      [new RetryGaveUpError("op", 1, "not_transient", new ConfigurationError("x")), "RetryGaveUpError", "configuration"],
+    ];
+    for (const [err, name, category] of cases) {
+      assert.ok(err instanceof OrchestrationError, name);
+      assert.equal(err.name, name);
+      assert.equal(err.category, category, name);
+      assert.equal(errorCategory(err), category);
+    }
+    const cause = new Error("root");
+    assert.equal(new ConfigurationError("wrapped", { cause }).cause, cause, "ES2022 cause");
+    assert.equal(errorCategory(new Error("plain")), undefined);
   });
 });

@@ -15,7 +15,8 @@ import {
   withRetry,
   worstCaseBudgetMs,
   worstCasePlanMs,
-  type RetriedError,
+  RetryAttemptTimeoutError,
+  RetryGaveUpError,
   type RetryPreset,
   type RetryRuntime,
 } from "../../functions/lib/retry.ts";
@@ -100,13 +101,36 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       throw invalid();
     }, RETRY_PRESETS.firestoreWrite, { runtime: rt, logger: captureLogs().logger }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e as Error & RetriedError,
+      (e: unknown) => e as RetryGaveUpError,
     );
     assert.equal(calls, 1);
     assert.deepEqual(rt.sleeps, []);
-    assert.match(err.message, /INVALID_ARGUMENT/);
+    assert.match((err.cause as Error).message, /INVALID_ARGUMENT/);
     assert.equal(err.attempts, 1);
-    assert.equal(err.retryGaveUp, "not_transient");
+    assert.equal(err.gaveUp, "not_transient");
+  });
+
+  it("carries its bookkeeping on a wrapping error: the caller's error is neither mutated nor replaced", async () => {
+    const original = unavailable();
+    const keysBefore = Object.keys(original).sort();
+    const err = await withRetry("op", async () => {
+      throw original;
+    }, RETRY_PRESETS.pubsubPublish, { runtime: fakeRuntime(), logger: captureLogs().logger }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof RetryGaveUpError, String(err));
+    assert.equal(err.cause, original);
+    assert.deepEqual(Object.keys(original).sort(), keysBefore, "nothing written onto the original");
+    assert.deepEqual([err.attempts, err.gaveUp, err.category], [3, "attempts_exhausted", "transient"]);
+    assert.match(err.message, /^op failed after 3 attempt\(s\) \(attempts exhausted\): /);
+    // A frozen error is wrapped the same way (the old in-place bookkeeping had to skip it).
+    const frozen = Object.freeze(Object.assign(new Error("400 bad"), { code: 3 }));
+    const wrapped = await withRetry("op", () => Promise.reject(frozen), RETRY_PRESETS.pubsubPublish, { runtime: fakeRuntime(), logger: captureLogs().logger }).then(
+      () => assert.fail("should reject"),
+      (e: unknown) => e as RetryGaveUpError,
+    );
+    assert.deepEqual([wrapped.cause, wrapped.attempts, wrapped.gaveUp, wrapped.category], [frozen, 1, "not_transient", "permanent"]);
   });
 
   it("gives up after preset.attempts and rethrows the last error", async () => {
@@ -118,12 +142,13 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       throw Object.assign(unavailable(), { message: `fail ${calls}` });
     }, RETRY_PRESETS.pubsubPublish, { runtime: rt, logger: captureLogs().logger, onRetry: (i) => onRetry.push(i.attempt) }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e as Error & RetriedError,
+      (e: unknown) => e as RetryGaveUpError,
     );
     assert.equal(calls, 3);
-    assert.equal(err.message, "fail 3");
+    assert.equal((err.cause as Error).message, "fail 3", "the last attempt's error is the cause");
+    assert.equal(err.op, "op");
     assert.equal(err.attempts, 3);
-    assert.equal(err.retryGaveUp, "attempts_exhausted");
+    assert.equal(err.gaveUp, "attempts_exhausted");
     assert.deepEqual(onRetry, [1, 2]);
   });
 
@@ -137,10 +162,10 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       throw unavailable();
     }, preset, { runtime: rt, logger: captureLogs().logger, deadlineMs: 900 + preset.attemptTimeoutMs + 600 }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e as RetriedError,
+      (e: unknown) => e as RetryGaveUpError,
     );
     assert.equal(calls, 2);
-    assert.equal(err.retryGaveUp, "deadline");
+    assert.equal(err.gaveUp, "deadline");
     assert.deepEqual(rt.sleeps, [900], "the second retry's delay was never slept");
   });
 
@@ -152,10 +177,10 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       throw unavailable();
     }, RETRY_PRESETS.firestoreWrite, { runtime: rt, logger: captureLogs().logger, deadlineMs: 1000 }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e as RetriedError,
+      (e: unknown) => e as RetryGaveUpError,
     );
     assert.equal(calls, 1, "900 ms delay fits in 1000, but a 2500 ms attempt after it could not finish");
-    assert.equal(err.retryGaveUp, "deadline");
+    assert.equal(err.gaveUp, "deadline");
   });
 
   it("runWithDeadline: every withRetry inside it honours the event deadline", async () => {
@@ -172,10 +197,10 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       );
     }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e as RetriedError,
+      (e: unknown) => e as RetryGaveUpError,
     );
     assert.equal(calls, 2);
-    assert.equal(err.retryGaveUp, "deadline");
+    assert.equal(err.gaveUp, "deadline");
     assert.equal(currentDeadline(), undefined);
   });
 
@@ -188,10 +213,10 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       }),
     ).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e as Error & RetriedError,
+      (e: unknown) => e as RetryGaveUpError,
     );
-    assert.equal(err.name, "TimeoutError");
-    assert.equal(err.retryGaveUp, "deadline");
+    assert.ok(err.cause instanceof RetryAttemptTimeoutError, String(err.cause));
+    assert.equal(err.gaveUp, "deadline");
     // Capped: far below the 20 s attempt bound it would otherwise wait (ample for a loaded machine).
     assert.ok(performance.now() - started < 10_000, `${performance.now() - started} ms`);
   });
@@ -223,9 +248,10 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       throw unavailable();
     }, RETRY_PRESETS.firestoreWrite, { runtime: rt, logger: captureLogs().logger, signal: controller.signal }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e,
+      (e: unknown) => e as RetryGaveUpError,
     );
-    assert.equal(err, reason);
+    assert.equal(err.cause, reason);
+    assert.equal(err.gaveUp, "aborted");
   });
 
   it("honours a server delay up to cap only for presets that allow it", async () => {
@@ -242,9 +268,9 @@ describe("retry: withRetry on p-retry with full jitter", () => {
       throw Object.assign(new Error("429"), { status: 429 });
     }, RETRY_PRESETS.slack, { runtime: rt2, logger: captureLogs().logger, serverDelayMs: () => 60_000 }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => e as RetriedError,
+      (e: unknown) => e as RetryGaveUpError,
     );
-    assert.equal(err.retryGaveUp, "server_delay_too_long");
+    assert.equal(err.gaveUp, "server_delay_too_long");
     assert.deepEqual(rt2.sleeps, []);
   });
 
@@ -290,7 +316,7 @@ describe("retry: withRetry on p-retry with full jitter", () => {
     const started = performance.now();
     await withRetry("stall", () => new Promise<never>(() => undefined), preset, { logger: captureLogs().logger, runtime: { random: () => 0.999 } }).then(
       () => assert.fail("should reject"),
-      (e: unknown) => assert.equal((e as Error).name, "TimeoutError"),
+      (e: unknown) => assert.ok((e as RetryGaveUpError).cause instanceof RetryAttemptTimeoutError, String(e)),
     );
     const elapsed = performance.now() - started;
     // Timers fire late on a loaded machine, never early: the slack only has to stay below what a

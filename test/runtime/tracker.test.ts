@@ -19,7 +19,7 @@ import {
 import { createPubSubPublisher } from "../../functions/lib/trigger-publisher.ts";
 import { createBreaker, type Breaker } from "../../functions/lib/circuit-breaker.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
-import { RETRY_PRESETS, setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
+import { RETRY_PRESETS, RetryGaveUpError, setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
 import { loadPipeline, transitionById } from "../../functions/core/pipeline.ts";
 import type { ResolvedCompletion } from "../../functions/core/phase-state.ts";
 import { LOG_EVENTS } from "../../functions/core/log-events.ts";
@@ -174,7 +174,10 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     assert.equal(r.firestore.duplicate, false);
     assert.equal(r.bigquery.ok, false);
     assert.equal(r.done, false);
-    assert.equal((r.bigquery as { error: { code?: number } }).error.code, 503);
+    // The retry's bookkeeping wraps the store's error; the 503 the fake answered is its cause.
+    const failure = (r.bigquery as { error: unknown }).error;
+    assert.ok(failure instanceof RetryGaveUpError, String(failure));
+    assert.equal((failure.cause as { code?: number }).code, 503);
     const warnings = events(logs, LOG_EVENTS.dualWriteFailed);
     assert.deepEqual(warnings.map((w) => [w.severity, (w as Record<string, unknown>).store]), [["WARNING", "bigquery"]]);
     assert.equal(completionRows().length, 0);
