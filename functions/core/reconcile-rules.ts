@@ -3,8 +3,8 @@
 // - BigQuery -> Firestore: a row is missing from Firestore exactly when applyCompletion (the single
 //   writer's rule) would change the document; the repair then goes through that same rule.
 // - Firestore -> BigQuery: an entry is missing from BigQuery when no row has its deterministic
-//   insert id, and is inserted with that id, so repeats collapse. The id is the BigQuery store's
-//   (passed in as insertIdOf), so this module can never disagree with what the store writes.
+//   insert id, and is inserted with that id, so repeats collapse. The row and its id come from
+//   completion-row.ts, the builder the store uses too (the id passed in as insertIdOf).
 import type { CompletionStatus, Transition } from "./pipeline-types.ts";
 import { COMPLETION_STATUSES, RUN_MODES } from "./pipeline-types.ts";
 import {
@@ -16,6 +16,7 @@ import {
   type ResolvedCompletion,
 } from "./phase-state.ts";
 import type { PhaseCompletionRow } from "./tables.ts";
+import { buildCompletionRow, completionRecordOf } from "./completion-row.ts";
 
 /** A completion BigQuery has and Firestore lacks, ready for the single writer's transaction. */
 export interface FirestoreRepair {
@@ -64,7 +65,7 @@ function isoOrNull(value: unknown): string | null {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
-/** The deterministic insert id the store gives a completion row (bigquery-store.ts buildCompletionRow). */
+/** The deterministic insert id a completion row is given (completion-row.ts completionRowInsertId). */
 export type InsertIdOf = (row: Omit<PhaseCompletionRow, "insert_id">) => string;
 
 /** Phase 5 facts the exporter's trigger carries, from the row's metadata JSON (as the orchestrator reads them). */
@@ -130,25 +131,10 @@ export function completionFromRow(
 /** The BigQuery row for a Firestore entry: what the tracker would have inserted, minus facts only the message had. */
 function rowFromEntry(doc: PhaseStateDoc, transition: Transition, processor: string): Omit<PhaseCompletionRow, "insert_id"> {
   const e = doc.entries[processor]!;
-  return {
-    phase: transition.phaseWireName,
-    transition_id: doc.transitionId,
-    game_date: doc.gameDate,
-    mode: doc.latchMode,
-    processor_name: processor,
-    reported_name: e.reportedName,
-    status: e.status,
-    execution_id: e.executionId,
-    correlation_id: e.correlationId,
-    completed_at: e.completedAt,
-    recorded_at: e.recordedAt,
-    record_count: null,
-    records_failed: null,
-    duration_seconds: null,
-    completion_pct: e.completionPct ?? null,
-    message_id: e.messageId,
-    metadata: null,
-  };
+  const { insert_id: _insertId, ...row } = buildCompletionRow(
+    completionRecordOf({ id: doc.transitionId, phaseWireName: transition.phaseWireName }, doc.gameDate, doc.latchMode, { ...e, processor }, e.recordedAt),
+  );
+  return row;
 }
 
 export interface ReconcileInput {

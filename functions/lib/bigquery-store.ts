@@ -5,8 +5,8 @@
 // after the retry policy (withRetry, which retries only isTransient errors) gave up.
 import { BigQuery, type BigQueryOptions } from "@google-cloud/bigquery";
 import { PassThroughClient } from "google-auth-library";
+import { buildCompletionRow, type CompletionRecord } from "../core/completion-row.ts";
 import {
-  completionInsertId,
   executionLogInsertId,
   PHASE_COMPLETIONS,
   PHASE_EXECUTION_LOG,
@@ -57,29 +57,13 @@ export function createBigQueryClient(config: BigQueryClientConfig): BigQuery {
 
 // ---- rows ----
 
-/** What the tracker records for one completion; the store adds the deterministic insert_id. */
-export type CompletionRecord = Omit<PhaseCompletionRow, "insert_id" | "metadata"> & {
-  /** The message's metadata object (serialised to JSON text here), or JSON text already. */
-  metadata?: Record<string, unknown> | string | null;
-};
+// One builder of the completion row for every writer (functions/core/completion-row.ts).
+export { buildCompletionRow, type CompletionRecord } from "../core/completion-row.ts";
 
 /** The aggregate of one phase, game date and mode: exactly the status table's columns. */
 export type StatusAggregate = PhaseCompletionStatusRow;
 
 export type ExecutionLogRecord = PhaseExecutionLogRow;
-
-/** The completion row as inserted: the one place that turns a record into a table row. */
-export function buildCompletionRow(record: CompletionRecord): PhaseCompletionRow {
-  const { metadata, ...rest } = record;
-  return {
-    ...rest,
-    // The status is part of the run's identity here: a run that reports failed and then success
-    // under one execution id is two rows, not a duplicate.
-    // A re-report of one batch with new progress (completion_pct) is another fact, not a redelivery.
-    insert_id: completionInsertId(record.transition_id, record.game_date, record.mode, record.processor_name, `${record.execution_id}/${record.status}${record.completion_pct === null || record.completion_pct === undefined ? "" : `/${record.completion_pct}`}`),
-    metadata: metadata === undefined || metadata === null ? null : typeof metadata === "string" ? metadata : JSON.stringify(metadata),
-  };
-}
 
 /** Query parameters of the status MERGE, typed for the client (DATE/TIMESTAMP wrapped). */
 export function buildStatusParams(aggregate: StatusAggregate): Record<string, unknown> {

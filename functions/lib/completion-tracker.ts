@@ -21,7 +21,8 @@ import {
 } from "../core/phase-state.ts";
 import type { PhaseCompletionStatusRow, PhaseExecutionLogRow } from "../core/tables.ts";
 import { scheduledCollectionNames } from "../core/scheduled-config.ts";
-import type { BigQueryStore, CompletionRecord } from "./bigquery-store.ts";
+import type { BigQueryStore } from "./bigquery-store.ts";
+import { completionRecordOf, type CompletionFacts } from "../core/completion-row.ts";
 import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
 import { eventBudgetMs as eventBudgetOf, PLATFORM_DEFAULT_TIMEOUT_MS, RETRY_PRESETS, TRANSACTION_ATTEMPT_TIMEOUT_MS, withRetry, worstCaseBudgetMs } from "./retry.ts";
 import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./outbox-republisher.ts";
@@ -340,28 +341,6 @@ export function createCompletionTracker(deps: TrackerDeps) {
     return publishPending(claimed.doc, ref, deadlineAt, { publishedBy: runId, logger: log, ...(owedBy === undefined ? {} : { owedBy }) });
   }
 
-  function completionRow(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date): CompletionRecord {
-    return {
-      phase: transition.phaseWireName,
-      transition_id: transition.id,
-      game_date: c.gameDate,
-      mode: latchMode,
-      processor_name: c.processor,
-      reported_name: c.reportedName,
-      status: c.status,
-      execution_id: c.executionId,
-      correlation_id: c.correlationId,
-      completed_at: c.completedAt,
-      recorded_at: now.toISOString(),
-      record_count: raw.recordCount ?? null,
-      records_failed: raw.recordsFailed ?? null,
-      duration_seconds: raw.durationSeconds ?? null,
-      completion_pct: c.completionPct ?? null,
-      message_id: c.messageId,
-      metadata: raw.metadata ?? null,
-    };
-  }
-
   /**
    * Record one completion in both stores and publish any trigger it completes. Never throws for a
    * store failure: the outcome of each store is returned and the caller decides the response.
@@ -498,7 +477,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
 
   async function writeBigQuery(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date, rows: LatchRows, completion: boolean): Promise<StoreOutcome> {
     try {
-      if (completion) await deps.sink.insertCompletion(completionRow(c, latchMode, raw, now));
+      if (completion) await deps.sink.insertCompletion(completionRecordOf(transition, c.gameDate, latchMode, c, now.toISOString(), raw));
       if (rows.status !== null) await deps.sink.upsertStatus(rows.status);
       if (rows.executionLog !== null) await deps.sink.insertExecutionLog(rows.executionLog);
       return { ok: true };
@@ -554,12 +533,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
 export type CompletionTracker = ReturnType<typeof createCompletionTracker>;
 
 /** Facts of the message that only BigQuery keeps. */
-export interface RawFacts {
-  recordCount?: number | undefined;
-  recordsFailed?: number | undefined;
-  durationSeconds?: number | undefined;
-  metadata?: Record<string, unknown> | undefined;
-}
+export type RawFacts = CompletionFacts;
 
 /** A phase-state document in Firestore (not Firebase: the server client, no Firebase SDK). */
 type PhaseStateRef = DocumentReference;

@@ -16,7 +16,8 @@ import { executionLogRowOf, phaseStateDocId, statusRowOf } from "../core/phase-s
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { lookbackRange } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
-import { buildCompletionRow, type BigQueryStore, type ExecutionLogReader } from "./bigquery-store.ts";
+import type { BigQueryStore, ExecutionLogReader } from "./bigquery-store.ts";
+import { completionRowInsertId } from "../core/completion-row.ts";
 import type { OutboxRepublisher } from "./outbox-republisher.ts";
 import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
@@ -87,7 +88,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         transitions: pipeline.transitions,
         docs,
         rows,
-        insertIdOf: (row) => buildCompletionRow(row).insert_id,
+        insertIdOf: completionRowInsertId,
         settledBefore: new Date(now.getTime() - SETTLE_MS).toISOString(),
       });
       const report: ReconcileReport = {
