@@ -10,6 +10,7 @@ import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
 import type { CompletionTracker, RawFacts, TrackResult } from "./completion-tracker.ts";
 import type { Quarantine } from "./quarantine.ts";
 import type { HealthChecker } from "./health.ts";
+import { answerHealth, isHealthRequest } from "./function-runtime.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { parseTraceHeaders } from "./logger.ts";
@@ -206,9 +207,8 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
 
   return async (req, res) => {
     const log = deps.logger.withTrace(parseTraceHeaders(req.headers), deps.projectId);
-    if (req.method === "GET" && (req.path === "/health" || req.path === "/health/")) {
-      const health = await deps.health.check();
-      res.status(health.statusCode).json(health.body);
+    if (isHealthRequest(req)) {
+      await answerHealth(deps.health, res);
       return;
     }
     if (req.method !== "POST") {
