@@ -1,11 +1,13 @@
 // A Map with a size cap: inserting past the cap evicts the entry written longest ago. For in-memory
 // state keyed by something that arrives with messages (alert subjects, ids), which would otherwise
 // grow for as long as an instance lives. Pure.
+import { ContractViolationError } from "./error-family.ts";
+
 export class BoundedMap<K, V> {
   private readonly entries = new Map<K, V>();
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`BoundedMap capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new ContractViolationError(`BoundedMap capacity must be a positive integer, got ${capacity}`);
   }
 
   get size(): number {

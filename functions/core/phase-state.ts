@@ -10,6 +10,7 @@ import { decide, mergeEntry } from "./decision.ts";
 import { instantMs, runModeFor } from "./run-mode.ts";
 import { buildTriggerMessage, triggerIdFor } from "./trigger-message.ts";
 import { EXPIRE_AT_FIELD, phaseStateExpireAt, RETENTION_DEFAULTS, type ExpiryTimestamp } from "./retention.ts";
+import { ContractViolationError } from "./error-family.ts";
 
 export type LatchMode = RunMode | "daily";
 
@@ -392,7 +393,8 @@ export function executionLogRowOf(
   publisher: { functionName: string; codeHash: string },
 ): PhaseExecutionLogRow {
   const t = doc.trigger;
-  if (t === null) throw new Error(`phase state ${doc.transitionId} ${doc.gameDate} has no trigger to log`);
+  // A caller logs only a latched trigger; a document without one reaching here is a bug or bad data.
+  if (t === null) throw new ContractViolationError(`phase state ${doc.transitionId} ${doc.gameDate} has no trigger to log`);
   const expected = Array.isArray(t.payload.expected_processors) ? (t.payload.expected_processors as string[]) : [];
   const missing = new Set(t.missing);
   return {

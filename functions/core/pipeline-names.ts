@@ -1,6 +1,7 @@
 // Names of the pipeline model: topics get the sport prefix, dead-letter topic and subscription and
 // the push subscription are derived from the input topic. Pure; does not validate (pipeline-checks.ts).
 import type { Pipeline, PipelineConfig, Transition, TransitionConfig } from "./pipeline-types.ts";
+import { ConfigurationError } from "./error-family.ts";
 
 /** The names a transition's topics resolve to: sport-prefixed, with the derived dead-letter names. */
 export function resolveNames(sport: string, t: TransitionConfig) {
@@ -32,7 +33,7 @@ export function resolvePipeline(config: PipelineConfig): Pipeline {
 export function transitionById(pipeline: Pipeline, id: string): Transition {
   const found = pipeline.transitions.find((t) => t.id === id);
   if (!found) {
-    throw new Error(`unknown transition id "${id}" (known: ${pipeline.transitions.map((t) => t.id).join(", ")})`);
+    throw new ConfigurationError(`unknown transition id "${id}" (known: ${pipeline.transitions.map((t) => t.id).join(", ")})`);
   }
   return found;
 }

@@ -4,6 +4,7 @@ import type { Pipeline, PipelineConfig, TransitionConfig } from "./pipeline-type
 import { validatePipelineConfig } from "./pipeline-checks.ts";
 import { resolvePipeline } from "./pipeline-names.ts";
 import { PipelineConfigError } from "./pipeline-problems.ts";
+import { ConfigurationError } from "./error-family.ts";
 import { PipelineConfigSchema } from "./pipeline-schema.ts";
 
 /** The environment variable through which infra hands the pipeline to every function. */
@@ -34,13 +35,13 @@ export function serializePipeline(p: PipelineConfig): string {
 /** Reads the pipeline a function was deployed with; missing or invalid -> throws naming the variable. */
 export function pipelineFromEnv(value: string | undefined): Pipeline {
   if (value === undefined || value.trim() === "") {
-    throw new Error(`${PIPELINE_CONFIG_ENV} is not set: the function needs the pipeline config as JSON`);
+    throw new ConfigurationError(`${PIPELINE_CONFIG_ENV} is not set: the function needs the pipeline config as JSON`);
   }
   let json: unknown;
   try {
     json = JSON.parse(value);
   } catch (error) {
-    throw new Error(`${PIPELINE_CONFIG_ENV} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new ConfigurationError(`${PIPELINE_CONFIG_ENV} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   const problems = validatePipelineConfig(json);
   if (problems.length > 0) throw new PipelineConfigError(`${PIPELINE_CONFIG_ENV} holds an invalid pipeline config`, problems);

@@ -36,6 +36,7 @@ export function todayIn(timeZone: string, now: Date): string {
   const parts = formatterFor(timeZone).formatToParts(now);
   const part = (type: Intl.DateTimeFormatPartTypes): string => {
     const value = parts.find((p) => p.type === type)?.value;
+    // A true invariant (a formatter built with year, month and day always yields them): a plain assertion.
     if (value === undefined) throw new Error(`Intl gave no ${type} for ${now.toISOString()} in ${timeZone}`);
     return value;
   };

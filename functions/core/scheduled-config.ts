@@ -4,6 +4,7 @@
 // (500/503 + CRITICAL), never a silent default.
 import { z } from "zod";
 import { formatIssues } from "./zod-issues.ts";
+import { ConfigurationError } from "./error-family.ts";
 
 export const SCHEDULED_ENV_KEYS = {
   /** Days before today (in the pipeline's zone) the jobs look at; today and tomorrow are always included. */
@@ -40,7 +41,7 @@ export function parseScheduledSettings(env: Record<string, string | undefined>):
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    throw new Error(`invalid scheduled-job settings: ${formatIssues(parsed.error).join("; ")}`);
+    throw new ConfigurationError(`invalid scheduled-job settings: ${formatIssues(parsed.error).join("; ")}`);
   }
   return {
     lookbackDays: parsed.data[SCHEDULED_ENV_KEYS.lookbackDays] ?? SCHEDULED_DEFAULTS.lookbackDays,

@@ -6,6 +6,7 @@ import { isCounting, nextDeadline } from "./decision.ts";
 import type { Transition } from "./pipeline-types.ts";
 import { decideFor, phaseStateDocId, republishDue, type LatchMode, type PhaseStateDoc } from "./phase-state.ts";
 import { addDays, instantMs, todayIn } from "./run-mode.ts";
+import { ContractViolationError } from "./error-family.ts";
 
 const MS_PER_MINUTE = 60_000;
 
@@ -132,7 +133,7 @@ export function latchCauseOf(doc: PhaseStateDoc): { correlationId: string; compl
     .filter((e) => isCounting(e.status))
     .sort((a, b) => instantMs(a.completedAt) - instantMs(b.completedAt) || (a.processor < b.processor ? -1 : 1));
   const latest = counting.at(-1) ?? Object.values(doc.entries).at(-1);
-  if (latest === undefined) throw new Error(`phase state ${doc.transitionId} ${doc.gameDate} has no entries to carry a correlation id from`);
+  if (latest === undefined) throw new ContractViolationError(`phase state ${doc.transitionId} ${doc.gameDate} has no entries to carry a correlation id from`);
   return {
     correlationId: latest.correlationId,
     ...(latest.completionPct === undefined ? {} : { completionPct: latest.completionPct }),

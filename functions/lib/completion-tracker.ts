@@ -30,6 +30,7 @@ import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import { describeError, errorType } from "./errors.ts";
 import { createKeyedSerializer } from "./keyed-serializer.ts";
+import { ConfigurationError, ContractViolationError } from "../core/error-family.ts";
 
 /** What the tracker needs of BigQuery. */
 export type CompletionSink = Pick<BigQueryStore, "insertCompletion" | "upsertStatus" | "insertExecutionLog">;
@@ -94,7 +95,7 @@ export function publishGraceMsFor(transactionTimeoutMs: number): number {
 /** The scheduled jobs' claims collection for a phase-state collection named `<prefix>phase_state`. */
 export function claimsCollectionFor(stateCollection: string): string {
   const suffix = "phase_state";
-  if (!stateCollection.endsWith(suffix)) throw new Error(`phase-state collection "${stateCollection}" does not end in ${suffix}: pass claimsCollection`);
+  if (!stateCollection.endsWith(suffix)) throw new ConfigurationError(`phase-state collection "${stateCollection}" does not end in ${suffix}: pass claimsCollection`);
   return scheduledCollectionNames(stateCollection.slice(0, -suffix.length)).publishClaims;
 }
 
@@ -190,7 +191,8 @@ export function createCompletionTracker(deps: TrackerDeps) {
           db.runTransaction(async (tx) => {
             signal.throwIfAborted();
             const snap = await tx.get(ref);
-            if (!snap.exists) throw new Error(`phase state ${ref.id} vanished before ${op}`);
+            // Only TTL deletes these documents, days after their game date: one gone mid-event is data that cannot be.
+            if (!snap.exists) throw new ContractViolationError(`phase state ${ref.id} vanished before ${op}`);
             const current = snap.data() as PhaseStateDoc;
             const next = change(current);
             if (next !== current) tx.set(ref, next);

@@ -19,6 +19,7 @@ import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-tran
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { describeError, errorType } from "./errors.ts";
+import { ConfigurationError } from "../core/error-family.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import { DEFAULT_TRANSACTION_TIMEOUT_MS, publishGraceMsFor } from "./completion-tracker.ts";
 
@@ -114,7 +115,8 @@ export function createSweeper(deps: SweeperDeps) {
         const transition = transitions.get(doc.transitionId);
         const docId = `${doc.transitionId}__${doc.gameDate}__${doc.latchMode}`;
         if (transition === undefined) {
-          fail(docId, "plan", new Error(`transition "${doc.transitionId}" is not in this function's pipeline`));
+          // A document of a transition the deployed pipeline no longer lists: the deployment, not the data, decides.
+          fail(docId, "plan", new ConfigurationError(`transition "${doc.transitionId}" is not in this function's pipeline`));
           continue;
         }
         let plan: SweepPlan;
