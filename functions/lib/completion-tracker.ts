@@ -1,44 +1,28 @@
 // Completion tracking and triggering for one transition: writes its phase-state documents per message
-// (the scheduled jobs apply the same rules, phase-state-transactions.ts), an outbox for the trigger (only the latching call publishes; anyone else only after a
-// grace period and under the publish claim), and a dual write to BigQuery whose outcome is returned
-// and checked (docs/RUNTIME.md, "Dual write and store outages").
-import type { DocumentReference, Firestore } from "@google-cloud/firestore";
+// (the scheduled jobs apply the same rules, phase-state-transactions.ts), an outbox for the trigger (only
+// the latching call publishes; anyone else only after a grace period and under the publish claim), and a
+// dual write to BigQuery whose outcome is returned and checked (docs/RUNTIME.md, "Dual write and store
+// outages"). This module decides the order and the outcome; its parts do one job each: the Firestore
+// transactions (tracker-transaction.ts), the publish step (trigger-publish-step.ts), the BigQuery rows
+// (completion-rows.ts) and the log (tracker-log.ts).
+import type { Firestore } from "@google-cloud/firestore";
 import type { Transition } from "../core/pipeline-types.ts";
 import type { Decision } from "../core/decision-types.ts";
 import type { PhaseStateDoc, ResolvedCompletion } from "../core/phase-state.ts";
-import {
-  COMPLETION_FUTURE_SKEW_MS,
-  COMPLETION_MAX_AGE_MS,
-  completionTimestampUntrusted,
-  executionLogRowOf,
-  latchModeOfCompletion,
-  markLatchIncomplete,
-  markPublished,
-  phaseStateDocId,
-  recordAndDecide,
-  republishDue,
-  statusRowOf,
-} from "../core/phase-state.ts";
-import type { PhaseCompletionStatusRow, PhaseExecutionLogRow } from "../core/tables.ts";
+import { completionTimestampUntrusted, latchModeOfCompletion, markLatchIncomplete, republishDue } from "../core/phase-state.ts";
 import { scheduledCollectionNames } from "../core/scheduled-config.ts";
-import type { BigQueryStore } from "./bigquery-store.ts";
-import { completionRecordOf, type CompletionFacts } from "../core/completion-row.ts";
-import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
-import { eventBudgetMs as eventBudgetOf, PLATFORM_DEFAULT_TIMEOUT_MS, RETRY_PRESETS, TRANSACTION_ATTEMPT_TIMEOUT_MS, withRetry, worstCaseBudgetMs } from "./retry.ts";
-import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./outbox-republisher.ts";
+import { LOG_FIELDS } from "../core/log-events.ts";
+import { ConfigurationError } from "../core/error-family.ts";
+import { eventBudgetMs as eventBudgetOf, PLATFORM_DEFAULT_TIMEOUT_MS, RETRY_PRESETS, TRANSACTION_ATTEMPT_TIMEOUT_MS, worstCaseBudgetMs } from "./retry.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
-import { describeError, errorType } from "./errors.ts";
-import { createKeyedSerializer } from "./keyed-serializer.ts";
-import { ConfigurationError, ContractViolationError } from "../core/error-family.ts";
+import { createTrackerTransactions } from "./tracker-transaction.ts";
+import { createTriggerPublishStep } from "./trigger-publish-step.ts";
+import { latchRowsOwed, writeCompletionRows, type LatchRows } from "./completion-rows.ts";
+import { reportOutcome, reportRowDeferred, warnUntrustedTimestamp } from "./tracker-log.ts";
+import { failed, type CompletionSink, type PhaseStateRef, type RawFacts, type StoreOutcome, type TrackResult, type TriggerOutcome, type TriggerPublisher } from "./tracker-types.ts";
 
-/** What the tracker needs of BigQuery. */
-export type CompletionSink = Pick<BigQueryStore, "insertCompletion" | "upsertStatus" | "insertExecutionLog">;
-
-/** Publishes a trigger; resolves to the Pub/Sub message id. */
-export interface TriggerPublisher {
-  publish(topicName: string, payload: Record<string, unknown>, attributes: Record<string, string>): Promise<string>;
-}
+export type { CompletionSink, RawFacts, StoreOutcome, TrackResult, TriggerOutcome, TriggerPublisher } from "./tracker-types.ts";
 
 export interface TrackerDeps {
   db: Firestore;
@@ -99,44 +83,6 @@ export function claimsCollectionFor(stateCollection: string): string {
   return scheduledCollectionNames(stateCollection.slice(0, -suffix.length)).publishClaims;
 }
 
-export type StoreOutcome = { ok: true } | { ok: false; error: unknown };
-
-export interface TriggerOutcome {
-  triggerId: string;
-  state: "pending" | "published";
-  /** This call published it (false when it was already published, or the publish failed). */
-  publishedNow: boolean;
-  /**
-   * false: another call latched this trigger and owns its publish; this message's own work is done.
-   * Absent: this call was responsible for publishing it.
-   */
-  owner?: false;
-  error?: unknown;
-  /** What failed: the publish itself, or marking it published after the publish went out. */
-  failedStep?: "publish" | "mark" | "claim";
-  /**
-   * The publish was given up while the call was still in flight: it may yet be accepted. Not a recorded
-   * failure (others wait out the grace period); if it lands, it is marked published in the background.
-   */
-  outcomeUnknown?: boolean;
-}
-
-export interface TrackResult {
-  firestore: StoreOutcome & { duplicate?: boolean };
-  /**
-   * deferred: the completion row was not written because this delivery is answered non-2xx only for its
-   * pending trigger; the delivery that is acknowledged writes it (BigQuery de-duplicates an insert id for
-   * about a minute only, so a row inserted by each of several redeliveries would be counted twice).
-   */
-  bigquery: StoreOutcome & { deferred?: boolean };
-  decision: Decision | null;
-  trigger: TriggerOutcome | null;
-  /** Every store written and any latched trigger published: the message may be acknowledged. */
-  done: boolean;
-}
-
-const failed = (error: unknown): StoreOutcome => ({ ok: false, error });
-
 export const DEFAULT_TRANSACTION_TIMEOUT_MS = TRANSACTION_ATTEMPT_TIMEOUT_MS;
 
 export function createCompletionTracker(deps: TrackerDeps) {
@@ -146,202 +92,29 @@ export function createCompletionTracker(deps: TrackerDeps) {
   const eventBudgetMs = deps.eventBudgetMs ?? eventBudgetOf(PLATFORM_DEFAULT_TIMEOUT_MS);
   const graceMs = deps.publishGraceMs ?? publishGraceMsFor(txTimeoutMs);
   const claimsCollection = deps.claimsCollection ?? claimsCollectionFor(deps.stateCollection);
-  const collection = db.collection(deps.stateCollection);
-  const oneAtATimePerDocument = createKeyedSerializer();
-
-  /** One transaction: record the entry, decide, latch a pending trigger. Retried whole on transient errors. */
-  async function recordInFirestore(c: ResolvedCompletion, now: Date, deadlineAt = Date.now() + eventBudgetMs, log: Logger = logger) {
-    const latchMode = latchModeOfCompletion(transition, c, now, deps.timeZone);
-    const ref = collection.doc(phaseStateDocId(transition.id, c.gameDate, latchMode));
-    return oneAtATimePerDocument(ref.path, () => deps.firestoreBreaker.fire(() =>
-      withRetry(
-        "firestore.recordCompletion",
-        (_attempt, signal) =>
-          db.runTransaction(async (tx) => {
-            // An attempt given up on (timed out) must not keep contending: the client would otherwise
-            // keep retrying it in the background next to our next attempt. Throwing rolls it back.
-            signal.throwIfAborted();
-            const snap = await tx.get(ref);
-            signal.throwIfAborted();
-            const step = recordAndDecide(
-              snap.exists ? (snap.data() as PhaseStateDoc) : null,
-              transition,
-              latchMode,
-              c,
-              now,
-              now,
-              deps.timeZone,
-              deps.phaseStateRetentionDays,
-            );
-            if (step.write) tx.set(ref, step.doc);
-            return { doc: step.doc, changed: step.changed, latchedNow: step.latchedNow, decision: step.decision, ref };
-          }),
-        RETRY_PRESETS.firestoreWrite,
-        { logger: log, attemptTimeoutMs: txTimeoutMs, deadlineAt },
-      ),
-    ));
-  }
-
-  /** One transaction on the phase-state document, through the breaker, bounded like the record. */
-  function transact(op: string, ref: PhaseStateRef, deadlineAt: number, log: Logger, change: (doc: PhaseStateDoc) => PhaseStateDoc) {
-    return deps.firestoreBreaker.fire(() =>
-      withRetry(
-        op,
-        (_attempt, signal) =>
-          db.runTransaction(async (tx) => {
-            signal.throwIfAborted();
-            const snap = await tx.get(ref);
-            // Only TTL deletes these documents, days after their game date: one gone mid-event is data that cannot be.
-            if (!snap.exists) throw new ContractViolationError(`phase state ${ref.id} vanished before ${op}`);
-            const current = snap.data() as PhaseStateDoc;
-            const next = change(current);
-            if (next !== current) tx.set(ref, next);
-          }),
-        RETRY_PRESETS.firestoreWrite,
-        { logger: log, attemptTimeoutMs: txTimeoutMs, deadlineAt },
-      ),
-    );
-  }
-
-  /**
-   * Publish a latched trigger, then mark it published. Callers decide who may: the call that latched
-   * it, or (after the grace period, holding the publish claim) someone else.
-   */
-  async function publishPending(
-    doc: PhaseStateDoc,
-    ref: PhaseStateRef,
-    deadlineAt = Date.now() + eventBudgetMs,
-    opts: { publishedBy?: string; logger?: Logger; owedBy?: string } = {},
-  ): Promise<TriggerOutcome | null> {
-    const log = opts.logger ?? logger;
-    const trigger = doc.trigger;
-    if (!trigger) return null;
-    if (trigger.state === "published") return { triggerId: trigger.triggerId, state: "published", publishedNow: false };
-    let step: "publish" | "mark" = "publish";
-    // A publish whose attempt timed out may still be accepted by Pub/Sub (a slow first call, a loaded
-    // host): a retry must not send a second copy while it is in flight, only wait for it longer. A new
-    // publish goes out only after the previous one was refused.
-    let inFlight: Promise<string> | null = null;
-    const publishOnce = (): Promise<string> => {
-      if (inFlight === null) {
-        const call = deps.publisher.publish(transition.outputTopicName, trigger.payload, {
-          trigger_id: trigger.triggerId,
-          transition: transition.id,
-          game_date: doc.gameDate,
-        });
-        inFlight = call;
-        // Registered before withRetry awaits the call, so a refused call is cleared before the retry.
-        call.catch(() => {
-          if (inFlight === call) inFlight = null;
-        });
-      }
-      return inFlight;
-    };
-    try {
-      const messageId = await withRetry("pubsub.publishTrigger", publishOnce, RETRY_PRESETS.pubsubPublish, { logger: log, deadlineAt });
-      step = "mark";
-      await transact("firestore.markPublished", ref, deadlineAt, log, (current) => markPublished(current, messageId, clock(), opts.publishedBy));
-      log.info(`trigger ${trigger.triggerId} published to ${transition.outputTopicName}`, {
-        [LOG_EVENT_KEY]: LOG_EVENTS.triggerPublished,
-        [LOG_FIELDS.transition]: transition.id,
-        [LOG_FIELDS.phase]: `phase${transition.toPhase}`,
-        game_date: doc.gameDate,
-        correlation_id: String(trigger.payload.correlation_id ?? ""),
-        trigger_id: trigger.triggerId,
-        trigger_reason: trigger.reason,
-        degraded: trigger.degraded,
-        missing_processors: trigger.missing,
-        pubsub_message_id: messageId,
-        published_by: opts.publishedBy ?? null,
-      });
-      return { triggerId: trigger.triggerId, state: "published", publishedNow: true };
-    } catch (error) {
-      // The trigger stays pending in Firestore: a redelivery (non-2xx below) or the sweeper publishes it.
-      const unknown = step === "publish" && inFlight !== null;
-      log.error(`trigger ${trigger.triggerId} left pending: ${step === "publish" ? (unknown ? "publish not confirmed in time" : "publish") : "mark published"} failed`, {
-        error,
-        trigger_id: trigger.triggerId,
-        failed_step: step,
-        outcome_unknown: unknown,
-        game_date: doc.gameDate,
-        [LOG_FIELDS.transition]: transition.id,
-      });
-      if (unknown && inFlight !== null) settleLate(inFlight, ref, doc, opts.publishedBy, opts.owedBy, log);
-      return { triggerId: trigger.triggerId, state: "pending", publishedNow: false, error, failedStep: step, ...(unknown ? { outcomeUnknown: true } : {}) };
-    }
-  }
-
-  /**
-   * A publish given up while still in flight may land later (the client keeps retrying it): when it
-   * does, mark the trigger published (the execution-log row is then owed by `owedBy`'s redelivery), so
-   * a republisher after the grace period finds it published instead of sending a second copy. When it
-   * is refused in the end, record the failed publish so others need not wait. Best effort, logged.
-   */
-  function settleLate(call: Promise<string>, ref: PhaseStateRef, doc: PhaseStateDoc, publishedBy: string | undefined, owedBy: string | undefined, log: Logger): void {
-    const triggerId = doc.trigger?.triggerId ?? ref.id;
-    const deadline = Date.now() + eventBudgetMs;
-    call
-      .then(
-        async (messageId) => {
-          await transact("firestore.markPublishedLate", ref, deadline, log, (current) => {
-            const published = markPublished(current, messageId, clock(), publishedBy);
-            return owedBy === undefined || published === current ? published : markLatchIncomplete(published, { publishFailed: false, rowsOwedBy: owedBy }, clock());
-          });
-          log.info(`trigger ${triggerId} published to ${transition.outputTopicName} (a publish given up earlier was accepted)`, {
-            [LOG_EVENT_KEY]: LOG_EVENTS.triggerPublished,
-            [LOG_FIELDS.transition]: transition.id,
-            [LOG_FIELDS.phase]: `phase${transition.toPhase}`,
-            game_date: doc.gameDate,
-            trigger_id: triggerId,
-            pubsub_message_id: messageId,
-            published_by: publishedBy ?? null,
-            late: true,
-          });
-        },
-        async () => {
-          await transact("firestore.markPublishFailed", ref, deadline, log, (current) =>
-            markLatchIncomplete(current, { publishFailed: true, rowsOwedBy: null }, clock()),
-          );
-        },
-      )
-      .catch((error: unknown) => {
-        // The trigger stays pending: a republisher after the grace period publishes it (maybe twice).
-        log.error(`could not record the late outcome of the publish of ${triggerId}`, { error, trigger_id: triggerId, [LOG_FIELDS.transition]: transition.id });
-      });
-  }
-
-  /** Someone other than the latching call publishes a pending trigger: only under the publish claim. */
-  async function republishClaimed(
-    ref: PhaseStateRef,
-    triggerId: string,
-    runId: string,
-    now: Date,
-    deadlineAt: number,
-    log: Logger,
-    mine: boolean,
-    owedBy?: string,
-  ): Promise<TriggerOutcome | null> {
-    let claimed;
-    try {
-      claimed = await claimTriggerPublish(
-        { db, claimsCollection, breaker: deps.firestoreBreaker, logger: log },
-        ref,
-        runId,
-        now,
-        DEFAULT_CLAIM_LEASE_MS,
-        { attemptTimeoutMs: txTimeoutMs, deadlineAt },
-      );
-    } catch (error) {
-      log.error(`could not claim the publish of pending trigger ${triggerId}; left pending`, { error, trigger_id: triggerId, [LOG_FIELDS.transition]: transition.id });
-      return { triggerId, state: "pending", publishedNow: false, error, failedStep: "claim" };
-    }
-    if (claimed.kind === "already_published") return claimed.triggerId === null ? null : { triggerId: claimed.triggerId, state: "published", publishedNow: false };
-    if (claimed.kind === "claimed_elsewhere") {
-      log.info(`trigger ${claimed.triggerId} is being republished by another holder of its claim`, { trigger_id: claimed.triggerId });
-      return { triggerId: claimed.triggerId, state: "pending", publishedNow: false, ...(mine ? {} : { owner: false as const }) };
-    }
-    return publishPending(claimed.doc, ref, deadlineAt, { publishedBy: runId, logger: log, ...(owedBy === undefined ? {} : { owedBy }) });
-  }
+  const { recordInFirestore, transact } = createTrackerTransactions({
+    db,
+    stateCollection: deps.stateCollection,
+    firestoreBreaker: deps.firestoreBreaker,
+    logger,
+    transition,
+    timeZone: deps.timeZone,
+    phaseStateRetentionDays: deps.phaseStateRetentionDays,
+    txTimeoutMs,
+    eventBudgetMs,
+  });
+  const { publishPending, republishClaimed } = createTriggerPublishStep({
+    db,
+    publisher: deps.publisher,
+    firestoreBreaker: deps.firestoreBreaker,
+    logger,
+    transition,
+    claimsCollection,
+    clock,
+    txTimeoutMs,
+    eventBudgetMs,
+    transact,
+  });
 
   /**
    * Record one completion in both stores and publish any trigger it completes. Never throws for a
@@ -355,12 +128,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
     const log = (opts.logger ?? logger).child({ game_date: c.gameDate, correlation_id: c.correlationId });
     const latchMode = latchModeOfCompletion(transition, c, now, deps.timeZone);
     if (completionTimestampUntrusted(c.completedAt, now)) {
-      log.warning(`completion timestamp ${c.completedAt} of ${c.processor} is more than ${COMPLETION_FUTURE_SKEW_MS / 60_000} min ahead of or ${COMPLETION_MAX_AGE_MS / 86_400_000} days behind its recording: latch and clock judged at the recording time`, {
-        processor: c.processor,
-        message_id: c.messageId,
-        completed_at: c.completedAt,
-        recorded_at: now.toISOString(),
-      });
+      warnUntrustedTimestamp(c, now, log);
     }
     const self = `message:${c.messageId}`;
     let firestore: TrackResult["firestore"];
@@ -404,42 +172,17 @@ export function createCompletionTracker(deps: TrackerDeps) {
     // BigQuery de-duplicates an insert id for about a minute only; redeliveries minutes apart would each
     // add the row again. (A message that is never acknowledged: the reconciler copies the entry over.)
     const deferRow = firestore.ok && trigger !== null && trigger.state === "pending" && trigger.owner !== false;
-    const rows = latchRowsOwed(c, doc, decision, trigger, latchedHere);
-    const written = await writeBigQuery(c, latchMode, raw, now, rows, !deferRow);
+    const rows = latchRowsOwed(transition, deps, c, doc, decision, trigger, latchedHere);
+    const written = await writeCompletionRows(deps.sink, transition, c, latchMode, raw, now, rows, !deferRow);
     const bigquery: TrackResult["bigquery"] = written.ok && deferRow ? { ok: true, deferred: true } : written;
     if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, bigquery, deadlineAt, log);
     if (bigquery.ok && bigquery.deferred) {
-      log.info(`completion of ${c.processor} ${c.gameDate} recorded in Firestore; its BigQuery row is left to the delivery that is acknowledged`, {
-        [LOG_FIELDS.transition]: transition.id,
-        processor: c.processor,
-        message_id: c.messageId,
-      });
+      reportRowDeferred(transition, c, log);
     } else {
-      reportOutcome(c, firestore, bigquery, log);
+      reportOutcome(transition, deps, c, firestore, bigquery, log);
     }
     const done = firestore.ok && bigquery.ok && (trigger === null || trigger.state === "published" || trigger.owner === false);
     return { firestore, bigquery, decision, trigger, done };
-  }
-
-  /**
-   * The BigQuery rows a latch owes, written by one call only (no DML per completion): the aggregate by
-   * the call that latched, the execution log by the call that published, and both by the redelivery of
-   * a message whose call recorded that it could not write them.
-   */
-  function latchRowsOwed(
-    c: ResolvedCompletion,
-    doc: PhaseStateDoc | null,
-    decision: Decision | null,
-    trigger: TriggerOutcome | null,
-    latchedHere: boolean,
-  ): LatchRows {
-    if (doc === null || doc.trigger === null || decision === null) return { status: null, executionLog: null };
-    const owedToMe = doc.trigger.rowsOwedBy === c.messageId;
-    const published = trigger?.state === "published";
-    return {
-      status: latchedHere || owedToMe ? statusRowOf(doc, transition, decision) : null,
-      executionLog: published && (trigger?.publishedNow === true || owedToMe) ? executionLogRowOf(doc, transition, deps) : null,
-    };
   }
 
   /**
@@ -477,72 +220,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
     }
   }
 
-  async function writeBigQuery(c: ResolvedCompletion, latchMode: string, raw: RawFacts, now: Date, rows: LatchRows, completion: boolean): Promise<StoreOutcome> {
-    try {
-      if (completion) await deps.sink.insertCompletion(completionRecordOf(transition, c.gameDate, latchMode, c, now.toISOString(), raw));
-      if (rows.status !== null) await deps.sink.upsertStatus(rows.status);
-      if (rows.executionLog !== null) await deps.sink.insertExecutionLog(rows.executionLog);
-      return { ok: true };
-    } catch (error) {
-      return failed(error);
-    }
-  }
-
-  function reportOutcome(c: ResolvedCompletion, fs: StoreOutcome, bq: StoreOutcome, log: Logger): void {
-    const fields = {
-      [LOG_FIELDS.transition]: transition.id,
-      processor: c.processor,
-      message_id: c.messageId,
-      game_date: c.gameDate,
-      correlation_id: c.correlationId,
-    };
-    if (!fs.ok && !bq.ok) {
-      log.critical(`CRITICAL: both Firestore and BigQuery writes failed for ${c.processor} ${c.gameDate}`, {
-        ...fields,
-        [LOG_EVENT_KEY]: LOG_EVENTS.bothStoresFailed,
-        firestore_error: describeError(fs.error),
-        bigquery_error: describeError(bq.error),
-        error_type: errorType(fs.error),
-        // Which build failed, for the incident (also a label when the runtime's logger carries it).
-        [LOG_FIELDS.codeHash]: deps.codeHash,
-        [LOG_FIELDS.functionName]: deps.functionName,
-      });
-    } else if (!fs.ok) {
-      log.warning(`Firestore write failed for ${c.processor} ${c.gameDate}; completion kept in BigQuery, decision deferred to redelivery`, {
-        ...fields,
-        [LOG_EVENT_KEY]: LOG_EVENTS.dualWriteFailed,
-        [LOG_FIELDS.store]: "firestore",
-        error: fs.error,
-      });
-    } else if (!bq.ok) {
-      log.warning(`BigQuery write failed for ${c.processor} ${c.gameDate}; Firestore recorded it, BigQuery retried on redelivery`, {
-        ...fields,
-        [LOG_EVENT_KEY]: LOG_EVENTS.dualWriteFailed,
-        [LOG_FIELDS.store]: "bigquery",
-        error: bq.error,
-      });
-    } else {
-      log.info(`completion of ${c.processor} ${c.gameDate} recorded in both stores`, {
-        ...fields,
-        [LOG_EVENT_KEY]: LOG_EVENTS.dualWriteSucceeded,
-      });
-    }
-  }
-
   return { record, publishPending, recordInFirestore };
 }
 
 export type CompletionTracker = ReturnType<typeof createCompletionTracker>;
-
-/** Facts of the message that only BigQuery keeps. */
-export type RawFacts = CompletionFacts;
-
-/** A phase-state document in Firestore (not Firebase: the server client, no Firebase SDK). */
-type PhaseStateRef = DocumentReference;
-
-/** The latch's BigQuery rows this call writes (null: not this call's to write). */
-interface LatchRows {
-  status: PhaseCompletionStatusRow | null;
-  executionLog: PhaseExecutionLogRow | null;
-}
-

@@ -1,0 +1,59 @@
+// The tracker's BigQuery writes for one completion: its phase_completions row (built by
+// core/completion-row.ts), and the latch's rows (status aggregate, execution log) when this call owes
+// them. One call writes each latch row, so there is no DML per completion.
+import type { Transition } from "../core/pipeline-types.ts";
+import type { Decision } from "../core/decision-types.ts";
+import { executionLogRowOf, statusRowOf, type PhaseStateDoc, type ResolvedCompletion } from "../core/phase-state.ts";
+import { completionRecordOf } from "../core/completion-row.ts";
+import type { PhaseCompletionStatusRow, PhaseExecutionLogRow } from "../core/tables.ts";
+import { failed, type CompletionSink, type RawFacts, type StoreOutcome, type TriggerOutcome } from "./tracker-types.ts";
+
+/** The latch's BigQuery rows this call writes (null: not this call's to write). */
+export interface LatchRows {
+  status: PhaseCompletionStatusRow | null;
+  executionLog: PhaseExecutionLogRow | null;
+}
+
+/**
+ * The BigQuery rows a latch owes, written by one call only (no DML per completion): the aggregate by
+ * the call that latched, the execution log by the call that published, and both by the redelivery of
+ * a message whose call recorded that it could not write them.
+ */
+export function latchRowsOwed(
+  transition: Transition,
+  publisher: { functionName: string; codeHash: string },
+  c: ResolvedCompletion,
+  doc: PhaseStateDoc | null,
+  decision: Decision | null,
+  trigger: TriggerOutcome | null,
+  latchedHere: boolean,
+): LatchRows {
+  if (doc === null || doc.trigger === null || decision === null) return { status: null, executionLog: null };
+  const owedToMe = doc.trigger.rowsOwedBy === c.messageId;
+  const published = trigger?.state === "published";
+  return {
+    status: latchedHere || owedToMe ? statusRowOf(doc, transition, decision) : null,
+    executionLog: published && (trigger?.publishedNow === true || owedToMe) ? executionLogRowOf(doc, transition, publisher) : null,
+  };
+}
+
+/** Writes the completion row (unless `completion` is false) and the latch rows owed; the outcome, never a throw. */
+export async function writeCompletionRows(
+  sink: CompletionSink,
+  transition: Transition,
+  c: ResolvedCompletion,
+  latchMode: string,
+  raw: RawFacts,
+  now: Date,
+  rows: LatchRows,
+  completion: boolean,
+): Promise<StoreOutcome> {
+  try {
+    if (completion) await sink.insertCompletion(completionRecordOf(transition, c.gameDate, latchMode, c, now.toISOString(), raw));
+    if (rows.status !== null) await sink.upsertStatus(rows.status);
+    if (rows.executionLog !== null) await sink.insertExecutionLog(rows.executionLog);
+    return { ok: true };
+  } catch (error) {
+    return failed(error);
+  }
+}

@@ -1,0 +1,58 @@
+// The completion tracker's shapes, shared by its parts (tracker-transaction.ts, trigger-publish-step.ts,
+// completion-rows.ts, tracker-log.ts) and re-exported by completion-tracker.ts, its one public face.
+import type { DocumentReference } from "@google-cloud/firestore";
+import type { Decision } from "../core/decision-types.ts";
+import type { CompletionFacts } from "../core/completion-row.ts";
+import type { BigQueryStore } from "./bigquery-store.ts";
+
+/** What the tracker needs of BigQuery. */
+export type CompletionSink = Pick<BigQueryStore, "insertCompletion" | "upsertStatus" | "insertExecutionLog">;
+
+/** Publishes a trigger; resolves to the Pub/Sub message id. */
+export interface TriggerPublisher {
+  publish(topicName: string, payload: Record<string, unknown>, attributes: Record<string, string>): Promise<string>;
+}
+
+export type StoreOutcome = { ok: true } | { ok: false; error: unknown };
+
+export const failed = (error: unknown): StoreOutcome => ({ ok: false, error });
+
+export interface TriggerOutcome {
+  triggerId: string;
+  state: "pending" | "published";
+  /** This call published it (false when it was already published, or the publish failed). */
+  publishedNow: boolean;
+  /**
+   * false: another call latched this trigger and owns its publish; this message's own work is done.
+   * Absent: this call was responsible for publishing it.
+   */
+  owner?: false;
+  error?: unknown;
+  /** What failed: the publish itself, or marking it published after the publish went out. */
+  failedStep?: "publish" | "mark" | "claim";
+  /**
+   * The publish was given up while the call was still in flight: it may yet be accepted. Not a recorded
+   * failure (others wait out the grace period); if it lands, it is marked published in the background.
+   */
+  outcomeUnknown?: boolean;
+}
+
+export interface TrackResult {
+  firestore: StoreOutcome & { duplicate?: boolean };
+  /**
+   * deferred: the completion row was not written because this delivery is answered non-2xx only for its
+   * pending trigger; the delivery that is acknowledged writes it (BigQuery de-duplicates an insert id for
+   * about a minute only, so a row inserted by each of several redeliveries would be counted twice).
+   */
+  bigquery: StoreOutcome & { deferred?: boolean };
+  decision: Decision | null;
+  trigger: TriggerOutcome | null;
+  /** Every store written and any latched trigger published: the message may be acknowledged. */
+  done: boolean;
+}
+
+/** Facts of the message that only BigQuery keeps. */
+export type RawFacts = CompletionFacts;
+
+/** A phase-state document in Firestore (not Firebase: the server client, no Firebase SDK). */
+export type PhaseStateRef = DocumentReference;
