@@ -6,7 +6,7 @@ import type { Transition } from "../core/pipeline-types.ts";
 import { markLatchIncomplete, markPublished, type PhaseStateDoc } from "../core/phase-state.ts";
 import { LOG_FIELDS } from "../core/log-events.ts";
 import { RETRY_PRESETS, withRetry } from "./retry.ts";
-import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./outbox-republisher.ts";
+import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import type { TrackerTransactions } from "./tracker-transaction.ts";
