@@ -593,7 +593,7 @@ describe("pipeline model", () => {
 
     it("missing or empty: throws naming the variable", () => {
       for (const value of [undefined, "", "  "]) {
-        assert.throws(() => pipelineFromEnv(value), new RegExp(`^Error: ${PIPELINE_CONFIG_ENV} is not set`));
+        assert.throws(() => pipelineFromEnv(value), new RegExp(`^ConfigurationError: ${PIPELINE_CONFIG_ENV} is not set`));
       }
     });
 
