@@ -5,23 +5,30 @@
 // markPublished inside a transaction), so the phase-state document keeps its single writer. A claim
 // expires, so a run that died after claiming does not block the trigger for good; the next phase
 // de-duplicates by trigger_id, so a publish racing an orchestrator's redelivery is harmless.
+// Before republishing, the execution log is asked whether the trigger already went out (its publisher's
+// mark may have failed after the publish): if so it is only marked published (checkExecutionLog).
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import type { PhaseStateDoc } from "../core/phase-state.ts";
 import type { Transition } from "../core/pipeline-types.ts";
 import { executionLogRowOf } from "../core/phase-state.ts";
+import { markPublishedPerExecutionLog, republishStep, UNCHECKED_PUBLISH_AFTER_GRACES, type ExecutionLogAnswer } from "../core/republish-check.ts";
 import { safeDocId } from "../core/doc-ids.ts";
 import { EXPIRE_AT_FIELD, expireAt, RETENTION_DEFAULTS } from "../core/retention.ts";
-import type { BigQueryStore } from "./bigquery-store.ts";
+import type { BigQueryStore, ExecutionLogReader } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { CompletionTracker } from "./completion-tracker.ts";
 import type { Logger } from "./logger.ts";
+import type { Alerter } from "./slack.ts";
 import { RETRY_PRESETS, withRetry } from "./retry.ts";
 
 export type RepublishOutcome =
   /** executionLogError: the trigger went out but its phase_execution_log row could not be written. */
   | { outcome: "published"; triggerId: string; executionLogError?: unknown }
-  /** Published meanwhile (by the orchestrator or another run): nothing to do. */
-  | { outcome: "already_published"; triggerId: string | null }
+  /**
+   * Published meanwhile (by the orchestrator or another run): nothing to do. foundInExecutionLog: the
+   * document was still pending but the execution log had the trigger's row; it is now marked published.
+   */
+  | { outcome: "already_published"; triggerId: string | null; foundInExecutionLog?: true }
   /** Another run holds an unexpired claim on this trigger. */
   | { outcome: "claimed_elsewhere"; triggerId: string }
   | { outcome: "failed"; triggerId: string; error: unknown };
@@ -36,8 +43,15 @@ export interface OutboxRepublisherDeps {
   trackerFor(transitionId: string): CompletionTracker;
   /** The transition's model (for the execution-log row). */
   transitionFor(transitionId: string): Transition;
-  /** Where the execution-log row of a trigger this job published goes, and who published it. */
-  executionLog: Pick<BigQueryStore, "insertExecutionLog">;
+  /**
+   * Where the execution-log row of a trigger this job published goes, and who published it; asked
+   * before every republish whether the trigger already has its row (checkExecutionLog).
+   */
+  executionLog: Pick<BigQueryStore, "insertExecutionLog"> & ExecutionLogReader;
+  /** The orchestrators' publish grace period (publishGraceMsFor): bounds how long a BigQuery outage delays a republish. */
+  publishGraceMs: number;
+  /** Alerted when a trigger is republished without the execution log's answer. */
+  alerter: Alerter;
   identity: { functionName: string; codeHash: string };
   /** How long a claim holds (longer than one publish + mark with all retries). */
   claimLeaseMs?: number;
@@ -120,8 +134,104 @@ export function claimTriggerPublish(
   );
 }
 
+export interface ExecutionLogCheckDeps {
+  db: Firestore;
+  breaker: Breaker;
+  logger: Logger;
+  executionLog: ExecutionLogReader;
+  /** The publish grace period: a BigQuery outage delays a republish by at most UNCHECKED_PUBLISH_AFTER_GRACES of them. */
+  publishGraceMs: number;
+  /** Absent: the fallback publish is logged at ERROR only (the caller alerts on what it returns). */
+  alerter?: Alerter;
+}
+
+export type ExecutionLogCheck =
+  /** Nobody published it (or BigQuery has not answered for too long, alerted): publish it. */
+  | { kind: "publish" }
+  /** The log has its row: the trigger went out; it is now marked published. Do not publish. */
+  | { kind: "marked_published"; triggerId: string }
+  /** BigQuery could not answer and the trigger is young: leave it pending, a later delivery or run asks again. */
+  | { kind: "wait"; triggerId: string; error: unknown };
+
+/**
+ * Asked by every republisher (holding the publish claim) before it publishes a pending trigger: a
+ * publish whose mark-published failed left the trigger pending, but its publisher wrote the trigger's
+ * execution-log row (one per trigger id). If the row is there, mark the trigger published instead of
+ * sending a second copy. A failed mark is thrown (the trigger stays pending, the caller answers non-2xx).
+ */
+export async function checkExecutionLog(
+  deps: ExecutionLogCheckDeps,
+  doc: PhaseStateDoc,
+  ref: DocumentReference,
+  runId: string,
+  now: Date,
+  retry: { attemptTimeoutMs?: number; deadlineAt?: number } = {},
+): Promise<ExecutionLogCheck> {
+  const trigger = doc.trigger;
+  if (trigger === null) return { kind: "publish" };
+  const fields = { trigger_id: trigger.triggerId, game_date: doc.gameDate, transition_id: doc.transitionId, run_id: runId };
+  let answer: ExecutionLogAnswer;
+  let lookupError: unknown = null;
+  try {
+    const logged = await deps.executionLog.listExecutionLogTriggerIds({ fromDate: doc.gameDate, toDate: doc.gameDate });
+    answer = logged.has(trigger.triggerId) ? "logged" : "absent";
+  } catch (error) {
+    answer = "unanswered";
+    lookupError = error;
+  }
+  const step = republishStep(answer, trigger, now, deps.publishGraceMs);
+  switch (step) {
+    case "publish":
+      return { kind: "publish" };
+    case "wait":
+      deps.logger.warning(`execution log unreadable; pending trigger ${trigger.triggerId} is not republished yet (it may have gone out already)`, { ...fields, error: lookupError });
+      return { kind: "wait", triggerId: trigger.triggerId, error: lookupError };
+    case "publish_unchecked": {
+      const limitMin = Math.round((UNCHECKED_PUBLISH_AFTER_GRACES * deps.publishGraceMs) / 60_000);
+      deps.logger.error(`execution log unreadable for over ${limitMin} min since the latch of ${trigger.triggerId}: republishing without its answer (the next phase may get a duplicate)`, { ...fields, error: lookupError });
+      await deps.alerter?.alert({
+        severity: "error",
+        subject: { kind: "republished_unchecked", transition: doc.transitionId, gameDate: doc.gameDate, mode: doc.latchMode, item: trigger.triggerId },
+        title: `${doc.transitionId} trigger republished without the execution log's answer (BigQuery unreadable)`,
+        gameDate: doc.gameDate,
+        correlationId: String(trigger.payload.correlation_id ?? ""),
+        errorType: "republished_unchecked",
+        details: { trigger_id: trigger.triggerId, run_id: runId, error: String(lookupError) },
+      });
+      return { kind: "publish" };
+    }
+    case "mark_published":
+      await deps.breaker.fire(() =>
+        withRetry(
+          "firestore.markPublishedPerExecutionLog",
+          (_attempt, signal) =>
+            deps.db.runTransaction(async (tx) => {
+              signal.throwIfAborted();
+              const snap = await tx.get(ref);
+              if (!snap.exists) return;
+              const current = snap.data() as PhaseStateDoc;
+              const next = markPublishedPerExecutionLog(current, now, runId);
+              if (next !== current) tx.set(ref, next);
+            }),
+          RETRY_PRESETS.firestoreWrite,
+          { logger: deps.logger, ...retry },
+        ),
+      );
+      deps.logger.notice(`trigger ${trigger.triggerId} already has its execution-log row: marked published, not republished`, fields);
+      return { kind: "marked_published", triggerId: trigger.triggerId };
+  }
+}
+
 export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
   const leaseMs = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
+  const checkDeps: ExecutionLogCheckDeps = {
+    db: deps.db,
+    breaker: deps.breaker,
+    logger: deps.logger,
+    executionLog: deps.executionLog,
+    publishGraceMs: deps.publishGraceMs,
+    alerter: deps.alerter,
+  };
 
   /** Claim the right to publish; returns the fresh document when this run may publish it. */
   const claim = (ref: DocumentReference, runId: string, now: Date) =>
@@ -138,17 +248,34 @@ export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
     async republish(transitionId: string, ref: DocumentReference, runId: string, now: Date): Promise<RepublishOutcome> {
       const claimed = await claim(ref, runId, now);
       if (claimed.kind !== "claimed") return { outcome: claimed.kind, triggerId: claimed.triggerId } as RepublishOutcome;
+      // A trigger this very run latched (decided at its `now`, as the tracker tells its own latch) was
+      // published by nobody yet: no question to ask.
+      const latchedByThisRun = claimed.doc.trigger?.decidedAt === now.toISOString();
+      let check: ExecutionLogCheck = { kind: "publish" };
+      try {
+        if (!latchedByThisRun) check = await checkExecutionLog(checkDeps, claimed.doc, ref, runId, now);
+      } catch (error) {
+        return { outcome: "failed", triggerId: claimed.doc.trigger?.triggerId ?? ref.id, error };
+      }
+      if (check.kind === "marked_published") return { outcome: "already_published", triggerId: check.triggerId, foundInExecutionLog: true };
+      if (check.kind === "wait") return { outcome: "failed", triggerId: check.triggerId, error: check.error };
       const result = await deps.trackerFor(transitionId).publishPending(claimed.doc, ref, undefined, { publishedBy: runId });
       if (result === null) return { outcome: "already_published", triggerId: null };
-      if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error };
-      if (!result.publishedNow) return { outcome: "already_published", triggerId: result.triggerId };
-      // One row per trigger id (deterministic insert id), as when an orchestrator publishes.
-      try {
-        await deps.executionLog.insertExecutionLog(executionLogRowOf(claimed.doc, deps.transitionFor(transitionId), deps.identity));
-      } catch (error) {
-        return { outcome: "published", triggerId: result.triggerId, executionLogError: error };
+      // Published but not marked: the execution-log row is written all the same, so the next
+      // republisher finds it and marks the trigger instead of publishing it again.
+      const wentOut = result.publishedNow || result.failedStep === "mark";
+      if (!wentOut && result.error === undefined) return { outcome: "already_published", triggerId: result.triggerId };
+      let executionLogError: unknown;
+      if (wentOut) {
+        // One row per trigger id (deterministic insert id), as when an orchestrator publishes.
+        try {
+          await deps.executionLog.insertExecutionLog(executionLogRowOf(claimed.doc, deps.transitionFor(transitionId), deps.identity));
+        } catch (error) {
+          executionLogError = error;
+        }
       }
-      return { outcome: "published", triggerId: result.triggerId };
+      if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error };
+      return { outcome: "published", triggerId: result.triggerId, ...(executionLogError === undefined ? {} : { executionLogError }) };
     },
   };
 }

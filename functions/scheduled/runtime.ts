@@ -11,7 +11,7 @@ import { createLogger, parseTraceHeaders, type Logger } from "../lib/logger.ts";
 import { eventBudgetMs, PLATFORM_DEFAULT_TIMEOUT_MS, runWithDeadline } from "../lib/retry.ts";
 import type { Alerter } from "../lib/slack.ts";
 import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck, type HealthChecker } from "../lib/health.ts";
-import { createCompletionTracker, type CompletionTracker } from "../lib/completion-tracker.ts";
+import { createCompletionTracker, DEFAULT_TRANSACTION_TIMEOUT_MS, publishGraceMsFor, type CompletionTracker } from "../lib/completion-tracker.ts";
 import { checkOnFirstUse } from "../lib/lazy-clients.ts";
 import { answerHealth, createFunctionClients, isHealthRequest, readFunctionEnv, startOrMisconfigured } from "../lib/function-runtime.ts";
 import { createPhaseStateTransactions } from "../lib/phase-state-transactions.ts";
@@ -128,6 +128,9 @@ export function buildScheduledJob(kind: ScheduledJobKind, env: Record<string, st
     logger,
     transitionFor: (id) => transitionById(pipeline, id),
     executionLog: store,
+    // Trackers here keep the default transaction bound, as the orchestrators run.
+    publishGraceMs: publishGraceMsFor(DEFAULT_TRANSACTION_TIMEOUT_MS),
+    alerter,
     identity: { functionName: rt.functionName, codeHash: rt.codeHash },
     trackerFor: (id) => {
       const tracker = trackers.get(id);
