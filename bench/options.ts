@@ -1,5 +1,7 @@
-// Command-line options of `npm run bench`. Pure: parses argv, no I/O.
-import { parseArgs } from "node:util";
+// Command-line options of `npm run bench`: one option table (tools/cli) gives the parser and --help.
+// Pure: parses argv, no I/O, nothing heavy imported.
+import { defineCommand } from "../tools/cli/command.ts";
+import { UsageError } from "../tools/cli/errors.ts";
 
 export const SECTIONS = ["cold", "latency", "contention", "operations", "bursts"] as const;
 export type Section = (typeof SECTIONS)[number];
@@ -62,21 +64,32 @@ export const QUICK_OPTIONS: Omit<BenchOptions, "json" | "sections"> = {
   burstFloorDates: 1,
 };
 
-export const USAGE = `npm run bench -- [--json] [--quick] [--runs N] [--only cold,latency,contention,operations,bursts]
-  [--latency-dates N] [--e2e-dates N] [--floor-samples N] [--sizes 5,20,100] [--dates 10,40]
-  [--instances N] [--backfill-dates N]
-  --json     print one JSON document instead of tables
-  --quick    tiny configuration (seconds of work; for the smoke test, not for numbers)
-  --runs N   fresh processes per cold-start variant (median reported; default ${DEFAULT_OPTIONS.runs})
-  --only     sections to run, comma-separated (default: all)
-  --sizes    completions of one date arriving at once (default ${DEFAULT_OPTIONS.contentionSizes.join(",")})
-  --dates    dates arriving at once, 5 completions each (default ${DEFAULT_OPTIONS.contentionDates.join(",")})
-  --instances N       bursts: instances of every function on the local stack (default ${DEFAULT_OPTIONS.burstInstances})
-  --backfill-dates N  bursts: dates of the backfill, every phase of each at once (default ${DEFAULT_OPTIONS.burstDates})`;
+export { UsageError };
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export const BENCH_COMMAND = defineCommand({
+  tool: "bench",
+  synopsis: `npm run bench -- [--json] [--quick] [--runs <N>] [--only <sections>] [<section flags>]`,
+  summary: `The benchmarks: cold start, event latency, cloud operations per completion, contention, and bursts
+across instances on the local stack. Starts its own emulators and BigQuery fake (and stops them, also on
+Ctrl-C) and prints tables, or one JSON document with --json; progress goes to stderr.`,
+  options: {
+    json: { type: "boolean", description: "print one JSON document (BenchReport, bench/report.ts) instead of tables" },
+    quick: { type: "boolean", description: "tiny configuration (minutes of work; for the smoke test, not for numbers);\nexplicit flags win over it" },
+    runs: { type: "string", value: "<N>", description: `fresh processes per cold-start variant (median reported; default ${DEFAULT_OPTIONS.runs})` },
+    only: { type: "string", value: "<sections>", description: `sections to run, comma-separated: ${SECTIONS.join(", ")} (default: all)` },
+    "latency-dates": { type: "string", value: "<N>", description: `latency: sequential game dates measured in the handler, 5 completions each (default ${DEFAULT_OPTIONS.latencyDates})` },
+    "e2e-dates": { type: "string", value: "<N>", description: `latency: end-to-end samples through the Pub/Sub emulator's push (default ${DEFAULT_OPTIONS.e2eDates})` },
+    "floor-samples": { type: "string", value: "<N>", description: `latency: bare transaction and bare publish samples (default ${DEFAULT_OPTIONS.floorSamples})` },
+    sizes: { type: "string", value: "<list>", description: `contention: completions of one date arriving at once (default ${DEFAULT_OPTIONS.contentionSizes.join(",")})` },
+    dates: { type: "string", value: "<list>", description: `contention: dates arriving at once, 5 completions each (default ${DEFAULT_OPTIONS.contentionDates.join(",")})` },
+    instances: { type: "string", value: "<N>", description: `bursts: instances of every function on the local stack (default ${DEFAULT_OPTIONS.burstInstances})` },
+    "backfill-dates": { type: "string", value: "<N>", description: `bursts: dates of the backfill, every phase of each at once (default ${DEFAULT_OPTIONS.burstDates})` },
+  },
+  notes: `Exit codes: 0 the report was printed; 1 the bench failed; 2 usage error. docs/BENCHMARKS.md explains
+the method and the results.`,
+});
+
+export const USAGE = BENCH_COMMAND.help;
 
 function positiveInt(name: string, raw: string): number {
   const n = Number(raw);
@@ -90,25 +103,9 @@ function intList(name: string, raw: string): number[] {
   return parts.map((p) => positiveInt(name, p));
 }
 
-export function parseBenchArgs(argv: readonly string[]): BenchOptions & { help: boolean } {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      json: { type: "boolean", default: false },
-      quick: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-      runs: { type: "string" },
-      only: { type: "string" },
-      "latency-dates": { type: "string" },
-      "e2e-dates": { type: "string" },
-      "floor-samples": { type: "string" },
-      sizes: { type: "string" },
-      dates: { type: "string" },
-      instances: { type: "string" },
-      "backfill-dates": { type: "string" },
-    },
-  });
+/** Throws UsageError for an unknown flag, a missing value, a positional argument or a bad value. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions & { help: boolean; quick: boolean } {
+  const values = BENCH_COMMAND.parse(argv);
   const base = values.quick ? { ...DEFAULT_OPTIONS, ...QUICK_OPTIONS } : { ...DEFAULT_OPTIONS };
   const sections = values.only === undefined ? base.sections : values.only.split(",").map((s) => s.trim());
   for (const s of sections) {
@@ -117,6 +114,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions & { help: 
   return {
     ...base,
     help: values.help,
+    quick: values.quick,
     json: values.json,
     sections: sections as Section[],
     ...(values.runs === undefined ? {} : { runs: positiveInt("runs", values.runs) }),

@@ -5,7 +5,8 @@
 // Only the argument parser is imported statically: --help and a usage error answer at once; the
 // emulators, Google clients and measurement code load after parsing.
 import os from "node:os";
-import { parseBenchArgs, USAGE, UsageError } from "./options.ts";
+import { runCli } from "../tools/cli/main.ts";
+import { BENCH_COMMAND, parseBenchArgs } from "./options.ts";
 import type { BenchReport } from "./report.ts";
 
 /** A burst that has not settled by then is cut off (reported as undelivered). */
@@ -14,18 +15,10 @@ const CONTENTION_CAP_MS = { quick: 20_000, full: 30_000 };
 const BURST_CAP_MS = { quick: 180_000, full: 420_000 };
 
 async function main(argv: string[]): Promise<number> {
-  let options;
-  try {
-    options = parseBenchArgs(argv);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  // A usage error is thrown to runCli: `bench: usage error: ...`, exit 2.
+  const options = parseBenchArgs(argv);
   if (options.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(BENCH_COMMAND.help);
     return 0;
   }
   const [
@@ -51,14 +44,14 @@ async function main(argv: string[]): Promise<number> {
     import("./report.ts"),
     import("./targets.ts"),
   ]);
-  const quick = argv.includes("--quick");
+  const quick = options.quick;
   const progress = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const started = performance.now();
   progress("starting the Firestore and Pub/Sub emulators and the BigQuery fake");
   const env = await startBenchEnvironment();
-  const report: Omit<BenchReport, "machine" | "durationMs"> = { startedAt: startedAt.toISOString(), options: { ...options, quick } };
+  const report: Omit<BenchReport, "machine" | "durationMs"> = { startedAt: startedAt.toISOString(), options };
   try {
     const instrumentation = installInstrumentation(env.bq);
     instrumentation.watchTopics(loadPipeline().transitions.map((t) => t.outputTopicName));
@@ -105,10 +98,6 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+process.exitCode = await runCli(process.argv.slice(2), { tool: BENCH_COMMAND.tool, synopsis: BENCH_COMMAND.synopsis, failureExitCode: 1 }, main);
+// Open handles of the Google clients and emulator children must not keep a finished run alive.
+process.exit();

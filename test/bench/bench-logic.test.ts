@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { median, quantile, ratio, summarize } from "../../bench/stats.ts";
-import { DEFAULT_OPTIONS, parseBenchArgs, UsageError } from "../../bench/options.ts";
+import { BENCH_COMMAND, DEFAULT_OPTIONS, parseBenchArgs, UsageError } from "../../bench/options.ts";
 import { costOf, costShares, LEGACY_PER_COMPLETION, legacyOperations, NO_OPERATIONS, PRICES, withMergePerCompletion } from "../../bench/cost-model.ts";
 import { judgeTargets, missingJsonPaths, REPORT_JSON_PATHS } from "../../bench/targets.ts";
 import { breakdownOf } from "../../bench/breakdown.ts";
@@ -71,6 +71,16 @@ describe("bench: arguments", () => {
     assert.deepEqual([f.sections, f.burstInstances, f.burstDates], [["bursts"], 4, 10]);
     assert.throws(() => parseBenchArgs(["--instances", "0"]), UsageError);
     assert.throws(() => parseBenchArgs(["--backfill-dates", "x"]), UsageError);
+  });
+  it("an unknown flag, a missing value or a positional argument is a usage error (exit 2), and --help lists every flag", () => {
+    for (const argv of [["--no-such-flag"], ["--runs"], ["cold"]]) {
+      assert.throws(() => parseBenchArgs(argv), (e: unknown) => e instanceof UsageError && e.exitCode === 2, argv.join(" "));
+    }
+    const { help, quick } = parseBenchArgs(["--help", "--quick"]);
+    assert.deepEqual([help, quick], [true, true]);
+    for (const flag of ["--json", "--quick", "--runs", "--only", "--latency-dates", "--e2e-dates", "--floor-samples", "--sizes", "--dates", "--instances", "--backfill-dates", "--help"]) {
+      assert.match(BENCH_COMMAND.help, new RegExp(`^  (-h, )?${flag}\\b`, "m"), flag);
+    }
   });
 });
 
