@@ -11,11 +11,13 @@ import {
   applyCompletion,
   emptyPhaseState,
   phaseStateDocId,
+  statusRowOf,
   type LatchMode,
   type PhaseStateDoc,
   type ResolvedCompletion,
 } from "./phase-state.ts";
-import type { PhaseCompletionRow } from "./tables.ts";
+import type { PhaseCompletionRow, PhaseCompletionStatusRow } from "./tables.ts";
+import type { Decision } from "./decision-types.ts";
 import { buildCompletionRow, completionRecordOf } from "./completion-row.ts";
 
 /** A completion BigQuery has and Firestore lacks, ready for the single writer's transaction. */
@@ -241,5 +243,60 @@ export function planExecutionLogRepairs(input: {
     if (t === null || t.state !== "published" || t.publishedAt === null) return [];
     if (Date.parse(t.publishedAt) > settled || input.loggedTriggerIds.has(t.triggerId)) return [];
     return [{ docId: phaseStateDocId(doc.transitionId, doc.gameDate, doc.latchMode), transitionId: doc.transitionId, triggerId: t.triggerId }];
+  });
+}
+
+// ---- phase_completion_status: one row per latch that triggered ----
+
+/** A published trigger whose phase_completion_status row is missing, with the row to MERGE. */
+export interface StatusRepair {
+  docId: string;
+  transitionId: string;
+  triggerId: string;
+  row: PhaseCompletionStatusRow;
+}
+
+/**
+ * The aggregate row of a latch as of its trigger, rebuilt from the latched trigger alone (expected
+ * processors from its payload, complete = expected minus its missing), so later completions do not
+ * change what the row says. Through statusRowOf, the builder every writer of the row uses.
+ */
+export function latchedStatusRowOf(doc: PhaseStateDoc, transition: Transition): PhaseCompletionStatusRow {
+  const t = doc.trigger;
+  if (t === null) throw new Error(`phase state ${doc.transitionId} ${doc.gameDate} has no trigger`);
+  const expected = Array.isArray(t.payload.expected_processors) ? (t.payload.expected_processors as string[]) : [];
+  const missing = new Set(t.missing);
+  const latched: Pick<Decision, "trigger" | "reason" | "latchMode" | "expected" | "complete" | "missing" | "degraded"> = {
+    trigger: true,
+    reason: t.reason,
+    latchMode: doc.latchMode,
+    expected,
+    complete: expected.filter((name) => !missing.has(name)),
+    missing: t.missing,
+    degraded: t.degraded,
+  };
+  // statusRowOf reads only the counts, names and reason; the run mode of a decision is not part of the row.
+  return statusRowOf(doc, transition, latched as Decision);
+}
+
+/**
+ * Published triggers whose aggregate row is missing (the call that latched died before its MERGE, and
+ * nobody else writes it). Only triggers published before `settledBefore`, as for the execution log.
+ * Each repair is one MERGE, keyed like the latcher's own, so a late write by the latcher is harmless.
+ */
+export function planStatusRepairs(input: {
+  docs: readonly PhaseStateDoc[];
+  transitions: readonly Transition[];
+  statusTriggerIds: ReadonlySet<string>;
+  settledBefore: string;
+}): StatusRepair[] {
+  const settled = Date.parse(input.settledBefore);
+  const byId = new Map(input.transitions.map((t) => [t.id, t]));
+  return input.docs.flatMap((doc) => {
+    const t = doc.trigger;
+    const transition = byId.get(doc.transitionId);
+    if (t === null || transition === undefined || t.state !== "published" || t.publishedAt === null) return [];
+    if (Date.parse(t.publishedAt) > settled || input.statusTriggerIds.has(t.triggerId)) return [];
+    return [{ docId: phaseStateDocId(doc.transitionId, doc.gameDate, doc.latchMode), transitionId: doc.transitionId, triggerId: t.triggerId, row: latchedStatusRowOf(doc, transition) }];
   });
 }

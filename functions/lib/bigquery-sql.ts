@@ -133,6 +133,16 @@ export function executionLogTriggerIdsStatement(location: TableLocation): SqlSta
   return { sql, types: { from_date: "DATE", to_date: "DATE" } };
 }
 
+/** Trigger ids named by the aggregate rows of a game-date range (inclusive): the reconciler's check. */
+export function statusTriggerIdsStatement(location: TableLocation): SqlStatement {
+  const sql = [
+    `SELECT trigger_id`,
+    `FROM ${tableRef(location, PHASE_COMPLETION_STATUS)}`,
+    `WHERE game_date BETWEEN @from_date AND @to_date`,
+  ].join("\n");
+  return { sql, types: { from_date: "DATE", to_date: "DATE" } };
+}
+
 /** Aggregate rows of a game-date range (inclusive), optionally of one phase. */
 export function statusSelectStatement(location: TableLocation, filter: { withPhase: boolean }): SqlStatement {
   const where = ["game_date BETWEEN @from_date AND @to_date"];

@@ -8,6 +8,7 @@ import { PassThroughClient } from "google-auth-library";
 import { buildCompletionRow, type CompletionRecord } from "../core/completion-row.ts";
 import {
   executionLogInsertId,
+  PHASE_COMPLETION_STATUS,
   PHASE_COMPLETIONS,
   PHASE_EXECUTION_LOG,
   type PhaseCompletionRow,
@@ -18,6 +19,7 @@ import {
 import {
   completionsSelectStatement,
   executionLogTriggerIdsStatement,
+  statusTriggerIdsStatement,
   type SqlParamType,
   type SqlStatement,
   STATUS_MERGE_PARAM_TYPES,
@@ -209,7 +211,13 @@ export interface ExecutionLogReader {
   listExecutionLogTriggerIds(range: { fromDate: string; toDate: string }): Promise<Set<string>>;
 }
 
-export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStore & ExecutionLogReader {
+/** The reconciler's check of the aggregate (not on an orchestrator's path). */
+export interface StatusReader {
+  /** Trigger ids that have a phase_completion_status row, in a game-date range (inclusive). */
+  listStatusTriggerIds(range: { fromDate: string; toDate: string }): Promise<Set<string>>;
+}
+
+export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStore & ExecutionLogReader & StatusReader {
   const { bigquery, projectId, datasetId, logger, metrics } = options;
   const location: TableLocation = { projectId, datasetId };
   // Built once: validates the identifiers at construction, so a bad dataset name fails at start-up.
@@ -288,6 +296,14 @@ export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStor
       const params = toClientParams({ from_date: range.fromDate, to_date: range.toDate }, statement.types);
       const rows = await runQuery("bigquery.listExecutionLogTriggerIds", "query", PHASE_EXECUTION_LOG.name, statement, params, readPreset);
       return new Set(rows.map((row) => String(row["trigger_id"])));
+    },
+
+    async listStatusTriggerIds(range) {
+      const statement = statusTriggerIdsStatement(location);
+      const params = toClientParams({ from_date: range.fromDate, to_date: range.toDate }, statement.types);
+      const rows = await runQuery("bigquery.listStatusTriggerIds", "query", PHASE_COMPLETION_STATUS.name, statement, params, readPreset);
+      // A row of a latch that has not triggered names no trigger.
+      return new Set(rows.flatMap((row) => (row["trigger_id"] === null || row["trigger_id"] === undefined ? [] : [String(row["trigger_id"])])));
     },
 
     async checkDataset() {

@@ -17,7 +17,7 @@ import { createBreaker, type Breaker } from "./circuit-breaker.ts";
 import { eventBudgetMs, runWithDeadline } from "./retry.ts";
 import { createSlackAlerter, type Alerter } from "./slack.ts";
 import type { HealthChecker } from "./health.ts";
-import type { BigQueryStore, ExecutionLogReader } from "./bigquery-store.ts";
+import type { BigQueryStore, ExecutionLogReader, StatusReader } from "./bigquery-store.ts";
 import type { TriggerPublisher } from "./completion-tracker.ts";
 import { createPubSubPublisher } from "./trigger-publisher.ts";
 import { onFirstUse, publisherOnFirstUse, storeOnFirstUse } from "./lazy-clients.ts";
@@ -95,7 +95,7 @@ export interface FunctionClients {
   pubsub: () => Promise<PubSub>;
   publisher: TriggerPublisher;
   bigquery: () => Promise<BigQuery>;
-  store: BigQueryStore & ExecutionLogReader;
+  store: BigQueryStore & ExecutionLogReader & StatusReader;
   firestoreBreaker: Breaker;
   alerter: Alerter;
   /** Releases the clients (tests; a deployed function lives as long as its instance). */
@@ -121,9 +121,10 @@ export function createFunctionClients(rt: RuntimeEnv, env: FunctionEnv, logger: 
   const concreteStore = onFirstUse(async () =>
     (await bigqueryStoreModule()).createBigQueryStore({ bigquery: await bigquery(), projectId: rt.projectId, datasetId: rt.bigqueryDataset, logger }),
   );
-  const store: BigQueryStore & ExecutionLogReader = {
+  const store: BigQueryStore & ExecutionLogReader & StatusReader = {
     ...storeOnFirstUse(concreteStore),
     listExecutionLogTriggerIds: async (range) => (await concreteStore()).listExecutionLogTriggerIds(range),
+    listStatusTriggerIds: async (range) => (await concreteStore()).listStatusTriggerIds(range),
   };
   const firestoreBreaker = createBreaker(`${rt.functionName}:firestore`, { logger });
   return {

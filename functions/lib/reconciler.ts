@@ -5,18 +5,20 @@
 //   published through the outbox (tracker.publishPending, behind the sweeper's publish claim).
 // - Firestore-only entry -> insertCompletion with the same deterministic insert id.
 // - A latch it makes upserts the aggregate (one MERGE per latch change).
+// - A published trigger with no phase_completion_status row (the call that latched it died before its
+//   MERGE) -> one MERGE of the row as of the latch (statusRowOf).
 // - A published trigger with no phase_execution_log row (its publisher could not write it, and the
 //   message that owed it is gone) -> insertExecutionLog, with the row's deterministic insert id.
 //   insertAll, not DML: the log is streamed, and DML could not touch rows in the streaming buffer.
 // What it finds is logged as one structured line, and sent to Slack when it repaired anything or cannot.
 import type { Firestore } from "@google-cloud/firestore";
 import type { Pipeline } from "../core/pipeline-types.ts";
-import { planExecutionLogRepairs, planReconciliation, type ReconcilePlan } from "../core/reconcile-rules.ts";
+import { planExecutionLogRepairs, planReconciliation, planStatusRepairs, type ReconcilePlan } from "../core/reconcile-rules.ts";
 import { executionLogRowOf, phaseStateDocId, statusRowOf } from "../core/phase-state.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { lookbackRange } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
-import type { BigQueryStore, ExecutionLogReader } from "./bigquery-store.ts";
+import type { BigQueryStore, ExecutionLogReader, StatusReader } from "./bigquery-store.ts";
 import { completionRowInsertId } from "../core/completion-row.ts";
 import type { OutboxRepublisher } from "./outbox-republisher.ts";
 import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
@@ -30,7 +32,7 @@ export interface ReconcilerDeps {
   stateCollection: string;
   /** The Firestore breaker shared with the transactions. */
   breaker: Breaker;
-  store: Pick<BigQueryStore, "listCompletions" | "insertCompletion" | "upsertStatus" | "insertExecutionLog"> & ExecutionLogReader;
+  store: Pick<BigQueryStore, "listCompletions" | "insertCompletion" | "upsertStatus" | "insertExecutionLog"> & ExecutionLogReader & StatusReader;
   /** Written into an execution-log row the reconciler repairs (who wrote it). */
   identity: { functionName: string; codeHash: string };
   pipeline: Pipeline;
@@ -64,6 +66,8 @@ export interface ReconcileReport {
   published: string[];
   /** Trigger ids whose missing phase_execution_log row was inserted. */
   repairedExecutionLog: string[];
+  /** Trigger ids whose missing phase_completion_status row was merged. */
+  repairedStatus: string[];
   unrepairable: ReconcilePlan["unrepairable"];
   failures: ReconcileFailure[];
 }
@@ -103,6 +107,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         latched: [],
         published: [],
         repairedExecutionLog: [],
+        repairedStatus: [],
         unrepairable: plan.unrepairable,
         failures: [],
       };
@@ -170,6 +175,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
 
       await repairExecutionLog(docs, fromDate, toDate, now, report, fail);
+      await repairStatus(docs, fromDate, toDate, now, report, fail);
 
       report.ok = report.failures.length === 0 && report.unrepairable.length === 0;
       await summarize(report);
@@ -215,6 +221,40 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
   }
 
+  /** Published triggers (settled) without an aggregate row get it: one MERGE per repair. */
+  async function repairStatus(
+    docs: Awaited<ReturnType<typeof readDocs>>,
+    fromDate: string,
+    toDate: string,
+    now: Date,
+    report: ReconcileReport,
+    fail: (direction: ReconcileFailure["direction"], key: string, error: unknown) => void,
+  ): Promise<void> {
+    let present: Set<string>;
+    try {
+      present = await deps.store.listStatusTriggerIds({ fromDate, toDate });
+    } catch (error) {
+      fail("aggregate", `${fromDate}..${toDate}`, error);
+      return;
+    }
+    const repairs = planStatusRepairs({ docs, transitions: pipeline.transitions, statusTriggerIds: present, settledBefore: new Date(now.getTime() - SETTLE_MS).toISOString() });
+    for (const repair of repairs) {
+      try {
+        await deps.store.upsertStatus(repair.row);
+        report.repairedStatus.push(repair.triggerId);
+        logger.notice(`reconciler repaired the aggregate row of ${repair.triggerId}`, {
+          [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.reconcileRepaired,
+          [LOG_FIELDS.transition]: repair.transitionId,
+          direction: "aggregate",
+          trigger_id: repair.triggerId,
+          key: repair.docId,
+        });
+      } catch (error) {
+        fail("aggregate", repair.triggerId, error);
+      }
+    }
+  }
+
   function logRepair(direction: "to_firestore" | "to_bigquery", transitionId: string, processor: string, key: string): void {
     logger.notice(`reconciler repaired ${key} (${direction})`, {
       [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.reconcileRepaired,
@@ -235,6 +275,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       latched: report.latched.length,
       published: report.published.length,
       repaired_execution_log: report.repairedExecutionLog.length,
+      repaired_status: report.repairedStatus.length,
       unrepairable: report.unrepairable.length,
       failures: report.failures.length,
     };
@@ -242,7 +283,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     if (report.ok) logger.info(`reconciliation done: ${JSON.stringify(counts)}`, fields);
     else logger.error(`reconciliation left work undone: ${JSON.stringify(counts)}`, { ...fields, failed: report.failures, unrepairable_items: report.unrepairable });
 
-    const repaired = counts.repaired_firestore + counts.repaired_bigquery + counts.repaired_execution_log;
+    const repaired = counts.repaired_firestore + counts.repaired_bigquery + counts.repaired_execution_log + counts.repaired_status;
     if (repaired === 0 && report.ok) return;
     await deps.alerter.alert({
       severity: report.ok ? "warning" : "error",
@@ -255,7 +296,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         ...counts,
         from_date: report.fromDate,
         to_date: report.toDate,
-        sample_repairs: [...report.repairedFirestore, ...report.repairedBigQuery, ...report.repairedExecutionLog].slice(0, 10),
+        sample_repairs: [...report.repairedFirestore, ...report.repairedBigQuery, ...report.repairedExecutionLog, ...report.repairedStatus].slice(0, 10),
         failures: report.failures.slice(0, 5),
         unrepairable: report.unrepairable.slice(0, 5),
         run_id: report.runId,

@@ -11,6 +11,7 @@ import {
   type SqlStatement,
   statusMergeStatement,
   statusSelectStatement,
+  statusTriggerIdsStatement,
   tableRef,
 } from "../../functions/lib/bigquery-sql.ts";
 import { parseMerge, SqlError } from "../../tools/bigquery-fake/sql.ts";
@@ -34,6 +35,7 @@ describe("bigquery-sql: the SELECT statements parse (BigQuery dialect)", () => {
     ["completions, one transition", completionsSelectStatement(LOCATION, { withTransition: true })],
     ["status, all phases", statusSelectStatement(LOCATION, { withPhase: false })],
     ["status, one phase", statusSelectStatement(LOCATION, { withPhase: true })],
+    ["status trigger ids", statusTriggerIdsStatement(LOCATION)],
   ];
   for (const [name, statement] of selects) {
     it(name, () => {

@@ -221,6 +221,43 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     assert.equal(bq.rows("phase_execution_log").length, 1);
   });
 
+  it("a published trigger whose latching call died before its aggregate MERGE gets its phase_completion_status row once settled: one MERGE, as of the latch", async () => {
+    const phase2 = transitionOf(pipeline, "phase2-to-phase3");
+    await pubsub.topic(phase2.outputTopicName).get({ autoCreate: true });
+    const latcher = tracker(phase2, T0);
+    // The latching call: records, latches, publishes and marks, then dies before its BigQuery writes.
+    let latched;
+    for (const p of phase2.processors) latched = await latcher.recordInFirestore(completion(p.name, GAME_DATE, T0), T0);
+    assert.equal(latched!.latchedNow, true);
+    const published = await latcher.publishPending(latched!.doc, latched!.ref);
+    assert.equal(published?.state, "published");
+    const triggerId = `phase2-to-phase3:${GAME_DATE}:daily`;
+    assert.equal(bq.rows("phase_completion_status").length, 0, "nobody wrote the aggregate");
+    const reconciler = reconcilerJob();
+    const merges = () => bq.requests.filter((r) => r.api === "jobs.query" && /MERGE/.test(String((r.body as { query?: unknown }).query))).length;
+
+    const young = await reconciler.reconcile(at(5));
+    assert.deepEqual(young.repairedStatus, [], "published 5 min ago: its latching call may still write the row");
+    assert.equal(merges(), 0);
+
+    const settled = await reconciler.reconcile(at(30));
+    assert.equal(settled.ok, true, JSON.stringify(settled.failures));
+    assert.deepEqual(settled.repairedStatus, [triggerId]);
+    assert.equal(merges(), 1, "one MERGE per repair");
+    const rows = bq.rows("phase_completion_status");
+    assert.equal(rows.length, 1);
+    const expected = phase2.processors.map((p) => p.name);
+    assert.deepEqual(
+      [rows[0]!.transition_id, rows[0]!.game_date, rows[0]!.mode, rows[0]!.triggered, rows[0]!.trigger_id, rows[0]!.trigger_reason, rows[0]!.expected_count, rows[0]!.complete_count],
+      [phase2.id, GAME_DATE, "daily", true, triggerId, "all_complete", expected.length, expected.length],
+    );
+    assert.ok(logs.entries.some((e) => e.direction === "aggregate" && e.trigger_id === triggerId), "the repair is logged");
+
+    const again = await reconciler.reconcile(at(45));
+    assert.deepEqual(again.repairedStatus, []);
+    assert.equal(merges(), 1, "a second run merges nothing");
+  });
+
   it("a BigQuery that keeps failing (503) leaves the repair undone and says so; the next run finishes it", async () => {
     const phase4 = transitionOf(pipeline, "phase4-to-phase5");
     const onlyFs = completion(phase4.processors[0]!.name, GAME_DATE, T0);
