@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--quick] [--runs N] [--only ...]`: the benchmarks of issue 8. Starts its own
+// `npm run bench [-- --json] [--quick] [--runs N] [--only ...]`: the benchmarks. Starts its own
 // emulators and BigQuery fake (and stops them, also on Ctrl-C), runs the sections in an order that keeps
 // the cold starts away from the load of the others (contention last: a cut-off burst leaves work behind),
 // and prints tables, or one JSON document with --json. Method and results: docs/BENCHMARKS.md.
