@@ -31,9 +31,12 @@ export function latchRowsOwed(
   if (doc === null || doc.trigger === null || decision === null) return { status: null, executionLog: null };
   const owedToMe = doc.trigger.rowsOwedBy === c.messageId;
   const published = trigger?.state === "published";
+  // This call's publish went out, even if marking it published then failed: the row is the record of
+  // that publish which every republisher checks before sending the trigger again.
+  const wentOutHere = trigger?.publishedNow === true || trigger?.failedStep === "mark";
   return {
     status: latchedHere || owedToMe ? statusRowOf(doc, transition, decision) : null,
-    executionLog: published && (trigger?.publishedNow === true || owedToMe) ? executionLogRowOf(doc, transition, publisher) : null,
+    executionLog: wentOutHere || (published && owedToMe) ? executionLogRowOf(doc, transition, publisher) : null,
   };
 }
 

@@ -18,6 +18,7 @@ import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import { createTrackerTransactions } from "./tracker-transaction.ts";
 import { createTriggerPublishStep } from "./trigger-publish-step.ts";
+import type { ExecutionLogReader } from "./bigquery-store.ts";
 import { latchRowsOwed, writeCompletionRows, type LatchRows } from "./completion-rows.ts";
 import { reportOutcome, reportRowDeferred, warnUntrustedTimestamp } from "./tracker-log.ts";
 import { failed, type CompletionSink, type PhaseStateRef, type RawFacts, type StoreOutcome, type TrackResult, type TriggerOutcome, type TriggerPublisher } from "./tracker-types.ts";
@@ -56,6 +57,11 @@ export interface TrackerDeps {
   claimsCollection?: string;
   /** How long a pending trigger belongs to the call that latched it (default publishGraceMsFor). */
   publishGraceMs?: number;
+  /**
+   * Asked before this tracker republishes a trigger it did not latch: does the trigger already have its
+   * execution-log row (published, mark failed)? Absent: not asked (the scheduled jobs' republisher asks itself).
+   */
+  executionLog?: ExecutionLogReader;
   /** Days a phase-state document is kept after its game date (the stack's retention; default retention.ts). */
   phaseStateRetentionDays?: number;
 }
@@ -114,6 +120,8 @@ export function createCompletionTracker(deps: TrackerDeps) {
     txTimeoutMs,
     eventBudgetMs,
     transact,
+    publishGraceMs: graceMs,
+    ...(deps.executionLog === undefined ? {} : { executionLog: deps.executionLog }),
   });
 
   /**

@@ -80,6 +80,8 @@ function build(transitionId: string, env: Record<string, string | undefined>, ba
     db,
     stateCollection: collections.phaseState,
     sink: store,
+    // Asked before republishing a trigger this call did not latch (published already, mark failed?).
+    executionLog: store,
     publisher,
     firestoreBreaker,
     logger,

@@ -29,7 +29,7 @@ export interface TriggerOutcome {
   owner?: false;
   error?: unknown;
   /** What failed: the publish itself, or marking it published after the publish went out. */
-  failedStep?: "publish" | "mark" | "claim";
+  failedStep?: "publish" | "mark" | "claim" | "check";
   /**
    * The publish was given up while the call was still in flight: it may yet be accepted. Not a recorded
    * failure (others wait out the grace period); if it lands, it is marked published in the background.

@@ -7,6 +7,8 @@ import { markLatchIncomplete, markPublished, type PhaseStateDoc } from "../core/
 import { LOG_FIELDS } from "../core/log-events.ts";
 import { RETRY_PRESETS, withRetry } from "./retry.ts";
 import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
+import { checkExecutionLog } from "./execution-log-check.ts";
+import type { ExecutionLogReader } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import type { TrackerTransactions } from "./tracker-transaction.ts";
@@ -24,6 +26,10 @@ export interface TriggerPublishDeps {
   txTimeoutMs: number;
   eventBudgetMs: number;
   transact: TrackerTransactions["transact"];
+  /** The publish grace period (bounds how long an unreadable execution log delays a republish). */
+  publishGraceMs: number;
+  /** Asked before a claimed republish (execution-log-check.ts); absent: not asked. */
+  executionLog?: ExecutionLogReader;
 }
 
 export function createTriggerPublishStep(deps: TriggerPublishDeps) {
@@ -137,6 +143,24 @@ export function createTriggerPublishStep(deps: TriggerPublishDeps) {
     if (claimed.kind === "claimed_elsewhere") {
       log.info(`trigger ${claimed.triggerId} is being republished by another holder of its claim`, { trigger_id: claimed.triggerId });
       return { triggerId: claimed.triggerId, state: "pending", publishedNow: false, ...(mine ? {} : { owner: false as const }) };
+    }
+    if (deps.executionLog !== undefined) {
+      // A publish whose mark failed left the trigger pending but its execution-log row written: mark it, do not send it twice.
+      try {
+        const check = await checkExecutionLog(
+          { db, breaker: deps.firestoreBreaker, logger: log, executionLog: deps.executionLog, publishGraceMs: deps.publishGraceMs },
+          claimed.doc,
+          ref,
+          runId,
+          now,
+          { attemptTimeoutMs: txTimeoutMs, deadlineAt },
+        );
+        if (check.kind === "marked_published") return { triggerId: check.triggerId, state: "published", publishedNow: false };
+        if (check.kind === "wait") return { triggerId: check.triggerId, state: "pending", publishedNow: false, error: check.error, failedStep: "check" };
+      } catch (error) {
+        log.error(`could not mark pending trigger ${triggerId} published from its execution-log row; left pending`, { error, trigger_id: triggerId, [LOG_FIELDS.transition]: transition.id });
+        return { triggerId, state: "pending", publishedNow: false, error, failedStep: "check" };
+      }
     }
     return publishPending(claimed.doc, ref, deadlineAt, { publishedBy: runId, logger: log, ...(owedBy === undefined ? {} : { owedBy }) });
   }

@@ -201,6 +201,58 @@ describe("republisher asks the execution log before it publishes (Firestore behi
     assert.equal(bq.fake.rows("phase_execution_log").length, 1);
   });
 
+  it("an orchestrator's latching call: published, then Firestore refused so its mark fails; it writes the execution-log row, and its redelivery after the grace marks the trigger published instead of publishing again", async () => {
+    const inner = createPubSubPublisher(pubsub);
+    const publisher: TriggerPublisher = {
+      publish: async (...args) => {
+        const id = await inner.publish(...args);
+        proxy.setMode("refuse");
+        return id;
+      },
+    };
+    const logs = captureLogs();
+    const stateCollection = `${uniqueName("rt").replace(/[^A-Za-z0-9]/g, "_")}_phase_state`;
+    const store = createBigQueryStore({ bigquery: bq.bigquery, projectId: bq.fake.projectId, datasetId: DATASET_ID, logger: logs.logger, retry: FAST_RETRY });
+    const orchestratorOn = (db: Firestore, pub: TriggerPublisher, now: Date, transactionTimeoutMs: number) =>
+      createCompletionTracker({
+        db,
+        stateCollection,
+        sink: store,
+        executionLog: store,
+        publisher: pub,
+        firestoreBreaker: breaker(logs),
+        logger: logs.logger,
+        transition: phase2,
+        timeZone: pipeline.timeZone,
+        functionName: "orchestrator-test",
+        codeHash: "c".repeat(64),
+        transactionTimeoutMs,
+        publishGraceMs: GRACE_MS,
+        clock: () => now,
+      });
+    const sub = await subscribe();
+    // The latching instance reaches Firestore through the proxy (cut right after its publish).
+    const latching = orchestratorOn(viaProxy, publisher, T0, 5_000);
+    const completions = phase2.processors.map((p) => completion(p.name));
+    let last;
+    for (const c of completions) last = await latching.record(c);
+    assert.equal(last!.trigger?.state, "pending", JSON.stringify(last));
+    assert.equal(last!.trigger?.failedStep, "mark");
+    assert.equal(last!.done, false, "answered non-2xx: Pub/Sub redelivers");
+    const triggerId = last!.trigger!.triggerId;
+    assert.deepEqual(bq.fake.rows("phase_execution_log").map((r) => r.trigger_id), [triggerId], "the latching call wrote the row although its mark failed");
+
+    // The redelivery of the latching message reaches another instance after the grace period.
+    const redelivered = await orchestratorOn(direct, createPubSubPublisher(pubsub), atMs(GRACE_MS + 1_000), 15_000).record(completions.at(-1)!);
+    assert.equal(redelivered.trigger?.state, "published", JSON.stringify(redelivered));
+    assert.equal(redelivered.trigger?.publishedNow, false);
+    assert.equal(redelivered.done, true);
+    const doc = (await direct.collection(stateCollection).doc(`${phase2.id}__${GAME_DATE}__daily`).get()).data() as PhaseStateDoc;
+    assert.equal(doc.trigger?.state, "published");
+    assert.equal(await drain(sub, triggerId, 1), 1, "one publication");
+    assert.equal(bq.fake.rows("phase_execution_log").length, 1);
+  });
+
   it("BigQuery unreadable: a young pending trigger is left pending; past the bound it is published anyway, once, and alerted", async () => {
     const { latcher, republisher, ref, viaProxyRef, alerts, logs } = setup(createPubSubPublisher(pubsub));
     const triggerId = await latch(latcher);
