@@ -76,11 +76,13 @@ function publishTo(topic: string): DependencyUse {
 /** What each kind of function calls (read from functions/lib: orchestrator, sweeper, reconciler). */
 const PROFILE_USES: Record<FunctionPermissionProfile, readonly DependencyUse[]> = {
   // completion-tracker.ts (record + latch + mark-published transactions), quarantine.ts (set, unknown
-  // processor transaction), bigquery-store.ts (insertAll, MERGE), trigger-publisher.ts.
-  orchestrator: [firestore.transaction, firestore.get, firestore.upsert, bigquery.insertAll, bigquery.jobCreate, bigquery.mergeTables, bigquery.datasetGet, secretMount],
+  // processor transaction), bigquery-store.ts (insertAll, MERGE), trigger-publisher.ts, and the
+  // execution-log SELECT a republish after the grace period makes first (execution-log-check.ts).
+  orchestrator: [firestore.transaction, firestore.get, firestore.upsert, bigquery.insertAll, bigquery.jobCreate, bigquery.selectTables, bigquery.mergeTables, bigquery.datasetGet, secretMount],
   // sweeper.ts: phase-state range read, re-evaluation transactions, outbox claims, stall ledger
-  // (create, release = delete); execution-log rows, and the aggregate's MERGE for a trigger it latches.
-  sweeper: [firestore.transaction, firestore.get, firestore.query, firestore.upsert, firestore.create, firestore.delete, bigquery.insertAll, bigquery.jobCreate, bigquery.mergeTables, bigquery.datasetGet, secretMount],
+  // (create, release = delete); execution-log rows (and the SELECT of them before a republish), and the
+  // aggregate's MERGE for a trigger it latches.
+  sweeper: [firestore.transaction, firestore.get, firestore.query, firestore.upsert, firestore.create, firestore.delete, bigquery.insertAll, bigquery.jobCreate, bigquery.selectTables, bigquery.mergeTables, bigquery.datasetGet, secretMount],
   // reconciler.ts: range read, repair transactions, outbox claims; SELECTs of completion and
   // execution-log rows, insertAll of repaired rows, the aggregate's MERGE for a latch it makes.
   reconciler: [firestore.transaction, firestore.get, firestore.query, firestore.upsert, bigquery.insertAll, bigquery.jobCreate, bigquery.selectTables, bigquery.mergeTables, bigquery.datasetGet, secretMount],

@@ -8,18 +8,15 @@
 // Before republishing, the execution log is asked whether the trigger already went out (its publisher's
 // mark may have failed after the publish): if so it is only marked published (checkExecutionLog).
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";
-import type { PhaseStateDoc } from "../core/phase-state.ts";
 import type { Transition } from "../core/pipeline-types.ts";
+import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
 import { executionLogRowOf } from "../core/phase-state.ts";
-import { safeDocId } from "../core/doc-ids.ts";
-import { EXPIRE_AT_FIELD, expireAt, RETENTION_DEFAULTS } from "../core/retention.ts";
 import type { BigQueryStore, ExecutionLogReader } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { CompletionTracker } from "./completion-tracker.ts";
 import type { Logger } from "./logger.ts";
 import type { Alerter } from "./slack.ts";
 import { checkExecutionLog, type ExecutionLogCheck, type ExecutionLogCheckDeps } from "./execution-log-check.ts";
-import { RETRY_PRESETS, withRetry } from "./retry.ts";
 
 export type RepublishOutcome =
   /** executionLogError: the trigger went out but its phase_execution_log row could not be written. */
@@ -59,80 +56,9 @@ export interface OutboxRepublisherDeps {
   retentionDays?: number;
 }
 
-interface ClaimDoc {
-  trigger_id: string;
-  claimed_by: string;
-  claimed_at: string;
-  expires_at: string;
-  /** When the TTL policy may delete the record (the lease above ends long before). */
-  [EXPIRE_AT_FIELD]: Date;
-}
-
-export const DEFAULT_CLAIM_LEASE_MS = 5 * 60_000;
-
-export type ClaimResult =
-  | { kind: "claimed"; doc: PhaseStateDoc }
-  | { kind: "already_published"; triggerId: string | null }
-  | { kind: "claimed_elsewhere"; triggerId: string };
-
-export interface ClaimDeps {
-  db: Firestore;
-  claimsCollection: string;
-  breaker: Breaker;
-  logger: Logger;
-  /** Days a claim record is kept (expire_at); default: the bookkeeping retention. */
-  retentionDays?: number;
-}
-
-/**
- * Claim the right to publish a pending trigger; returns the fresh document when `runId` may publish
- * it. The one claim mechanism for everyone who republishes a trigger it did not latch (the scheduled
- * jobs, and an orchestrator call after the grace period), so they never publish it twice between them.
- */
-export function claimTriggerPublish(
-  deps: ClaimDeps,
-  ref: DocumentReference,
-  runId: string,
-  now: Date,
-  leaseMs: number = DEFAULT_CLAIM_LEASE_MS,
-  retry: { attemptTimeoutMs?: number; deadlineAt?: number } = {},
-): Promise<ClaimResult> {
-  const claims = deps.db.collection(deps.claimsCollection);
-  return deps.breaker.fire(() =>
-    withRetry(
-      "firestore.claimTriggerPublish",
-      (_attempt, signal) =>
-        deps.db.runTransaction(async (tx): Promise<ClaimResult> => {
-          // An attempt given up on (timed out) stops contending instead of racing the next one.
-          signal.throwIfAborted();
-          const snap = await tx.get(ref);
-          signal.throwIfAborted();
-          const doc = snap.exists ? (snap.data() as PhaseStateDoc) : null;
-          const trigger = doc?.trigger ?? null;
-          if (doc === null || trigger === null || trigger.state === "published") {
-            return { kind: "already_published" as const, triggerId: trigger?.triggerId ?? null };
-          }
-          const claimRef = claims.doc(safeDocId(trigger.triggerId));
-          const held = await tx.get(claimRef);
-          const existing = held.exists ? (held.data() as ClaimDoc) : null;
-          if (existing !== null && existing.claimed_by !== runId && Date.parse(existing.expires_at) > now.getTime()) {
-            return { kind: "claimed_elsewhere" as const, triggerId: trigger.triggerId };
-          }
-          const record: ClaimDoc = {
-            trigger_id: trigger.triggerId,
-            claimed_by: runId,
-            claimed_at: now.toISOString(),
-            expires_at: new Date(now.getTime() + leaseMs).toISOString(),
-            [EXPIRE_AT_FIELD]: expireAt(now, deps.retentionDays ?? RETENTION_DEFAULTS.bookkeeping),
-          };
-          tx.set(claimRef, record);
-          return { kind: "claimed" as const, doc };
-        }),
-      RETRY_PRESETS.firestoreWrite,
-      { logger: deps.logger, ...retry },
-    ),
-  );
-}
+// The claim itself lives in publish-claim.ts, so the orchestrators' bundles can take it without this module.
+export { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
+export type { ClaimDeps, ClaimResult } from "./publish-claim.ts";
 
 export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
   const leaseMs = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
