@@ -14,10 +14,11 @@ const SELF = "test/ops/stands-alone.test.ts";
 /** References to documents that are not in the repository. */
 const OUTSIDE: readonly { what: string; re: RegExp }[] = [
   { what: "a design document outside the repository", re: /\bDESIGN(?:\.md)?\b/ },
-  { what: "a sibling folder outside the repository", re: /\.\.\/shared\b/i },
   { what: "a brief", re: /\bthe brief\b/i },
   { what: "a seed document", re: /\bseed document\b|\bthe seed's\b/i },
 ];
+/** A relative path (`../x`, `../../x/y`): it must resolve inside the repository from the file that names it. */
+const RELATIVE_PATH = /(?:\.\.\/)+[\w.@-]+/g;
 /** "failure mode 3", "failure modes 1 and 11": fine only when the same line points at ARCHITECTURE.md. */
 const NUMBERED_FAILURE_MODE = /\bfailure modes? \d+/i;
 const FM_CITATION = /\bFM(\d+)\b/g;
@@ -28,12 +29,21 @@ export interface Finding {
   text: string;
 }
 
-/** What in `text` points outside the repository, or cites a failure mode without saying where. */
-export function outsideReferences(text: string): Finding[] {
+/**
+ * What in `text` (the content of `file`, a path relative to the repository root) points outside the
+ * repository, or cites a failure mode without saying where.
+ */
+export function outsideReferences(text: string, file = "README.md"): Finding[] {
   const findings: Finding[] = [];
+  const dir = path.posix.dirname(file);
   text.split("\n").forEach((line, i) => {
     for (const { what, re } of OUTSIDE) {
       if (re.test(line)) findings.push({ line: i + 1, problem: `refers to ${what}`, text: line.trim() });
+    }
+    for (const [ref] of line.matchAll(RELATIVE_PATH)) {
+      if (path.posix.normalize(path.posix.join(dir, ref)).startsWith("../")) {
+        findings.push({ line: i + 1, problem: `names ${ref}, a path outside the repository`, text: line.trim() });
+      }
     }
     if (NUMBERED_FAILURE_MODE.test(line) && !line.includes("ARCHITECTURE.md")) {
       findings.push({ line: i + 1, problem: `cites a failure mode without pointing at ${ARCHITECTURE}`, text: line.trim() });
@@ -81,7 +91,7 @@ describe("the repository stands alone", () => {
       const text = [
         "// see DESIGN.md, decision 4",
         "our rule (DESIGN) is",
-        "The design brief is `../shared/notes.md`.",
+        "The design brief is `../elsewhere/notes.md`.",
         "as the brief says",
         "from the seed document and the seed's scenarios",
         "clean line about the design of the system",
@@ -98,6 +108,13 @@ describe("the repository stands alone", () => {
       assert.equal(outsideReferences("// docs/ARCHITECTURE.md FM6, failure mode 6").length, 0);
       assert.equal(outsideReferences("a failure mode of its own, unnumbered").length, 0);
       assert.equal(outsideReferences("random seed 42, chaos seed").length, 0);
+    });
+
+    it("resolves relative paths from the file that names them", () => {
+      assert.equal(outsideReferences("see [runtime](../RUNTIME.md)", "docs/runbooks/x.md").length, 0);
+      assert.equal(outsideReferences('import x from "../../functions/core/a.ts";', "test/ops/x.test.ts").length, 0);
+      assert.equal(outsideReferences("see ../../notes.md", "docs/x.md").length, 1);
+      assert.equal(outsideReferences("see ../notes.md").length, 1);
     });
 
     it("reads the FM numbers cited and defined", () => {
@@ -117,7 +134,7 @@ describe("the repository stands alone", () => {
     });
 
     it("refer to no document outside the repository and cite failure modes only through docs/ARCHITECTURE.md", () => {
-      const problems = files.flatMap(({ file, text }) => outsideReferences(text).map((f) => `${file}:${f.line}: ${f.problem}: ${f.text}`));
+      const problems = files.flatMap(({ file, text }) => outsideReferences(text, file).map((f) => `${file}:${f.line}: ${f.problem}: ${f.text}`));
       assert.deepEqual(problems, []);
     });
 
