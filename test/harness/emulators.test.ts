@@ -136,13 +136,16 @@ describe("emulators harness", function () {
   describe("clearFirestore against a fake", () => {
     let server: http.Server;
     let status = 200;
+    let statuses: number[] = [];
     const seen: Array<{ method: string; url: string }> = [];
 
     beforeEach(async () => {
       seen.length = 0;
+      statuses = [];
       server = http.createServer((req, res) => {
         seen.push({ method: req.method ?? "", url: req.url ?? "" });
-        res.writeHead(status).end(status === 200 ? "{}" : "unavailable");
+        const answer = statuses.shift() ?? status;
+        res.writeHead(answer).end(answer === 200 ? "{}" : answer === 409 ? "Transaction lock timeout." : "unavailable");
       });
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     });
@@ -163,6 +166,25 @@ describe("emulators harness", function () {
         clearFirestore(`127.0.0.1:${(server.address() as AddressInfo).port}`, "demo-x"),
         /answered 503: unavailable/,
       );
+    });
+
+    it("waits out 409 answers (locks of an abandoned transaction) within lockWaitMs, telling the caller once", async () => {
+      statuses = [409, 409];
+      status = 200;
+      const told: string[] = [];
+      await clearFirestore(`127.0.0.1:${(server.address() as AddressInfo).port}`, "demo-x", { lockWaitMs: 10_000, onLockWait: (body) => told.push(body) });
+      assert.equal(seen.length, 3);
+      assert.deepEqual(told, ["Transaction lock timeout."]);
+    });
+
+    it("throws a 409 at once without lockWaitMs, and once lockWaitMs has passed", async () => {
+      status = 409;
+      const port = (server.address() as AddressInfo).port;
+      await assert.rejects(clearFirestore(`127.0.0.1:${port}`, "demo-x"), /answered 409: Transaction lock timeout/);
+      assert.equal(seen.length, 1);
+      const started = Date.now();
+      await assert.rejects(clearFirestore(`127.0.0.1:${port}`, "demo-x", { lockWaitMs: 1_500 }), /answered 409/);
+      assert.ok(Date.now() - started >= 1_500, "kept asking until the bound had passed");
     });
   });
 

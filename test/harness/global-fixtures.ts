@@ -2,6 +2,7 @@
 // for the whole run, their hosts in the environment the Google clients read, and a clean Firestore
 // before every test. TEST_NO_EMULATORS=1 skips all of it for pure-only runs.
 import {
+  ABANDONED_LOCK_EXPIRY_MS,
   clearFirestore,
   requireEmulatorTools,
   startFirestoreEmulator,
@@ -75,9 +76,23 @@ export async function mochaGlobalTeardown(): Promise<void> {
   await Promise.all([firestore.stop(), pubsub.stop()]);
 }
 
+let lastTestTitle = "(none yet)";
+
 export const mochaHooks = {
-  async beforeEach(): Promise<void> {
+  async beforeEach(this: Mocha.Context): Promise<void> {
     if (shared === undefined) return;
-    await clearFirestore(shared.firestore.host, TEST_PROJECT_ID);
+    // A test that abandons a transaction on the shared emulator makes this wait up to a minute: say who.
+    this.timeout(ABANDONED_LOCK_EXPIRY_MS + 30_000);
+    await clearFirestore(shared.firestore.host, TEST_PROJECT_ID, {
+      lockWaitMs: ABANDONED_LOCK_EXPIRY_MS,
+      onLockWait: () =>
+        process.stderr.write(
+          `warning: the shared Firestore emulator holds locks of an abandoned transaction; waiting for them to expire. ` +
+            `Last test before: "${lastTestTitle}". A test that cuts Firestore off mid-transaction should run its own emulator.\n`,
+        ),
+    });
+  },
+  afterEach(this: Mocha.Context): void {
+    lastTestTitle = this.currentTest?.fullTitle() ?? lastTestTitle;
   },
 };

@@ -1,13 +1,13 @@
 // A republisher asks the execution log before it publishes a pending trigger (outbox-republisher.ts,
-// checkExecutionLog). Real parts: Firestore (shared emulator) behind the TCP fault proxy, the Pub/Sub
+// checkExecutionLog). Real parts: Firestore (an emulator of this file's own) behind the TCP fault proxy, the Pub/Sub
 // emulator, the BigQuery fake. The faults are real: Firestore refused right after a publish (so the
 // mark-published transaction fails), BigQuery answering 503 to every query.
 import assert from "node:assert/strict";
-import { Firestore, type DocumentReference } from "@google-cloud/firestore";
+import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import { PubSub, type Subscription } from "@google-cloud/pubsub";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { startTcpProxy, type TcpProxy } from "../../tools/fault-proxy/tcp-proxy.ts";
-import { uniqueName } from "../../tools/emulators/emulators.ts";
+import { startFirestoreEmulator, uniqueName, type EmulatorHandle } from "../../tools/emulators/emulators.ts";
 import { firestoreVia } from "./firestore-via.ts";
 import { DATASET_ID, FAST_RETRY, reprovision, startProvisionedFake, type FakeContext } from "../bigquery/helpers.ts";
 import { createBigQueryStore } from "../../functions/lib/bigquery-store.ts";
@@ -40,29 +40,39 @@ describe("republisher asks the execution log before it publishes (Firestore behi
   let restoreRetry: () => void;
   const breakers: Breaker[] = [];
 
+  // This file's faults abandon transactions inside the emulator (a commit refused after its reads), and the
+  // emulator holds such a transaction's locks for about a minute: the file runs its own Firestore emulator
+  // so that no other suite waits on them, and each test gets a fresh proxy and client, so that one test's
+  // refused connections (and the client's reconnect backoff) never reach the next.
+  let firestore: EmulatorHandle;
+  let projectId: string;
+
   before(async () => {
-    const { firestore, projectId } = sharedEmulators();
-    proxy = await startTcpProxy(firestore.host);
-    viaProxy = firestoreVia(proxy.port, projectId);
-    direct = new Firestore({ projectId });
+    projectId = sharedEmulators().projectId;
+    firestore = await startFirestoreEmulator();
+    direct = firestoreVia(firestore.port, projectId);
     pubsub = new PubSub({ projectId });
     bq = await startProvisionedFake();
     restoreRetry = setDefaultRetryRuntime({ random: () => 0 });
     await pubsub.topic(phase2.outputTopicName).get({ autoCreate: true });
   });
   beforeEach(async () => {
-    proxy.setMode("pass");
+    proxy = await startTcpProxy(firestore.host);
+    viaProxy = firestoreVia(proxy.port, projectId);
     await reprovision(bq);
+  });
+  afterEach(async () => {
+    proxy.setMode("pass");
+    await viaProxy.terminate();
+    await proxy.close();
   });
   after(async () => {
     restoreRetry();
     for (const b of breakers) b.shutdown();
-    proxy.setMode("pass");
-    await viaProxy.terminate();
     await direct.terminate();
     await pubsub.close();
-    await proxy.close();
     await bq.fake.stop();
+    await firestore.stop();
   });
 
   function breaker(logs: LogCapture): Breaker {

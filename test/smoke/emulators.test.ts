@@ -104,10 +104,10 @@ describe("smoke: shared emulators", function () {
       assert.deepEqual(await db.listCollections(), []);
     });
 
-    it("the root beforeEach hook empties the database", async () => {
+    it("the root beforeEach hook empties the database", async function () {
       await db.collection(uniqueName("left-behind")).doc("x").set({ stale: true });
       assert.equal((await db.listCollections()).length, 1);
-      await mochaHooks.beforeEach();
+      await mochaHooks.beforeEach.call(this);
       assert.deepEqual(await db.listCollections(), []);
     });
   });

@@ -67,12 +67,34 @@ export async function startPubsubEmulator(
   );
 }
 
+/**
+ * The emulator keeps the locks of a transaction its client abandoned (a commit cut off by a fault) for
+ * about a minute, and answers a DELETE that needs them 409 "Transaction lock timeout" after waiting 2 s.
+ */
+export const ABANDONED_LOCK_EXPIRY_MS = 75_000;
+
+export interface ClearFirestoreOptions {
+  /** How long to keep retrying a DELETE answered 409 (locks of an abandoned transaction). Default 0: throw at once. */
+  lockWaitMs?: number;
+  /** Told once, when the first 409 comes, so a caller can name whoever left the transaction. */
+  onLockWait?: (body: string) => void;
+}
+
 /** Deletes every document of the project's default database in the Firestore emulator. */
-export async function clearFirestore(host: string, projectId: string): Promise<void> {
+export async function clearFirestore(host: string, projectId: string, opts: ClearFirestoreOptions = {}): Promise<void> {
   const url = `http://${host}/emulator/v1/projects/${encodeURIComponent(projectId)}/databases/(default)/documents`;
-  const response = await fetch(url, { method: "DELETE" });
-  if (!response.ok) {
+  const deadline = Date.now() + (opts.lockWaitMs ?? 0);
+  let warned = false;
+  for (;;) {
+    const response = await fetch(url, { method: "DELETE" });
+    if (response.ok) return;
     const body = await response.text();
+    if (response.status === 409 && Date.now() < deadline) {
+      if (!warned) opts.onLockWait?.(body);
+      warned = true;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      continue;
+    }
     throw new Error(`clearFirestore: DELETE ${url} answered ${response.status}: ${body.slice(0, 500)}`);
   }
 }
