@@ -150,3 +150,17 @@ export function lookbackRange(now: Date, timeZone: string, lookbackDays: number)
   return { fromDate: addDays(today, -lookbackDays), toDate: addDays(today, 1) };
 }
 
+
+/**
+ * What one sweep looks at: the documents of its look-back, then every document with a pending trigger
+ * outside it (each once). `beyondLookback` counts the latter.
+ */
+export function sweepDocuments<D extends { transitionId: string; gameDate: string; latchMode: string }>(
+  inLookback: readonly D[],
+  pending: readonly D[],
+): { docs: D[]; beyondLookback: number } {
+  const key = (d: D) => `${d.transitionId}__${d.gameDate}__${d.latchMode}`;
+  const seen = new Set(inLookback.map(key));
+  const beyond = pending.filter((d) => !seen.has(key(d)) && (seen.add(key(d)), true));
+  return { docs: [...inLookback, ...beyond], beyondLookback: beyond.length };
+}

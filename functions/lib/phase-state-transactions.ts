@@ -123,3 +123,21 @@ export async function readPhaseStates(
   );
   return snap.docs.map((d) => d.data() as PhaseStateDoc);
 }
+
+/** How many pending triggers one sweep takes beyond its look-back; more wait for the next run. */
+export const PENDING_TRIGGERS_PER_RUN = 200;
+
+/**
+ * The phase-state documents whose trigger is pending, whatever their game date: the outbox is drained
+ * however old the date (a backfill's trigger left pending has no other way out once its messages stop).
+ */
+export async function readPendingTriggers(
+  deps: Pick<PhaseStateTransactionDeps, "db" | "stateCollection" | "breaker" | "logger">,
+  limit = PENDING_TRIGGERS_PER_RUN,
+): Promise<PhaseStateDoc[]> {
+  const query = deps.db.collection(deps.stateCollection).where("trigger.state", "==", "pending").limit(limit);
+  const snap = await deps.breaker.fire(() =>
+    withRetry("firestore.readPendingTriggers", () => query.get(), RETRY_PRESETS.firestoreRead, { logger: deps.logger }),
+  );
+  return snap.docs.map((d) => d.data() as PhaseStateDoc);
+}

@@ -1,4 +1,5 @@
-// The stall sweeper: every few minutes, for each phase-state document of the recent game dates,
+// The stall sweeper: every few minutes, for each phase-state document of the recent game dates, and for
+// every document whose trigger is pending whatever its date (a backfill's, older than the look-back),
 // - re-publishes a trigger left pending (outbox) past the grace period (never shorter than the
 //   latching call's own), or at once when that call recorded a refused publish; one run at a time;
 // - applies time-based rules (phase 4->5 tiers, the phase 2->3 deadline) when no message arrives,
@@ -11,11 +12,11 @@ import type { Pipeline, Transition } from "../core/pipeline-types.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { statusRowOf } from "../core/phase-state.ts";
 import type { BigQueryStore } from "./bigquery-store.ts";
-import { lookbackRange, planSweep, stallAlertId, sweepPendingGraceMs, type SweepPlan, type SweepPolicy } from "../core/sweep-rules.ts";
+import { lookbackRange, planSweep, stallAlertId, sweepDocuments, sweepPendingGraceMs, type SweepPlan, type SweepPolicy } from "../core/sweep-rules.ts";
 import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
 import type { AlertLedger } from "./alert-ledger.ts";
 import type { OutboxRepublisher, RepublishOutcome } from "./outbox-republisher.ts";
-import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
+import { PENDING_TRIGGERS_PER_RUN, readPendingTriggers, readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { describeError, errorType } from "./errors.ts";
@@ -58,6 +59,8 @@ export interface SweepReport {
   fromDate: string;
   toDate: string;
   docsChecked: number;
+  /** Of those, documents older than the look-back, taken because their trigger is pending. */
+  pendingBeyondLookback: number;
   /** Triggers this run published (re-published pending ones and ones it latched). */
   published: string[];
   /** Triggers latched by this run because time made them due. */
@@ -84,14 +87,20 @@ export function createSweeper(deps: SweeperDeps) {
     });
   }
 
-  const readDocs = (fromDate: string, toDate: string) =>
-    readPhaseStates({ db: deps.db, stateCollection: deps.stateCollection, breaker: deps.breaker, logger }, fromDate, toDate);
+  const reader = { db: deps.db, stateCollection: deps.stateCollection, breaker: deps.breaker, logger };
+  const readDocs = async (fromDate: string, toDate: string) => {
+    const [inLookback, pending] = await Promise.all([readPhaseStates(reader, fromDate, toDate), readPendingTriggers(reader)]);
+    if (pending.length >= PENDING_TRIGGERS_PER_RUN) {
+      logger.warning(`sweeper: ${pending.length} or more pending triggers; this run takes ${PENDING_TRIGGERS_PER_RUN}, the next runs the rest`, { pending_triggers: pending.length });
+    }
+    return sweepDocuments(inLookback, pending);
+  };
 
   return {
     /** One sweep at `now`. Throws only when the documents cannot be read at all. */
     async sweep(now: Date, runId: string): Promise<SweepReport> {
       const { fromDate, toDate } = lookbackRange(now, pipeline.timeZone, deps.policy.lookbackDays);
-      const docs = await readDocs(fromDate, toDate);
+      const { docs, beyondLookback } = await readDocs(fromDate, toDate);
       const report: SweepReport = {
         ok: true,
         runId,
@@ -99,6 +108,7 @@ export function createSweeper(deps: SweeperDeps) {
         fromDate,
         toDate,
         docsChecked: docs.length,
+        pendingBeyondLookback: beyondLookback,
         published: [],
         latched: [],
         skipped: [],
@@ -265,6 +275,7 @@ export function createSweeper(deps: SweeperDeps) {
   async function summarize(report: SweepReport): Promise<void> {
     const counts = {
       docs_checked: report.docsChecked,
+      pending_beyond_lookback: report.pendingBeyondLookback,
       published: report.published.length,
       latched: report.latched.length,
       skipped: report.skipped.length,

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { latchTrigger, decideFor, markLatchIncomplete, markPublished } from "../../functions/core/phase-state.ts";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
-import { latchCauseOf, lookbackRange, planSweep, stallAlertId, sweepPendingGraceMs } from "../../functions/core/sweep-rules.ts";
+import { latchCauseOf, lookbackRange, planSweep, stallAlertId, sweepDocuments, sweepPendingGraceMs } from "../../functions/core/sweep-rules.ts";
 import { DEFAULT_TRANSACTION_TIMEOUT_MS, publishGraceMsFor } from "../../functions/lib/completion-tracker.ts";
 import { executionLogRowOf } from "../../functions/core/phase-state.ts";
 import { completion, docWith, MINUTE, PIPELINE, transitionOf } from "./support.ts";
@@ -177,5 +177,32 @@ describe("sweep rules: helpers", () => {
     // 02:00 UTC on the 16th is still the 15th in New York.
     assert.deepEqual(lookbackRange(new Date("2026-01-16T02:00:00Z"), TZ, 3), { fromDate: "2026-01-12", toDate: "2026-01-16" });
     assert.throws(() => lookbackRange(T0, TZ, -1), RangeError);
+  });
+});
+
+describe("sweep rules: sweepDocuments (look-back plus pending triggers of any date)", () => {
+  const doc = (gameDate: string, transitionId = "t", latchMode = "daily") => ({ transitionId, gameDate, latchMode });
+
+  it("keeps every look-back document, adds each pending one outside it once, and counts those", () => {
+    const inLookback = [doc("2026-01-14"), doc("2026-01-15")];
+    const pending = [doc("2026-01-15"), doc("2026-01-02"), doc("2026-01-02"), doc("2026-01-02", "t", "overnight")];
+    const { docs, beyondLookback } = sweepDocuments(inLookback, pending);
+    assert.deepEqual(docs, [...inLookback, doc("2026-01-02"), doc("2026-01-02", "t", "overnight")]);
+    assert.equal(beyondLookback, 2);
+  });
+
+  it("property: the result is the union of both lists without repeats, the look-back first", () => {
+    const docArb = fc.record({ transitionId: fc.constantFrom("a", "b"), gameDate: fc.constantFrom("2026-01-01", "2026-01-02", "2026-01-03"), latchMode: fc.constantFrom("daily", "overnight") });
+    const key = (d: { transitionId: string; gameDate: string; latchMode: string }) => `${d.transitionId}|${d.gameDate}|${d.latchMode}`;
+    fc.assert(
+      fc.property(fc.uniqueArray(docArb, { selector: key }), fc.array(docArb), (inLookback, pending) => {
+        const { docs, beyondLookback } = sweepDocuments(inLookback, pending);
+        const keys = docs.map(key);
+        assert.equal(new Set(keys).size, keys.length);
+        assert.deepEqual(new Set(keys), new Set([...inLookback, ...pending].map(key)));
+        assert.deepEqual(docs.slice(0, inLookback.length), inLookback);
+        assert.equal(beyondLookback, docs.length - inLookback.length);
+      }),
+    );
   });
 });

@@ -245,6 +245,37 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     assert.equal((await stateDoc(phase4)).trigger?.state, "published");
   });
 
+  it("a trigger left pending on a date older than the look-back (a backfill's) is still published once after the grace; published ones of old dates are not read", async () => {
+    const phase4 = transitionOf(pipeline, "phase4-to-phase5");
+    const sub = await subscribe(phase4.outputTopicName);
+    const tracker = trackerAt(phase4, T0);
+    const OLD_DATE = "2026-01-02"; // 14 days before T0, the look-back is 3
+    const PUBLISHED_OLD_DATE = "2026-01-03";
+    for (const p of phase4.processors) assert.equal((await tracker.record(completion(p.name, PUBLISHED_OLD_DATE, T0))).done, true);
+    for (const p of phase4.processors.slice(0, 4)) assert.equal((await tracker.record(completion(p.name, OLD_DATE, T0))).done, true);
+    // The latching call commits the latch and dies before publishing.
+    const latched = await tracker.recordInFirestore(completion(phase4.processors[4]!.name, OLD_DATE, T0), T0);
+    assert.equal(latched.latchedNow, true);
+
+    const sweeper = sweeperJob();
+    // Past the sweeper's pending grace (its 2-min default, longer than the latching call's publish grace).
+    const dueAt = new Date(T0.getTime() + Math.max(2 * MINUTE, publishGraceMsFor(DEFAULT_TRANSACTION_TIMEOUT_MS)));
+    const early = await sweeper.sweep(at(1));
+    assert.equal(early.ok, true, JSON.stringify(early.failures));
+    assert.equal(early.pendingBeyondLookback, 1, "read although older than the look-back");
+    assert.equal(early.docsChecked, 1, "the published document of an old date is not read");
+    assert.deepEqual(early.published, [], "within the grace: still the latching call's");
+
+    const due = await sweeper.sweep(dueAt);
+    assert.deepEqual(due.published, [`phase4-to-phase5:${OLD_DATE}:daily`], JSON.stringify(due));
+    const triggers = (await drain(sub, 2)).filter((t) => t.attributes.game_date === OLD_DATE);
+    assert.equal(triggers.length, 1, JSON.stringify(triggers));
+    const doc = (await db.collection(`${prefix}phase_state`).doc(`${phase4.id}__${OLD_DATE}__daily`).get()).data() as PhaseStateDoc;
+    assert.equal(doc.trigger?.state, "published");
+    const after = await sweeper.sweep(new Date(dueAt.getTime() + MINUTE));
+    assert.equal(after.pendingBeyondLookback, 0);
+  });
+
   it("a silent phase alerts once per latch (across runs and instances), naming the missing processors, without writing phase state", async () => {
     const phase2 = transitionOf(pipeline, "phase2-to-phase3");
     const names = phase2.processors.map((p) => p.name);
