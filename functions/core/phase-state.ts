@@ -383,6 +383,29 @@ export function statusRowOf(doc: PhaseStateDoc, transition: Transition, decision
 }
 
 /**
+ * The aggregate row of a latch as of its trigger, rebuilt from the latched trigger alone (expected
+ * processors from its payload, complete = expected minus its missing), so later completions do not
+ * change what the row says. Through statusRowOf, the builder every writer of the row uses.
+ */
+export function latchedStatusRowOf(doc: PhaseStateDoc, transition: Transition): PhaseCompletionStatusRow {
+  const t = doc.trigger;
+  if (t === null) throw new ContractViolationError(`phase state ${doc.transitionId} ${doc.gameDate} has no trigger`);
+  const expected = Array.isArray(t.payload.expected_processors) ? (t.payload.expected_processors as string[]) : [];
+  const missing = new Set(t.missing);
+  const latched: Pick<Decision, "trigger" | "reason" | "latchMode" | "expected" | "complete" | "missing" | "degraded"> = {
+    trigger: true,
+    reason: t.reason,
+    latchMode: doc.latchMode,
+    expected,
+    complete: expected.filter((name) => !missing.has(name)),
+    missing: t.missing,
+    degraded: t.degraded,
+  };
+  // statusRowOf reads only the counts, names and reason; the run mode of a decision is not part of the row.
+  return statusRowOf(doc, transition, latched as Decision);
+}
+
+/**
  * The phase_execution_log row of a published trigger, whoever published it (the orchestrator that
  * latched it, or a scheduled job). Expected and missing come from the latched trigger, so the row says
  * what the trigger said, not what arrived after it.

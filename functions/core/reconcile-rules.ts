@@ -10,14 +10,13 @@ import { COMPLETION_STATUSES, RUN_MODES } from "./pipeline-types.ts";
 import {
   applyCompletion,
   emptyPhaseState,
+  latchedStatusRowOf,
   phaseStateDocId,
-  statusRowOf,
   type LatchMode,
   type PhaseStateDoc,
   type ResolvedCompletion,
 } from "./phase-state.ts";
 import type { PhaseCompletionRow, PhaseCompletionStatusRow } from "./tables.ts";
-import type { Decision } from "./decision-types.ts";
 import { buildCompletionRow, completionRecordOf } from "./completion-row.ts";
 
 /** A completion BigQuery has and Firestore lacks, ready for the single writer's transaction. */
@@ -256,28 +255,12 @@ export interface StatusRepair {
   row: PhaseCompletionStatusRow;
 }
 
+
 /**
- * The aggregate row of a latch as of its trigger, rebuilt from the latched trigger alone (expected
- * processors from its payload, complete = expected minus its missing), so later completions do not
- * change what the row says. Through statusRowOf, the builder every writer of the row uses.
+ * How long an orchestrator may take between its Firestore and its BigQuery write (one event, with
+ * retries): the reconciler repairs only what is older, so it never races a writer still at work.
  */
-export function latchedStatusRowOf(doc: PhaseStateDoc, transition: Transition): PhaseCompletionStatusRow {
-  const t = doc.trigger;
-  if (t === null) throw new Error(`phase state ${doc.transitionId} ${doc.gameDate} has no trigger`);
-  const expected = Array.isArray(t.payload.expected_processors) ? (t.payload.expected_processors as string[]) : [];
-  const missing = new Set(t.missing);
-  const latched: Pick<Decision, "trigger" | "reason" | "latchMode" | "expected" | "complete" | "missing" | "degraded"> = {
-    trigger: true,
-    reason: t.reason,
-    latchMode: doc.latchMode,
-    expected,
-    complete: expected.filter((name) => !missing.has(name)),
-    missing: t.missing,
-    degraded: t.degraded,
-  };
-  // statusRowOf reads only the counts, names and reason; the run mode of a decision is not part of the row.
-  return statusRowOf(doc, transition, latched as Decision);
-}
+export const RECONCILE_SETTLE_MS = 10 * 60_000;
 
 /**
  * Published triggers whose aggregate row is missing (the call that latched died before its MERGE, and

@@ -3,7 +3,7 @@
 // them. One call writes each latch row, so there is no DML per completion.
 import type { Transition } from "../core/pipeline-types.ts";
 import type { Decision } from "../core/decision-types.ts";
-import { executionLogRowOf, statusRowOf, type PhaseStateDoc, type ResolvedCompletion } from "../core/phase-state.ts";
+import { executionLogRowOf, latchedStatusRowOf, statusRowOf, type PhaseStateDoc, type ResolvedCompletion } from "../core/phase-state.ts";
 import { completionRecordOf } from "../core/completion-row.ts";
 import type { PhaseCompletionStatusRow, PhaseExecutionLogRow } from "../core/tables.ts";
 import { failed, type CompletionSink, type RawFacts, type StoreOutcome, type TriggerOutcome } from "./tracker-types.ts";
@@ -34,8 +34,11 @@ export function latchRowsOwed(
   // This call's publish went out, even if marking it published then failed: the row is the record of
   // that publish which every republisher checks before sending the trigger again.
   const wentOutHere = trigger?.publishedNow === true || trigger?.failedStep === "mark";
+  // A claimed republish by another call (the latching call failed or died): the latch's aggregate row
+  // may never have been written, so the call whose publish went out writes it too (one idempotent MERGE).
+  const status = latchedHere || owedToMe ? statusRowOf(doc, transition, decision) : wentOutHere ? latchedStatusRowOf(doc, transition) : null;
   return {
-    status: latchedHere || owedToMe ? statusRowOf(doc, transition, decision) : null,
+    status,
     executionLog: wentOutHere || (published && owedToMe) ? executionLogRowOf(doc, transition, publisher) : null,
   };
 }

@@ -10,7 +10,7 @@
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import type { Transition } from "../core/pipeline-types.ts";
 import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
-import { executionLogRowOf } from "../core/phase-state.ts";
+import { executionLogRowOf, latchedStatusRowOf } from "../core/phase-state.ts";
 import type { BigQueryStore, ExecutionLogReader } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { CompletionTracker } from "./completion-tracker.ts";
@@ -19,8 +19,11 @@ import type { Alerter } from "./slack.ts";
 import { checkExecutionLog, type ExecutionLogCheck, type ExecutionLogCheckDeps } from "./execution-log-check.ts";
 
 export type RepublishOutcome =
-  /** executionLogError: the trigger went out but its phase_execution_log row could not be written. */
-  | { outcome: "published"; triggerId: string; executionLogError?: unknown }
+  /**
+   * executionLogError / statusError: the trigger went out but its phase_execution_log row, or the
+   * aggregate row of someone else's latch, could not be written.
+   */
+  | { outcome: "published"; triggerId: string; executionLogError?: unknown; statusError?: unknown }
   /**
    * Published meanwhile (by the orchestrator or another run): nothing to do. foundInExecutionLog: the
    * document was still pending but the execution log had the trigger's row; it is now marked published.
@@ -44,7 +47,7 @@ export interface OutboxRepublisherDeps {
    * Where the execution-log row of a trigger this job published goes, and who published it; asked
    * before every republish whether the trigger already has its row (checkExecutionLog).
    */
-  executionLog: Pick<BigQueryStore, "insertExecutionLog"> & ExecutionLogReader;
+  executionLog: Pick<BigQueryStore, "insertExecutionLog" | "upsertStatus"> & ExecutionLogReader;
   /** The orchestrators' publish grace period (publishGraceMsFor): bounds how long a BigQuery outage delays a republish. */
   publishGraceMs: number;
   /** Alerted when a trigger is republished without the execution log's answer. */
@@ -104,16 +107,32 @@ export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
       const wentOut = result.publishedNow || result.failedStep === "mark";
       if (!wentOut && result.error === undefined) return { outcome: "already_published", triggerId: result.triggerId };
       let executionLogError: unknown;
+      let statusError: unknown;
       if (wentOut) {
+        const transition = deps.transitionFor(transitionId);
         // One row per trigger id (deterministic insert id), as when an orchestrator publishes.
         try {
-          await deps.executionLog.insertExecutionLog(executionLogRowOf(claimed.doc, deps.transitionFor(transitionId), deps.identity));
+          await deps.executionLog.insertExecutionLog(executionLogRowOf(claimed.doc, transition, deps.identity));
         } catch (error) {
           executionLogError = error;
         }
+        // Someone else's latch: its caller failed or died, maybe before its aggregate MERGE. A run's own
+        // latch has its MERGE from that run (sweeper, reconciler).
+        if (!latchedByThisRun) {
+          try {
+            await deps.executionLog.upsertStatus(latchedStatusRowOf(claimed.doc, transition));
+          } catch (error) {
+            statusError = error;
+          }
+        }
       }
       if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error };
-      return { outcome: "published", triggerId: result.triggerId, ...(executionLogError === undefined ? {} : { executionLogError }) };
+      return {
+        outcome: "published",
+        triggerId: result.triggerId,
+        ...(executionLogError === undefined ? {} : { executionLogError }),
+        ...(statusError === undefined ? {} : { statusError }),
+      };
     },
   };
 }

@@ -13,7 +13,7 @@
 // What it finds is logged as one structured line, and sent to Slack when it repaired anything or cannot.
 import type { Firestore } from "@google-cloud/firestore";
 import type { Pipeline } from "../core/pipeline-types.ts";
-import { planExecutionLogRepairs, planReconciliation, planStatusRepairs, type ReconcilePlan } from "../core/reconcile-rules.ts";
+import { planExecutionLogRepairs, planReconciliation, planStatusRepairs, RECONCILE_SETTLE_MS, type ReconcilePlan } from "../core/reconcile-rules.ts";
 import { executionLogRowOf, phaseStateDocId, statusRowOf } from "../core/phase-state.ts";
 import { SCHEDULED_LOG_EVENTS } from "../core/scheduled-config.ts";
 import { lookbackRange } from "../core/sweep-rules.ts";
@@ -72,8 +72,6 @@ export interface ReconcileReport {
   failures: ReconcileFailure[];
 }
 
-/** How long an orchestrator may take between its Firestore and its BigQuery write (one event, with retries). */
-const SETTLE_MS = 10 * 60_000;
 
 
 export function createReconciler(deps: ReconcilerDeps) {
@@ -93,7 +91,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         docs,
         rows,
         insertIdOf: completionRowInsertId,
-        settledBefore: new Date(now.getTime() - SETTLE_MS).toISOString(),
+        settledBefore: new Date(now.getTime() - RECONCILE_SETTLE_MS).toISOString(),
       });
       const report: ReconcileReport = {
         ok: true,
@@ -157,6 +155,7 @@ export function createReconciler(deps: ReconcilerDeps) {
           if (published.outcome === "published") {
             report.published.push(published.triggerId);
             if (published.executionLogError !== undefined) fail("execution_log", trigger.triggerId, published.executionLogError);
+            if (published.statusError !== undefined) fail("aggregate", trigger.triggerId, published.statusError);
           }
           else if (published.outcome === "failed") fail("publish", trigger.triggerId, published.error);
         } catch (error) {
@@ -199,7 +198,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       fail("execution_log", `${fromDate}..${toDate}`, error);
       return;
     }
-    const repairs = planExecutionLogRepairs({ docs, loggedTriggerIds: logged, settledBefore: new Date(now.getTime() - SETTLE_MS).toISOString() });
+    const repairs = planExecutionLogRepairs({ docs, loggedTriggerIds: logged, settledBefore: new Date(now.getTime() - RECONCILE_SETTLE_MS).toISOString() });
     const byId = new Map(docs.map((d) => [phaseStateDocId(d.transitionId, d.gameDate, d.latchMode), d]));
     for (const repair of repairs) {
       const doc = byId.get(repair.docId);
@@ -237,7 +236,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       fail("aggregate", `${fromDate}..${toDate}`, error);
       return;
     }
-    const repairs = planStatusRepairs({ docs, transitions: pipeline.transitions, statusTriggerIds: present, settledBefore: new Date(now.getTime() - SETTLE_MS).toISOString() });
+    const repairs = planStatusRepairs({ docs, transitions: pipeline.transitions, statusTriggerIds: present, settledBefore: new Date(now.getTime() - RECONCILE_SETTLE_MS).toISOString() });
     for (const repair of repairs) {
       try {
         await deps.store.upsertStatus(repair.row);

@@ -217,6 +217,7 @@ export function createSweeper(deps: SweeperDeps) {
       case "published":
         report.published.push(result.triggerId);
         if (result.executionLogError !== undefined) fail(plan.docId, "execution_log", result.executionLogError);
+        if (result.statusError !== undefined) fail(plan.docId, "aggregate", result.statusError);
         return;
       case "failed":
         fail(plan.docId, "publish", result.error);

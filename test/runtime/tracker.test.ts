@@ -473,6 +473,9 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     assert.equal([x, y].filter((r) => r.trigger?.publishedNow).length, 1);
     assert.equal((await stateDoc(collection, `${phase2.id}__${gameDate}__daily`))?.trigger?.state, "published");
     assert.equal(completionRows().filter((row) => row.game_date === gameDate).length, msgs.length);
+    // The dead latching call never wrote the latch's aggregate row: the call that republished did.
+    const statusRows = bq.fake.rows("phase_completion_status").filter((row) => row.game_date === gameDate);
+    assert.deepEqual(statusRows.map((row) => [row.triggered, row.trigger_id, row.complete_count]), [[true, `${phase2.id}:${gameDate}:daily`, msgs.length]]);
   });
 
   it("no DML per completion: a date with every message delivered twice and a publisher copy runs one MERGE (at the latch) and one execution-log insert", async () => {

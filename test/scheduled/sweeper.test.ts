@@ -243,6 +243,8 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     const triggers = await drain(sub);
     assert.equal(triggers.length, 1, JSON.stringify(triggers));
     assert.equal((await stateDoc(phase4)).trigger?.state, "published");
+    // The latching call died before its aggregate MERGE: the sweeper that published wrote the row.
+    assert.deepEqual(bq.rows("phase_completion_status").map((row) => [row.trigger_id, row.triggered]), [[`phase4-to-phase5:${GAME_DATE}:daily`, true]]);
   });
 
   it("a trigger left pending on a date older than the look-back (a backfill's) is still published once after the grace; published ones of old dates are not read", async () => {

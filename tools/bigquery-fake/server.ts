@@ -488,6 +488,10 @@ export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise
       res.destroy(err instanceof Error ? err : new Error(String(err)));
     });
   });
+  // The clients keep their sockets alive. Node closes an idle one after 5 s by default, and a request
+  // sent on a socket as the server closes it fails with ECONNRESET: a race of this server, not of
+  // BigQuery's front end, which keeps idle connections far longer. Stopping the fake destroys them.
+  server.keepAliveTimeout = 10 * 60_000;
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));

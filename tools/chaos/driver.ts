@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Message, Subscription } from "@google-cloud/pubsub";
 import type { PhaseStateDoc } from "../../functions/core/phase-state.ts";
 import type { Transition } from "../../functions/core/pipeline-types.ts";
+import { RECONCILE_SETTLE_MS } from "../../functions/core/reconcile-rules.ts";
 import { PHASE_COMPLETION_STATUS, PHASE_COMPLETIONS, PHASE_EXECUTION_LOG } from "../../functions/core/tables.ts";
 import { pythonIsoTimestamp } from "../../functions/core/trigger-message.ts";
 import { quarantineDocId } from "../../functions/lib/quarantine.ts";
@@ -188,7 +189,8 @@ export async function runChaos(stack: LocalStack, o: ChaosRunOptions): Promise<C
     listeners.push(sub);
   }
 
-  const scheduler = startScheduler(stack, { intervalMs: o.scheduleIntervalMs ?? 10_000, log: o.log, track: (p) => void p.catch((e: unknown) => o.log(`  [scheduler] ${String(e)}`)) });
+  const scheduleIntervalMs = o.scheduleIntervalMs ?? 10_000;
+  const scheduler = startScheduler(stack, { intervalMs: scheduleIntervalMs, log: o.log, track: (p) => void p.catch((e: unknown) => o.log(`  [scheduler] ${String(e)}`)) });
   o.log(
     `chaos seed ${o.seed}: ${o.dates.length} date(s), ${stack.instanceCount} instance(s) per function, faults for ${o.minutes} min: ` +
       `${schedule.faults.length} fault(s), ${schedule.inputs.length} bad message(s)`,
@@ -309,7 +311,10 @@ export async function runChaos(stack: LocalStack, o: ChaosRunOptions): Promise<C
         lastState = state;
         stableSince = Date.now();
       }
-      const settled = allTriggered && lostCompletions(seen) === 0 && !seen.latches.some((l) => l.trigger?.state === "pending") && Date.now() - stableSince > (o.settledMs ?? 180_000);
+      // Tables that disagree with Firestore may still be repaired by the reconciler, which touches only
+      // what is older than its settle window: give it that window and two of its runs.
+      const settledAfterMs = o.settledMs ?? (results[3]!.ok ? 180_000 : RECONCILE_SETTLE_MS + 2 * scheduleIntervalMs);
+      const settled = allTriggered && lostCompletions(seen) === 0 && !seen.latches.some((l) => l.trigger?.state === "pending") && Date.now() - stableSince > settledAfterMs;
       if (settled) {
         o.log(`  settled without converging: nothing changed for ${((Date.now() - stableSince) / 1000).toFixed(0)} s with every date triggered and no completion missing`);
         break;
