@@ -178,9 +178,7 @@ export function applyCompletion(
     changed: false,
   });
   const existing = doc.entries[c.processor];
-  if (existing && existing.executionId === c.executionId && existing.status === c.status && samePct(existing.completionPct, c.completionPct)) {
-    return unchanged();
-  }
+  if (existing && sameCompletion(existing, c)) return unchanged();
   const recordedAt = now.toISOString();
   const entry: StoredEntry = {
     processor: c.processor,
@@ -201,6 +199,22 @@ export function applyCompletion(
 }
 
 const samePct = (a: number | undefined, b: number | undefined): boolean => a === b;
+
+/** One completion, whichever message carries it: same execution, status and percentage. */
+function sameCompletion(entry: StoredEntry, c: Pick<ResolvedCompletion, "executionId" | "status" | "completionPct">): boolean {
+  return entry.executionId === c.executionId && entry.status === c.status && samePct(entry.completionPct, c.completionPct);
+}
+
+/**
+ * A copy of a completion that another message recorded (a processor that published it twice): that
+ * message owns the completion's phase_completions row. It wrote it, or it was answered non-2xx and
+ * its redelivery writes it, or the reconciler copies the entry over; a copy writing it too would add
+ * a second row once BigQuery's insert-id de-duplication (about a minute) is over.
+ */
+export function completionRowOwnedByAnother(doc: PhaseStateDoc, c: ResolvedCompletion): boolean {
+  const entry = doc.entries[c.processor];
+  return entry !== undefined && sameCompletion(entry, c) && entry.messageId !== c.messageId;
+}
 
 /**
  * mergeEntry's rule judged on the message's content only: the incoming entry is ranked as if recorded

@@ -9,7 +9,7 @@ import type { Firestore } from "@google-cloud/firestore";
 import type { Transition } from "../core/pipeline-types.ts";
 import type { Decision } from "../core/decision-types.ts";
 import type { PhaseStateDoc, ResolvedCompletion } from "../core/phase-state.ts";
-import { completionTimestampUntrusted, latchModeOfCompletion, markLatchIncomplete, republishDue } from "../core/phase-state.ts";
+import { completionRowOwnedByAnother, completionTimestampUntrusted, latchModeOfCompletion, markLatchIncomplete, republishDue } from "../core/phase-state.ts";
 import { scheduledCollectionNames } from "../core/scheduled-config.ts";
 import { LOG_FIELDS } from "../core/log-events.ts";
 import { ConfigurationError } from "../core/error-family.ts";
@@ -180,8 +180,10 @@ export function createCompletionTracker(deps: TrackerDeps) {
     // BigQuery de-duplicates an insert id for about a minute only; redeliveries minutes apart would each
     // add the row again. (A message that is never acknowledged: the reconciler copies the entry over.)
     const deferRow = firestore.ok && trigger !== null && trigger.state === "pending" && trigger.owner !== false;
+    // A copy of a completion another message recorded: that message owns the row (phase-state.ts).
+    const anotherOwnsRow = firestore.ok && doc !== null && completionRowOwnedByAnother(doc, c);
     const rows = latchRowsOwed(transition, deps, c, doc, decision, trigger, latchedHere);
-    const written = await writeCompletionRows(deps.sink, transition, c, latchMode, raw, now, rows, !deferRow);
+    const written = await writeCompletionRows(deps.sink, transition, c, latchMode, raw, now, rows, !deferRow && !anotherOwnsRow);
     const bigquery: TrackResult["bigquery"] = written.ok && deferRow ? { ok: true, deferred: true } : written;
     if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, bigquery, deadlineAt, log);
     if (bigquery.ok && bigquery.deferred) {

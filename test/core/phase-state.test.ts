@@ -8,6 +8,7 @@ import {
   COMPLETION_FUTURE_SKEW_MS,
   COMPLETION_MAX_AGE_MS,
   completionInstant,
+  completionRowOwnedByAnother,
   latchModeOfCompletion,
   markLatchIncomplete,
   republishDue,
@@ -433,5 +434,45 @@ describe("phase-state (pure)", () => {
       assert.deepEqual([owed.trigger?.publishFailedAt, owed.trigger?.rowsOwedBy], [null, "m-1"]);
       assert.equal(markLatchIncomplete(owed, { publishFailed: false, rowsOwedBy: null }, NOW), owed);
     });
+  });
+});
+
+describe("phase-state: who owns a completion's phase_completions row", () => {
+  const p = phase2.processors[0]!.name;
+  const recorded = (c: ResolvedCompletion) => applyCompletion(fresh(phase2.id), c, NOW).doc;
+
+  it("the message that recorded the entry owns it; its own redelivery too", () => {
+    const a = completion(p);
+    const doc = recorded(a);
+    assert.equal(completionRowOwnedByAnother(doc, a), false);
+    assert.equal(completionRowOwnedByAnother(doc, { ...a }), false);
+  });
+
+  it("a copy of the same completion in another message does not; a different completion does", () => {
+    const a = completion(p, { completionPct: 70 });
+    const doc = recorded(a);
+    assert.equal(completionRowOwnedByAnother(applyCompletion(doc, { ...a, messageId: "copy" }, NOW).doc, { ...a, messageId: "copy" }), true);
+    for (const other of [{ executionId: "exec-other" }, { status: "partial" as const }, { completionPct: 95 }]) {
+      const c = { ...a, ...other, messageId: "copy" };
+      assert.equal(completionRowOwnedByAnother(applyCompletion(doc, c, NOW).doc, c), false, JSON.stringify(other));
+    }
+    assert.equal(completionRowOwnedByAnother(fresh(phase2.id), a), false, "no entry: nobody owns it");
+  });
+
+  it("property: whatever order copies arrive in, exactly one message of a completion writes its row", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 5 }), (copies, firstIdx) => {
+        const base = completion(p);
+        const messages = Array.from({ length: copies }, (_, i) => ({ ...base, messageId: `m${i}` }));
+        const order = [...messages.slice(firstIdx % copies), ...messages.slice(0, firstIdx % copies)];
+        let doc = fresh(phase2.id);
+        let writers = 0;
+        for (const m of order) {
+          doc = applyCompletion(doc, m, NOW).doc;
+          if (!completionRowOwnedByAnother(doc, m)) writers++;
+        }
+        assert.equal(writers, 1);
+      }),
+    );
   });
 });

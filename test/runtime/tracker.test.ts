@@ -486,7 +486,13 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
       await t.record(m);
       await t.record(m);
     }
-    await t.record({ ...msgs.at(-1)!, messageId: "publisher-copy" });
+    const completionInserts = () => bq.fake.requests.filter((r) => r.api === "tabledata.insertAll" && r.path.includes("phase_completions")).length;
+    const insertsBefore = completionInserts();
+    // The same completion in another message (a processor that published twice): the message that
+    // recorded it owns its row, so a copy arriving past insert-id de-duplication adds none.
+    const copy = await t.record({ ...msgs.at(-1)!, messageId: "publisher-copy" });
+    assert.equal(copy.done, true);
+    assert.equal(completionInserts(), insertsBefore, "the copy inserted no row");
     assert.equal(completionRows().length, msgs.length);
     assert.deepEqual(dmlStatements().map((r) => queryText(r.body).trim().split(/\s+/)[0]?.toUpperCase()), ["MERGE"]);
     assert.equal(executionLogInserts().length, 1);
