@@ -9,8 +9,9 @@
 // mark may have failed after the publish): if so it is only marked published (checkExecutionLog).
 import type { DocumentReference, Firestore } from "@google-cloud/firestore";
 import type { Transition } from "../core/pipeline-types.ts";
-import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
-import { executionLogRowOf, latchedStatusRowOf } from "../core/phase-state.ts";
+import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS, releaseTriggerPublishClaim } from "./publish-claim.ts";
+import { certainlyNotSent } from "./tracker-types.ts";
+import { executionLogRowOf, latchedStatusRowOf, type PhaseStateDoc } from "../core/phase-state.ts";
 import type { BigQueryStore, ExecutionLogReader } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { CompletionTracker } from "./completion-tracker.ts";
@@ -63,6 +64,9 @@ export interface OutboxRepublisherDeps {
 export { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
 export type { ClaimDeps, ClaimResult } from "./publish-claim.ts";
 
+/** A republish under the claim; a failure says whether it certainly did not go out (the claim is then given back). */
+type ClaimedOutcome = Exclude<RepublishOutcome, { outcome: "failed" }> | { outcome: "failed"; triggerId: string; error: unknown; certainlyNotSent: boolean };
+
 export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
   const leaseMs = deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS;
   const checkDeps: ExecutionLogCheckDeps = {
@@ -74,10 +78,11 @@ export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
     alerter: deps.alerter,
   };
 
+  const claimDeps = { db: deps.db, claimsCollection: deps.claimsCollection, breaker: deps.breaker, logger: deps.logger, ...(deps.retentionDays === undefined ? {} : { retentionDays: deps.retentionDays }) };
   /** Claim the right to publish; returns the fresh document when this run may publish it. */
   const claim = (ref: DocumentReference, runId: string, now: Date) =>
     claimTriggerPublish(
-      { db: deps.db, claimsCollection: deps.claimsCollection, breaker: deps.breaker, logger: deps.logger, ...(deps.retentionDays === undefined ? {} : { retentionDays: deps.retentionDays }) },
+      claimDeps,
       ref,
       runId,
       now,
@@ -89,52 +94,65 @@ export function createOutboxRepublisher(deps: OutboxRepublisherDeps) {
     async republish(transitionId: string, ref: DocumentReference, runId: string, now: Date): Promise<RepublishOutcome> {
       const claimed = await claim(ref, runId, now);
       if (claimed.kind !== "claimed") return { outcome: claimed.kind, triggerId: claimed.triggerId } as RepublishOutcome;
-      // A trigger this very run latched (decided at its `now`, as the tracker tells its own latch) was
-      // published by nobody yet: no question to ask.
-      const latchedByThisRun = claimed.doc.trigger?.decidedAt === now.toISOString();
-      let check: ExecutionLogCheck = { kind: "publish" };
-      try {
-        if (!latchedByThisRun) check = await checkExecutionLog(checkDeps, claimed.doc, ref, runId, now);
-      } catch (error) {
-        return { outcome: "failed", triggerId: claimed.doc.trigger?.triggerId ?? ref.id, error };
-      }
-      if (check.kind === "marked_published") return { outcome: "already_published", triggerId: check.triggerId, foundInExecutionLog: true };
-      if (check.kind === "wait") return { outcome: "failed", triggerId: check.triggerId, error: check.error };
-      const result = await deps.trackerFor(transitionId).publishPending(claimed.doc, ref, undefined, { publishedBy: runId });
-      if (result === null) return { outcome: "already_published", triggerId: null };
-      // Published but not marked: the execution-log row is written all the same, so the next
-      // republisher finds it and marks the trigger instead of publishing it again.
-      const wentOut = result.publishedNow || result.failedStep === "mark";
-      if (!wentOut && result.error === undefined) return { outcome: "already_published", triggerId: result.triggerId };
-      let executionLogError: unknown;
-      let statusError: unknown;
-      if (wentOut) {
-        const transition = deps.transitionFor(transitionId);
-        // One row per trigger id (deterministic insert id), as when an orchestrator publishes.
-        try {
-          await deps.executionLog.insertExecutionLog(executionLogRowOf(claimed.doc, transition, deps.identity));
-        } catch (error) {
-          executionLogError = error;
-        }
-        // Someone else's latch: its caller failed or died, maybe before its aggregate MERGE. A run's own
-        // latch has its MERGE from that run (sweeper, reconciler).
-        if (!latchedByThisRun) {
-          try {
-            await deps.executionLog.upsertStatus(latchedStatusRowOf(claimed.doc, transition));
-          } catch (error) {
-            statusError = error;
-          }
-        }
-      }
-      if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error };
-      return {
-        outcome: "published",
-        triggerId: result.triggerId,
-        ...(executionLogError === undefined ? {} : { executionLogError }),
-        ...(statusError === undefined ? {} : { statusError }),
-      };
+      const result = await publishClaimed(transitionId, claimed.doc, ref, runId, now);
+      // Certainly not sent: give the claim back, so the next run (or a redelivery) need not wait out its lease.
+      if (result.outcome === "failed" && result.certainlyNotSent) await releaseTriggerPublishClaim(claimDeps, result.triggerId, runId);
+      return result.outcome === "failed" ? { outcome: "failed", triggerId: result.triggerId, error: result.error } : result;
     },
   };
+
+  async function publishClaimed(
+    transitionId: string,
+    doc: PhaseStateDoc,
+    ref: DocumentReference,
+    runId: string,
+    now: Date,
+  ): Promise<ClaimedOutcome> {
+    // A trigger this very run latched (decided at its `now`, as the tracker tells its own latch) was
+    // published by nobody yet: no question to ask.
+    const latchedByThisRun = doc.trigger?.decidedAt === now.toISOString();
+    let check: ExecutionLogCheck = { kind: "publish" };
+    try {
+      if (!latchedByThisRun) check = await checkExecutionLog(checkDeps, doc, ref, runId, now);
+    } catch (error) {
+      return { outcome: "failed", triggerId: doc.trigger?.triggerId ?? ref.id, error, certainlyNotSent: true };
+    }
+    if (check.kind === "marked_published") return { outcome: "already_published", triggerId: check.triggerId, foundInExecutionLog: true };
+    if (check.kind === "wait") return { outcome: "failed", triggerId: check.triggerId, error: check.error, certainlyNotSent: true };
+    const result = await deps.trackerFor(transitionId).publishPending(doc, ref, undefined, { publishedBy: runId });
+    if (result === null) return { outcome: "already_published", triggerId: null };
+    // Published but not marked: the execution-log row is written all the same, so the next
+    // republisher finds it and marks the trigger instead of publishing it again.
+    const wentOut = result.publishedNow || result.failedStep === "mark";
+    if (!wentOut && result.error === undefined) return { outcome: "already_published", triggerId: result.triggerId };
+    let executionLogError: unknown;
+    let statusError: unknown;
+    if (wentOut) {
+      const transition = deps.transitionFor(transitionId);
+      // One row per trigger id (deterministic insert id), as when an orchestrator publishes.
+      try {
+        await deps.executionLog.insertExecutionLog(executionLogRowOf(doc, transition, deps.identity));
+      } catch (error) {
+        executionLogError = error;
+      }
+      // Someone else's latch: its caller failed or died, maybe before its aggregate MERGE. A run's own
+      // latch has its MERGE from that run (sweeper, reconciler).
+      if (!latchedByThisRun) {
+        try {
+          await deps.executionLog.upsertStatus(latchedStatusRowOf(doc, transition));
+        } catch (error) {
+          statusError = error;
+        }
+      }
+    }
+    if (result.error !== undefined) return { outcome: "failed", triggerId: result.triggerId, error: result.error, certainlyNotSent: certainlyNotSent(result) };
+    return {
+      outcome: "published",
+      triggerId: result.triggerId,
+      ...(executionLogError === undefined ? {} : { executionLogError }),
+      ...(statusError === undefined ? {} : { statusError }),
+    };
+  }
 }
 
 export type OutboxRepublisher = ReturnType<typeof createOutboxRepublisher>;

@@ -83,3 +83,32 @@ export function claimTriggerPublish(
     ),
   );
 }
+
+/**
+ * Give a claim back after a republish that certainly did not go out (the publish was refused, or the
+ * execution log could not be asked), so the next caller may try at once instead of waiting out the
+ * lease. Never after a publish that may still land (given up in flight) or that went out. Only the
+ * holder's own claim is deleted. A failure is logged: the lease still ends the claim.
+ */
+export async function releaseTriggerPublishClaim(deps: ClaimDeps, triggerId: string, runId: string): Promise<boolean> {
+  const claimRef = deps.db.collection(deps.claimsCollection).doc(safeDocId(triggerId));
+  try {
+    return await deps.breaker.fire(() =>
+      withRetry(
+        "firestore.releaseTriggerPublishClaim",
+        () =>
+          deps.db.runTransaction(async (tx) => {
+            const held = await tx.get(claimRef);
+            if (!held.exists || (held.data() as ClaimDoc).claimed_by !== runId) return false;
+            tx.delete(claimRef);
+            return true;
+          }),
+        RETRY_PRESETS.firestoreWrite,
+        { logger: deps.logger },
+      ),
+    );
+  } catch (error) {
+    deps.logger.warning(`could not release the publish claim of ${triggerId}; it ends with its lease`, { error, trigger_id: triggerId, run_id: runId });
+    return false;
+  }
+}

@@ -37,6 +37,15 @@ export interface TriggerOutcome {
   outcomeUnknown?: boolean;
 }
 
+/**
+ * A republish that certainly did not go out: the publish was refused (not given up in flight), or the
+ * execution log could not be asked before it. Its claim may be given back (releaseTriggerPublishClaim).
+ */
+export function certainlyNotSent(outcome: Pick<TriggerOutcome, "error" | "failedStep" | "outcomeUnknown">): boolean {
+  if (outcome.error === undefined) return false;
+  return outcome.failedStep === "check" || (outcome.failedStep === "publish" && outcome.outcomeUnknown !== true);
+}
+
 export interface TrackResult {
   firestore: StoreOutcome & { duplicate?: boolean };
   /**

@@ -6,14 +6,14 @@ import type { Transition } from "../core/pipeline-types.ts";
 import { markLatchIncomplete, markPublished, type PhaseStateDoc } from "../core/phase-state.ts";
 import { LOG_FIELDS } from "../core/log-events.ts";
 import { RETRY_PRESETS, withRetry } from "./retry.ts";
-import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS } from "./publish-claim.ts";
+import { claimTriggerPublish, DEFAULT_CLAIM_LEASE_MS, releaseTriggerPublishClaim } from "./publish-claim.ts";
 import { checkExecutionLog } from "./execution-log-check.ts";
 import type { ExecutionLogReader } from "./bigquery-store.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
 import type { TrackerTransactions } from "./tracker-transaction.ts";
 import { reportLatePublish, reportLeftPending, reportTriggerPublished } from "./tracker-log.ts";
-import type { PhaseStateRef, TriggerOutcome, TriggerPublisher } from "./tracker-types.ts";
+import { certainlyNotSent, type PhaseStateRef, type TriggerOutcome, type TriggerPublisher } from "./tracker-types.ts";
 
 export interface TriggerPublishDeps {
   db: Firestore;
@@ -125,10 +125,11 @@ export function createTriggerPublishStep(deps: TriggerPublishDeps) {
     mine: boolean,
     owedBy?: string,
   ): Promise<TriggerOutcome | null> {
+    const claimDeps = { db, claimsCollection: deps.claimsCollection, breaker: deps.firestoreBreaker, logger: log };
     let claimed;
     try {
       claimed = await claimTriggerPublish(
-        { db, claimsCollection: deps.claimsCollection, breaker: deps.firestoreBreaker, logger: log },
+        claimDeps,
         ref,
         runId,
         now,
@@ -144,12 +145,29 @@ export function createTriggerPublishStep(deps: TriggerPublishDeps) {
       log.info(`trigger ${claimed.triggerId} is being republished by another holder of its claim`, { trigger_id: claimed.triggerId });
       return { triggerId: claimed.triggerId, state: "pending", publishedNow: false, ...(mine ? {} : { owner: false as const }) };
     }
+    const outcome = await publishUnderClaim(claimed.doc, ref, runId, now, deadlineAt, log, owedBy);
+    // Certainly not sent: give the claim back, so the next delivery or sweep need not wait out its lease.
+    if (outcome !== null && certainlyNotSent(outcome)) await releaseTriggerPublishClaim(claimDeps, outcome.triggerId, runId);
+    return outcome;
+  }
+
+  /** The claimed republish itself: ask the execution log, then publish. */
+  async function publishUnderClaim(
+    doc: PhaseStateDoc,
+    ref: PhaseStateRef,
+    runId: string,
+    now: Date,
+    deadlineAt: number,
+    log: Logger,
+    owedBy: string | undefined,
+  ): Promise<TriggerOutcome | null> {
+    const triggerId = doc.trigger?.triggerId ?? ref.id;
     if (deps.executionLog !== undefined) {
       // A publish whose mark failed left the trigger pending but its execution-log row written: mark it, do not send it twice.
       try {
         const check = await checkExecutionLog(
           { db, breaker: deps.firestoreBreaker, logger: log, executionLog: deps.executionLog, publishGraceMs: deps.publishGraceMs },
-          claimed.doc,
+          doc,
           ref,
           runId,
           now,
@@ -162,7 +180,7 @@ export function createTriggerPublishStep(deps: TriggerPublishDeps) {
         return { triggerId, state: "pending", publishedNow: false, error, failedStep: "check" };
       }
     }
-    return publishPending(claimed.doc, ref, deadlineAt, { publishedBy: runId, logger: log, ...(owedBy === undefined ? {} : { owedBy }) });
+    return publishPending(doc, ref, deadlineAt, { publishedBy: runId, logger: log, ...(owedBy === undefined ? {} : { owedBy }) });
   }
 
   return { publishPending, republishClaimed };

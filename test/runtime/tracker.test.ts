@@ -416,7 +416,7 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     assert.equal(bq.fake.rows("phase_execution_log").length, 1);
   });
 
-  it("the latching call's publish fails -> 500 and the failure is recorded; the redelivery publishes at once (no grace wait), once", async () => {
+  it("the latching call's publish fails -> 500 and the failure is recorded; a redelivery publishes at once (no grace wait), once; a refused republish gives its claim back", async () => {
     const pub = countingPublisher();
     const { t, collection } = tracker({ publisher: pub.publisher });
     const gameDate = "2026-02-02";
@@ -428,11 +428,18 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     assert.deepEqual([failed.trigger?.state, failed.trigger?.failedStep, failed.done], ["pending", "publish", false]);
     const docId = `${phase2.id}__${gameDate}__daily`;
     assert.ok((await stateDoc(collection, docId))?.trigger?.publishFailedAt, "the failed publish is recorded on the pending trigger");
+    // Another message's claimed republish is refused too: it gives its claim back (nothing went out).
+    const copy = await t.record({ ...last, messageId: `${last.messageId}-copy` });
+    assert.deepEqual([copy.trigger?.state, copy.trigger?.failedStep], ["pending", "publish"]);
     pub.state.failing = false;
+    // So a third message, within the claim's lease, may publish it at once.
+    const third = await t.record({ ...last, messageId: `${last.messageId}-third` });
+    assert.deepEqual([third.trigger?.state, third.trigger?.publishedNow, third.done], ["published", true, true]);
+    assert.deepEqual(pub.state.published, [`${phase2.id}:${gameDate}:daily`]);
     const attemptsBefore = pub.state.attempts;
     const again = await t.record(last);
-    assert.deepEqual([again.trigger?.state, again.trigger?.publishedNow, again.done], ["published", true, true]);
-    assert.equal(pub.state.attempts, attemptsBefore + 1);
+    assert.deepEqual([again.trigger?.state, again.trigger?.publishedNow, again.done], ["published", false, true]);
+    assert.equal(pub.state.attempts, attemptsBefore, "the latching message's redelivery publishes nothing more");
     assert.deepEqual(pub.state.published, [`${phase2.id}:${gameDate}:daily`]);
     assert.equal(bq.fake.rows("phase_execution_log").length, 1);
   });

@@ -217,6 +217,25 @@ describe("stall sweeper (emulators, real tracker, injected clock)", function () 
     assert.equal(await dedupe.firstDelivery(String(triggers[0]!.data.trigger_id)), false);
   });
 
+  it("a republish refused by Pub/Sub gives its claim back: the next run, a minute later and well within the lease, publishes once", async () => {
+    const phase4 = transitionOf(pipeline, "phase4-to-phase5");
+    // A real fault: the output topic does not exist yet, so every publish is refused (NOT_FOUND).
+    const tracker = trackerAt(phase4, T0);
+    let last;
+    for (const p of phase4.processors) last = await tracker.record(completion(p.name, GAME_DATE, T0));
+    assert.equal(last!.trigger?.state, "pending");
+    const sweeper = sweeperJob();
+    const refused = await sweeper.sweep(at(1));
+    assert.deepEqual(refused.failures.map((f) => f.step), ["publish"], JSON.stringify(refused.failures));
+    const claims = await db.collection(`${prefix}sweeper_publish_claims`).get();
+    assert.equal(claims.size, 0, "the claim of a publish that certainly did not go out was given back");
+
+    const sub = await subscribe(phase4.outputTopicName);
+    const next = await sweeper.sweep(at(2));
+    assert.deepEqual(next.published, [`phase4-to-phase5:${GAME_DATE}:daily`], JSON.stringify(next));
+    assert.equal((await drain(sub)).length, 1);
+  });
+
   it("configured with a 1-min grace, the sweeper still leaves a pending trigger to its latching call for the whole publish grace", async () => {
     const phase4 = transitionOf(pipeline, "phase4-to-phase5");
     const sub = await subscribe(phase4.outputTopicName);
