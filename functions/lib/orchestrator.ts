@@ -168,7 +168,16 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
     if (!parsed.ok) {
       const unknown = parsed.errors.find((e) => e.code === "unknown_processor");
       const reported = asString((push.data as { processor_name?: unknown } | null)?.processor_name);
-      if (unknown && reported) await handleUnknownProcessor(log, reported);
+      if (unknown && reported) {
+        try {
+          await handleUnknownProcessor(log, reported);
+        } catch (error) {
+          // Firestore could not record the first sighting: the message comes back (500), alerted then.
+          log.error(`could not record the first sighting of unknown processor ${reported}; answering 500 so Pub/Sub redelivers`, { error, reported_name: reported });
+          res.status(500).json({ status: "error", reason: "unknown_processor_sighting_failed" });
+          return;
+        }
+      }
       await quarantineAndAnswer(log, res, req.body, push.messageId, push.subscription, parsed.errors);
       return;
     }

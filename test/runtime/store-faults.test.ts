@@ -308,6 +308,20 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
 
   });
 
+  it("an unknown processor while Firestore is refused -> 500 naming the first sighting, no 'unhandled' alert; once Firestore is back it is alerted and quarantined", async () => {
+    const envelope = pushEnvelope(phase2Message("SomeNewScraperProcessor", "2026-01-20"));
+    fsProxy.setMode("refuse");
+    const refused = await postJson(refusedFn.url, envelope);
+    fsProxy.setMode("pass");
+    assert.equal(refused.status, 500);
+    assert.equal(refused.body.reason, "unknown_processor_sighting_failed");
+    assert.equal(refusedFn.logsAt("ERROR").filter((l) => String(l.message).startsWith("unhandled error")).length, 0);
+    assert.equal(refusedFn.logsAt("ERROR").filter((l) => String(l.message).startsWith("could not record the first sighting")).length, 1);
+    const redelivered = await postJson(refusedFn.url, envelope);
+    assert.equal(redelivered.status, 200, JSON.stringify(redelivered.body));
+    assert.ok(slack.received.some((m) => String(m.text).includes("SomeNewScraperProcessor")), "the first sighting is alerted on redelivery");
+  });
+
   it("quarantine write failing (Firestore refused) -> 500, so Pub/Sub keeps the bad message", async () => {
     fsProxy.setMode("refuse");
     const r = await postJson(refusedFn.url, pushEnvelope("not base64 at all!", { raw: true }));
