@@ -141,3 +141,24 @@ export async function readPendingTriggers(
   );
   return snap.docs.map((d) => d.data() as PhaseStateDoc);
 }
+
+/** How many older game dates one reconciliation takes; more wait for the next run. */
+export const OLDER_DATES_PER_RUN = 31;
+
+/**
+ * Game dates before `before` whose phase-state documents were written at or after `since` (ISO): a
+ * backfill's dates, older than the look-back, which the reconciler checks as well. Reads only the
+ * game date of each document.
+ */
+export async function readGameDatesWrittenSince(
+  deps: Pick<PhaseStateTransactionDeps, "db" | "stateCollection" | "breaker" | "logger">,
+  since: string,
+  before: string,
+): Promise<string[]> {
+  const query = deps.db.collection(deps.stateCollection).where("updatedAt", ">=", since).select("gameDate").limit(PENDING_TRIGGERS_PER_RUN * 5);
+  const snap = await deps.breaker.fire(() =>
+    withRetry("firestore.readGameDatesWrittenSince", () => query.get(), RETRY_PRESETS.firestoreRead, { logger: deps.logger }),
+  );
+  const dates = new Set(snap.docs.map((d) => String(d.get("gameDate"))).filter((date) => date < before));
+  return [...dates].sort().reverse().slice(0, OLDER_DATES_PER_RUN);
+}

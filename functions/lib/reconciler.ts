@@ -21,7 +21,7 @@ import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
 import type { BigQueryStore, ExecutionLogReader, StatusReader } from "./bigquery-store.ts";
 import { completionRowInsertId } from "../core/completion-row.ts";
 import type { OutboxRepublisher } from "./outbox-republisher.ts";
-import { readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
+import { readGameDatesWrittenSince, readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { describeError, errorType } from "./errors.ts";
@@ -56,6 +56,8 @@ export interface ReconcileReport {
   now: string;
   fromDate: string;
   toDate: string;
+  /** Game dates older than the look-back whose documents were written within it (a backfill): reconciled one by one. */
+  olderDates: string[];
   checked: ReconcilePlan["checked"];
   /** Completions BigQuery had and Firestore lacked, now recorded in Firestore ("docId/processor"). */
   repairedFirestore: string[];
@@ -78,109 +80,128 @@ export function createReconciler(deps: ReconcilerDeps) {
   const { logger, pipeline } = deps;
   const transitions = new Map(pipeline.transitions.map((t) => [t.id, t]));
 
-  const readDocs = (fromDate: string, toDate: string) =>
-    readPhaseStates({ db: deps.db, stateCollection: deps.stateCollection, breaker: deps.breaker, logger }, fromDate, toDate);
+  const reader = { db: deps.db, stateCollection: deps.stateCollection, breaker: deps.breaker, logger };
+  const readDocs = (fromDate: string, toDate: string) => readPhaseStates(reader, fromDate, toDate);
+  const readOlderDatesTouchedSince = (since: Date, before: string) => readGameDatesWrittenSince(reader, since.toISOString(), before);
 
   return {
     /** One reconciliation at `now`. Throws only when either store cannot be read at all. */
     async reconcile(now: Date, runId: string): Promise<ReconcileReport> {
       const { fromDate, toDate } = lookbackRange(now, pipeline.timeZone, deps.lookbackDays);
-      const [docs, rows] = await Promise.all([readDocs(fromDate, toDate), deps.store.listCompletions({ fromDate, toDate })]);
-      const plan = planReconciliation({
-        transitions: pipeline.transitions,
-        docs,
-        rows,
-        insertIdOf: completionRowInsertId,
-        settledBefore: new Date(now.getTime() - RECONCILE_SETTLE_MS).toISOString(),
-      });
+      // Dates older than the look-back that were written to lately (a backfill): each reconciled too.
+      const olderDates = await readOlderDatesTouchedSince(new Date(now.getTime() - deps.lookbackDays * 86_400_000), fromDate);
       const report: ReconcileReport = {
         ok: true,
         runId,
         now: now.toISOString(),
         fromDate,
         toDate,
-        checked: plan.checked,
+        olderDates,
+        checked: { firestoreDocs: 0, firestoreEntries: 0, bigqueryRows: 0 },
         repairedFirestore: [],
         repairedBigQuery: [],
         latched: [],
         published: [],
         repairedExecutionLog: [],
         repairedStatus: [],
-        unrepairable: plan.unrepairable,
+        unrepairable: [],
         failures: [],
       };
       const fail = (direction: ReconcileFailure["direction"], key: string, error: unknown) => {
         report.failures.push({ direction, key, error: describeError(error), errorType: errorType(error) });
         logger.error(`reconciler: ${direction} failed for ${key}`, { error, key, direction, run_id: runId });
       };
-
-      for (const repair of plan.toFirestore) {
-        const transition = transitions.get(repair.transitionId)!;
-        const key = `${repair.docId}/${repair.completion.processor}`;
-        let outcome;
-        try {
-          outcome = await deps.transactions.recordCompletion(transition, repair.latchMode, repair.completion, new Date(repair.recordedAt), now);
-        } catch (error) {
-          fail("to_firestore", key, error);
-          continue;
-        }
-        if (outcome.changed) {
-          report.repairedFirestore.push(key);
-          logRepair("to_firestore", repair.transitionId, repair.completion.processor, key);
-        }
-        const trigger = outcome.doc?.trigger ?? null;
-        if (!outcome.latchedNow || trigger === null) continue;
-        report.latched.push(trigger.triggerId);
-        if (outcome.doc !== null && outcome.decision !== null) {
-          try {
-            await deps.store.upsertStatus(statusRowOf(outcome.doc, transition, outcome.decision));
-          } catch (error) {
-            fail("aggregate", trigger.triggerId, error);
-          }
-        }
-        if (trigger.degraded) {
-          await deps.alerter.alert({
-            severity: "warning",
-            subject: { kind: "missing_processors", transition: transition.id, gameDate: repair.gameDate, mode: repair.latchMode, item: trigger.triggerId },
-            title: `${transition.id} triggered without every processor (${trigger.reason})`,
-            phase: transition.phaseWireName,
-            gameDate: repair.gameDate,
-            correlationId: repair.completion.correlationId,
-            errorType: "missing_processors",
-            details: { missing: trigger.missing, trigger_id: trigger.triggerId, latched_by: "reconciler" },
-          });
-        }
-        try {
-          const published = await deps.republisher.republish(transition.id, outcome.ref, runId, now);
-          if (published.outcome === "published") {
-            report.published.push(published.triggerId);
-            if (published.executionLogError !== undefined) fail("execution_log", trigger.triggerId, published.executionLogError);
-            if (published.statusError !== undefined) fail("aggregate", trigger.triggerId, published.statusError);
-          }
-          else if (published.outcome === "failed") fail("publish", trigger.triggerId, published.error);
-        } catch (error) {
-          fail("publish", trigger.triggerId, error);
-        }
-      }
-
-      for (const repair of plan.toBigQuery) {
-        try {
-          await deps.store.insertCompletion({ ...repair.row });
-          report.repairedBigQuery.push(repair.insertId);
-          logRepair("to_bigquery", repair.row.transition_id, repair.row.processor_name, `${repair.docId}/${repair.row.processor_name}`);
-        } catch (error) {
-          fail("to_bigquery", `${repair.docId}/${repair.row.processor_name}`, error);
-        }
-      }
-
-      await repairExecutionLog(docs, fromDate, toDate, now, report, fail);
-      await repairStatus(docs, fromDate, toDate, now, report, fail);
-
+      await reconcileRange(fromDate, toDate, now, runId, report, fail);
+      for (const date of olderDates) await reconcileRange(date, date, now, runId, report, fail);
       report.ok = report.failures.length === 0 && report.unrepairable.length === 0;
       await summarize(report);
       return report;
     },
   };
+
+  /** One game-date range: both stores read, compared and repaired; results added to `report`. */
+  async function reconcileRange(
+    fromDate: string,
+    toDate: string,
+    now: Date,
+    runId: string,
+    report: ReconcileReport,
+    fail: (direction: ReconcileFailure["direction"], key: string, error: unknown) => void,
+  ): Promise<void> {
+    const [docs, rows] = await Promise.all([readDocs(fromDate, toDate), deps.store.listCompletions({ fromDate, toDate })]);
+    const plan = planReconciliation({
+      transitions: pipeline.transitions,
+      docs,
+      rows,
+      insertIdOf: completionRowInsertId,
+      settledBefore: new Date(now.getTime() - RECONCILE_SETTLE_MS).toISOString(),
+    });
+    for (const key of ["firestoreDocs", "firestoreEntries", "bigqueryRows"] as const) report.checked[key] += plan.checked[key];
+    report.unrepairable.push(...plan.unrepairable);
+    for (const repair of plan.toFirestore) {
+      const transition = transitions.get(repair.transitionId)!;
+      const key = `${repair.docId}/${repair.completion.processor}`;
+      let outcome;
+      try {
+        outcome = await deps.transactions.recordCompletion(transition, repair.latchMode, repair.completion, new Date(repair.recordedAt), now);
+      } catch (error) {
+        fail("to_firestore", key, error);
+        continue;
+      }
+      if (outcome.changed) {
+        report.repairedFirestore.push(key);
+        logRepair("to_firestore", repair.transitionId, repair.completion.processor, key);
+      }
+      const trigger = outcome.doc?.trigger ?? null;
+      if (!outcome.latchedNow || trigger === null) continue;
+      report.latched.push(trigger.triggerId);
+      if (outcome.doc !== null && outcome.decision !== null) {
+        try {
+          await deps.store.upsertStatus(statusRowOf(outcome.doc, transition, outcome.decision));
+        } catch (error) {
+          fail("aggregate", trigger.triggerId, error);
+        }
+      }
+      if (trigger.degraded) {
+        await deps.alerter.alert({
+          severity: "warning",
+          subject: { kind: "missing_processors", transition: transition.id, gameDate: repair.gameDate, mode: repair.latchMode, item: trigger.triggerId },
+          title: `${transition.id} triggered without every processor (${trigger.reason})`,
+          phase: transition.phaseWireName,
+          gameDate: repair.gameDate,
+          correlationId: repair.completion.correlationId,
+          errorType: "missing_processors",
+          details: { missing: trigger.missing, trigger_id: trigger.triggerId, latched_by: "reconciler" },
+        });
+      }
+      try {
+        const published = await deps.republisher.republish(transition.id, outcome.ref, runId, now);
+        if (published.outcome === "published") {
+          report.published.push(published.triggerId);
+          if (published.executionLogError !== undefined) fail("execution_log", trigger.triggerId, published.executionLogError);
+          if (published.statusError !== undefined) fail("aggregate", trigger.triggerId, published.statusError);
+        }
+        else if (published.outcome === "failed") fail("publish", trigger.triggerId, published.error);
+      } catch (error) {
+        fail("publish", trigger.triggerId, error);
+      }
+    }
+
+    for (const repair of plan.toBigQuery) {
+      try {
+        await deps.store.insertCompletion({ ...repair.row });
+        report.repairedBigQuery.push(repair.insertId);
+        logRepair("to_bigquery", repair.row.transition_id, repair.row.processor_name, `${repair.docId}/${repair.row.processor_name}`);
+      } catch (error) {
+        fail("to_bigquery", `${repair.docId}/${repair.row.processor_name}`, error);
+      }
+    }
+
+    await repairExecutionLog(docs, fromDate, toDate, now, report, fail);
+    await repairStatus(docs, fromDate, toDate, now, report, fail);
+
+  }
+
 
   /** Published triggers (settled) without an execution-log row get it, with its deterministic insert id. */
   async function repairExecutionLog(
@@ -278,7 +299,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       unrepairable: report.unrepairable.length,
       failures: report.failures.length,
     };
-    const fields = { [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.reconcileCompleted, run_id: report.runId, from_date: report.fromDate, to_date: report.toDate, ...counts };
+    const fields = { [LOG_EVENT_KEY]: SCHEDULED_LOG_EVENTS.reconcileCompleted, run_id: report.runId, from_date: report.fromDate, to_date: report.toDate, older_dates: report.olderDates, ...counts };
     if (report.ok) logger.info(`reconciliation done: ${JSON.stringify(counts)}`, fields);
     else logger.error(`reconciliation left work undone: ${JSON.stringify(counts)}`, { ...fields, failed: report.failures, unrepairable_items: report.unrepairable });
 

@@ -160,6 +160,27 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     assert.equal(slack.received.filter((m) => String(m.text).includes("Reconciler")).length, 1, "nothing repaired: no Slack summary");
   });
 
+  it("a date older than the look-back that was written to lately (a backfill) is reconciled too; an old date nobody touched is not read", async () => {
+    const phase2 = transitionOf(pipeline, "phase2-to-phase3");
+    const [a, b] = phase2.processors.map((p) => p.name);
+    const OLD = "2026-01-02"; // 14 days before T0; the look-back is 3
+    const onlyFs = completion(a!, OLD, at(1));
+    await firestoreOnly(phase2, onlyFs, at(1));
+    const onlyBq = completion(b!, OLD, at(2));
+    await bigQueryOnly(phase2, onlyBq, at(2));
+
+    const reconciler = reconcilerJob();
+    const first = await reconciler.reconcile(at(30));
+    assert.equal(first.ok, true, JSON.stringify(first.failures));
+    assert.deepEqual(first.olderDates, [OLD]);
+    assert.deepEqual(first.repairedFirestore, [`phase2-to-phase3__${OLD}__daily/${b}`]);
+    assert.equal(first.repairedBigQuery.length, 1);
+    assert.deepEqual(rowsOf(phase2.id).filter((r) => r.game_date === OLD).map((r) => r.processor_name).sort(), [a, b].sort());
+    // Four days on, nothing was written to that date since: it is not read any more.
+    const later = await reconciler.reconcile(new Date(T0.getTime() + 4 * 24 * 60 * MINUTE));
+    assert.deepEqual(later.olderDates, []);
+  });
+
   it("a repaired completion that completes the phase latches the trigger and publishes it once, through the outbox", async () => {
     const phase2 = transitionOf(pipeline, "phase2-to-phase3");
     const [topic] = await pubsub.topic(phase2.outputTopicName).get({ autoCreate: true });
