@@ -43,7 +43,12 @@ export function latchRowsOwed(
   };
 }
 
-/** Writes the completion row (unless `completion` is false) and the latch rows owed; the outcome, never a throw. */
+/**
+ * Writes the latch rows owed, then the completion row (unless `completion` is false); the outcome,
+ * never a throw. The latch rows go first so a failure among them leaves the completion row to the
+ * redelivery (one insert), and `latchRowsWritten` says whether the redelivery still owes them: a row
+ * written again more than a minute later is past BigQuery's insert-id de-duplication.
+ */
 export async function writeCompletionRows(
   sink: CompletionSink,
   transition: Transition,
@@ -53,13 +58,15 @@ export async function writeCompletionRows(
   now: Date,
   rows: LatchRows,
   completion: boolean,
-): Promise<StoreOutcome> {
+): Promise<StoreOutcome & { latchRowsWritten: boolean }> {
+  let latchRowsWritten = false;
   try {
-    if (completion) await sink.insertCompletion(completionRecordOf(transition, c.gameDate, latchMode, c, now.toISOString(), raw));
     if (rows.status !== null) await sink.upsertStatus(rows.status);
     if (rows.executionLog !== null) await sink.insertExecutionLog(rows.executionLog);
-    return { ok: true };
+    latchRowsWritten = true;
+    if (completion) await sink.insertCompletion(completionRecordOf(transition, c.gameDate, latchMode, c, now.toISOString(), raw));
+    return { ok: true, latchRowsWritten };
   } catch (error) {
-    return failed(error);
+    return { ...failed(error), latchRowsWritten };
   }
 }

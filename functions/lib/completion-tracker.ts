@@ -21,7 +21,7 @@ import { createTriggerPublishStep } from "./trigger-publish-step.ts";
 import type { ExecutionLogReader } from "./bigquery-store.ts";
 import { latchRowsOwed, writeCompletionRows, type LatchRows } from "./completion-rows.ts";
 import { reportOutcome, reportRowDeferred, warnUntrustedTimestamp } from "./tracker-log.ts";
-import { failed, type CompletionSink, type PhaseStateRef, type RawFacts, type StoreOutcome, type TrackResult, type TriggerOutcome, type TriggerPublisher } from "./tracker-types.ts";
+import { failed, type CompletionSink, type PhaseStateRef, type RawFacts, type TrackResult, type TriggerOutcome, type TriggerPublisher } from "./tracker-types.ts";
 
 export type { CompletionSink, RawFacts, StoreOutcome, TrackResult, TriggerOutcome, TriggerPublisher } from "./tracker-types.ts";
 
@@ -184,8 +184,9 @@ export function createCompletionTracker(deps: TrackerDeps) {
     const anotherOwnsRow = firestore.ok && doc !== null && completionRowOwnedByAnother(doc, c);
     const rows = latchRowsOwed(transition, deps, c, doc, decision, trigger, latchedHere);
     const written = await writeCompletionRows(deps.sink, transition, c, latchMode, raw, now, rows, !deferRow && !anotherOwnsRow);
-    const bigquery: TrackResult["bigquery"] = written.ok && deferRow ? { ok: true, deferred: true } : written;
-    if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, bigquery, deadlineAt, log);
+    const { latchRowsWritten, ...outcome } = written;
+    const bigquery: TrackResult["bigquery"] = outcome.ok && deferRow ? { ok: true, deferred: true } : outcome;
+    if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, latchRowsWritten, deadlineAt, log);
     if (bigquery.ok && bigquery.deferred) {
       reportRowDeferred(transition, c, log);
     } else {
@@ -206,13 +207,13 @@ export function createCompletionTracker(deps: TrackerDeps) {
     trigger: TriggerOutcome | null,
     latchedHere: boolean,
     rows: LatchRows,
-    bigquery: StoreOutcome,
+    latchRowsWritten: boolean,
     deadlineAt: number,
     log: Logger,
   ): Promise<void> {
     // Only a refused publish is recorded as failed: one given up in flight may still land (settleLate).
     const publishFailed = latchedHere && trigger?.failedStep === "publish" && trigger.outcomeUnknown !== true;
-    const owesRows = !bigquery.ok && (rows.status !== null || rows.executionLog !== null);
+    const owesRows = !latchRowsWritten && (rows.status !== null || rows.executionLog !== null);
     if (!publishFailed && !owesRows) return;
     try {
       await transact("firestore.markLatchIncomplete", ref, deadlineAt, log, (current) =>

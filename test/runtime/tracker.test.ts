@@ -517,14 +517,42 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     const r = await t.record(last);
     assert.deepEqual([r.firestore.ok, r.bigquery.ok, r.trigger?.state, r.done], [true, false, "published", false]);
     assert.equal((await stateDoc(collection, `${phase2.id}__${gameDate}__daily`))?.trigger?.rowsOwedBy, last.messageId);
-    assert.equal(dmlStatements().length, 0);
+    // The latch rows go first: the MERGE ran, the execution-log insert failed, so the completion row
+    // was not inserted (its redelivery inserts it once, not a second time minutes later).
+    assert.equal(dmlStatements().length, 1);
+    const rowsOfLast = () => completionRows().filter((row) => row.game_date === gameDate && row.execution_id === last.executionId).length;
+    assert.equal(rowsOfLast(), 0);
     await t.record({ ...last, messageId: "someone-else" });
-    assert.equal(dmlStatements().length, 0, "another message does not write the latch's rows");
+    assert.equal(dmlStatements().length, 1, "another message does not write the latch's rows");
     const again = await t.record(last);
     assert.equal(again.done, true);
-    assert.equal(dmlStatements().length, 1);
+    assert.equal(dmlStatements().length, 2, "the redelivery writes the rows it owes (the MERGE is idempotent)");
     assert.equal(bq.fake.rows("phase_completion_status").length, 1);
     assert.equal(bq.fake.rows("phase_execution_log").length, 1);
+    assert.equal(rowsOfLast(), 1);
+  });
+
+  it("the latch rows written but the completion row refused -> the redelivery writes the completion row only, not the latch rows again", async () => {
+    const { t, collection } = tracker();
+    const gameDate = "2026-02-06";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate }));
+    const last = msgs.at(-1)!;
+    for (const m of msgs.slice(0, -1)) await t.record(m);
+    const insertAlls = () => bq.fake.requests.filter((r) => r.api === "tabledata.insertAll").length;
+    const before = insertAlls();
+    // The execution-log insert passes, the completion insert is refused (every attempt).
+    bq.fake.injectFault({ method: "insertAll", status: 503, times: 3, table: "phase_completions" });
+    const r = await t.record(last);
+    assert.deepEqual([r.bigquery.ok, r.trigger?.state, r.done], [false, "published", false]);
+    assert.ok(insertAlls() > before);
+    assert.equal((await stateDoc(collection, `${phase2.id}__${gameDate}__daily`))?.trigger?.rowsOwedBy ?? null, null, "no latch rows owed");
+    const dmlBefore = dmlStatements().length;
+    const execLogBefore = executionLogInserts().length;
+    const again = await t.record(last);
+    assert.equal(again.done, true);
+    assert.equal(dmlStatements().length, dmlBefore, "no second MERGE");
+    assert.equal(executionLogInserts().length, execLogBefore, "no second execution-log insert");
+    assert.equal(completionRows().filter((row) => row.game_date === gameDate).length, msgs.length);
   });
 
   it("run mode from the completion's own timestamp: a same-day completion redelivered after New York midnight (DST day) stays in the same-day latch", async () => {

@@ -36,7 +36,12 @@ export interface FaultSpec {
   message?: string;
   /** How many matching calls fail (default 1). */
   times?: number;
+  /** Only calls whose path names this table (insertAll, tables.get); default every table. */
+  table?: string;
 }
+
+/** A fault still to be served: every field defaulted, the table filter only when given. */
+export type PendingFault = Required<Omit<FaultSpec, "table">> & Pick<FaultSpec, "table">;
 
 export interface RequestLogEntry {
   method: string;
@@ -85,7 +90,7 @@ export interface BigQueryFake {
   /** The error BigQuery returns when two DML statements on one table collide (HTTP 400). */
   injectConcurrentUpdate(opts: { datasetId: string; table: string; times?: number }): void;
   /** Faults still pending. */
-  pendingFaults(): Required<FaultSpec>[];
+  pendingFaults(): PendingFault[];
   /** Drops every pending fault (a fault window that ends before its `times` ran out). */
   clearFaults(): void;
   /** true: stop listening and drop open connections (connects are refused); false: listen again on the same port. */
@@ -190,11 +195,11 @@ export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise
   const dml = new DmlScheduler(() => behaviour.dml);
   const jobs = new Map<string, StoredJob>();
   const requests: RequestLogEntry[] = [];
-  let faults: Required<FaultSpec>[] = [];
+  let faults: PendingFault[] = [];
   const sockets = new Set<Socket>();
 
-  const takeFault = (method: FaultMethod): Required<FaultSpec> | undefined => {
-    const fault = faults.find((f) => f.method === "any" || f.method === method);
+  const takeFault = (method: FaultMethod, path: string): (typeof faults)[number] | undefined => {
+    const fault = faults.find((f) => (f.method === "any" || f.method === method) && (f.table === undefined || path.includes(`/tables/${f.table}/`) || path.endsWith(`/tables/${f.table}`)));
     if (!fault) return undefined;
     fault.times -= 1;
     if (fault.times <= 0) faults = faults.filter((f) => f !== fault);
@@ -465,7 +470,7 @@ export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise
     }
     const [, pattern, route] = found;
     entry.api = route.api;
-    const fault = takeFault(route.fault);
+    const fault = takeFault(route.fault, m[2] as string);
     if (fault) {
       respond(fault.status, errorBody(fault.status, fault.reason, fault.message));
       return;
@@ -529,7 +534,7 @@ export async function startBigQueryFake(opts: BigQueryFakeOptions = {}): Promise
     injectFault(spec) {
       const method = spec.method ?? "any";
       const reason = spec.reason ?? DEFAULT_REASONS[spec.status] ?? "unknown";
-      faults.push({ method, status: spec.status, reason, message: spec.message ?? `Injected fault: ${reason}`, times: spec.times ?? 1 });
+      faults.push({ method, status: spec.status, reason, message: spec.message ?? `Injected fault: ${reason}`, times: spec.times ?? 1, ...(spec.table === undefined ? {} : { table: spec.table }) });
     },
     injectConcurrentUpdate({ datasetId, table, times }) {
       faults.push({
