@@ -12,7 +12,11 @@ import type { Logger } from "./logger.ts";
 import { PUBSUB_PUBLISH } from "../core/permissions.ts";
 import { AttemptTimeoutError, PermanentError } from "../core/error-family.ts";
 
-export type DependencyCheck = (signal: AbortSignal) => Promise<unknown>;
+/**
+ * One dependency's check, bounded by the checker's timeout. `prepare`, when present, runs first and
+ * outside that bound: loading a client library on a cold instance says nothing about the dependency.
+ */
+export type DependencyCheck = ((signal: AbortSignal) => Promise<unknown>) & { prepare?: () => Promise<unknown> };
 
 export interface DependencyStatus {
   healthy: boolean;
@@ -62,6 +66,13 @@ export class HealthCheckTimeoutError extends AttemptTimeoutError {
 }
 
 async function runCheck(check: DependencyCheck, timeoutMs: number): Promise<DependencyStatus> {
+  if (check.prepare !== undefined) {
+    try {
+      await check.prepare();
+    } catch (err) {
+      return { healthy: false, latency_ms: 0, error: `${errorType(err)}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500) };
+    }
+  }
   const controller = new AbortController();
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -89,9 +100,13 @@ async function runCheck(check: DependencyCheck, timeoutMs: number): Promise<Depe
   }
 }
 
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 8_000;
+
 export function createHealthChecker(options: HealthCheckerOptions): HealthChecker {
   const now = options.now ?? Date.now;
-  const timeoutMs = options.timeoutMs ?? 5000;
+  // The checks run in parallel under the uptime check's 10 s timeout; a cold instance's first check
+  // sets up its gRPC channels, which takes seconds on a busy host, so each gets 8 s.
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HEALTH_CHECK_TIMEOUT_MS;
   const cacheTtlMs = options.cacheTtlMs ?? 30_000;
   const startedAt = now();
   let cache: { result: HealthResult; at: number } | undefined;

@@ -31,7 +31,8 @@ export function publisherOnFirstUse(create: () => Promise<TriggerPublisher>): Tr
 /** A health check whose client is created on the first check. */
 export function checkOnFirstUse(create: () => Promise<DependencyCheck>): DependencyCheck {
   const get = onFirstUse(create);
-  return async (signal) => (await get())(signal);
+  // Creating the client (loading its library) is the check's preparation, outside its time bound.
+  return Object.assign(async (signal: AbortSignal) => (await get())(signal), { prepare: get });
 }
 
 /** A BigQuery store whose library and client are loaded on the first call. */

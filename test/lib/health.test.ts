@@ -5,6 +5,7 @@ import { BigQuery } from "@google-cloud/bigquery";
 import { Firestore } from "@google-cloud/firestore";
 import { PubSub } from "@google-cloud/pubsub";
 import { captureLogs } from "../../functions/lib/logger.ts";
+import { checkOnFirstUse } from "../../functions/lib/lazy-clients.ts";
 import { bigqueryCheck, createHealthChecker, firestoreCheck, pubsubPublishCheck, type DependencyCheck } from "../../functions/lib/health.ts";
 import { PUBSUB_PUBLISH } from "../../functions/core/permissions.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
@@ -69,6 +70,24 @@ describe("health: checker logic", () => {
     assert.equal(body.dependencies["b"]?.healthy, true);
     assert.equal(aborted, true);
     assert.equal(startedBeforeFirstFinish, 3, "all three checks were running at once");
+  });
+
+  it("a check's preparation (a client library loading on a cold instance) is outside its time bound; a failed one is reported", async () => {
+    let created = 0;
+    const lazy = checkOnFirstUse(async () => {
+      created++;
+      await sleep(150); // longer than the 100 ms bound
+      return async () => undefined;
+    });
+    const broken = checkOnFirstUse(async () => {
+      throw new Error("library failed to load");
+    });
+    const checker = createHealthChecker({ service: "s", version: "v", timeoutMs: 100, checks: { lazy, broken } });
+    const { statusCode, body } = await checker.check();
+    assert.equal(body.dependencies["lazy"]?.healthy, true, JSON.stringify(body.dependencies["lazy"]));
+    assert.equal(created, 1);
+    assert.equal(statusCode, 503);
+    assert.match(body.dependencies["broken"]?.error ?? "", /library failed to load/);
   });
 
   it("caches the result for 30 s (injected clock), then checks again", async () => {
