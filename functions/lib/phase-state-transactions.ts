@@ -3,7 +3,7 @@
 // transaction, as the completion tracker does, so the document is never written outside a
 // transaction and a trigger is latched at most once whoever gets there first (docs/ARCHITECTURE.md FM2).
 // Publishing stays with the tracker (publishPending: publish, then markPublished in a transaction).
-import type { DocumentReference, Firestore, Transaction } from "@google-cloud/firestore";
+import type { DocumentReference, Firestore, Query, QuerySnapshot, Transaction } from "@google-cloud/firestore";
 import type { Decision } from "../core/decision-types.ts";
 import type { Transition } from "../core/pipeline-types.ts";
 import {
@@ -108,19 +108,20 @@ export function createPhaseStateTransactions(deps: PhaseStateTransactionDeps) {
 
 export type PhaseStateTransactions = ReturnType<typeof createPhaseStateTransactions>;
 
+type PhaseStateReader = Pick<PhaseStateTransactionDeps, "db" | "stateCollection" | "breaker" | "logger">;
+
 /**
- * The phase-state documents of a game-date range, for the scheduled jobs. Bounded like every
- * Firestore call here: a refused or hung connection fails the run, never hangs it.
+ * One read of the scheduled jobs, bounded like every Firestore call here: retried, behind the
+ * breaker, so a refused or hung connection fails the run, never hangs it.
  */
-export async function readPhaseStates(
-  deps: Pick<PhaseStateTransactionDeps, "db" | "stateCollection" | "breaker" | "logger">,
-  fromDate: string,
-  toDate: string,
-): Promise<PhaseStateDoc[]> {
+function readBounded(deps: PhaseStateReader, op: string, query: Query): Promise<QuerySnapshot> {
+  return deps.breaker.fire(() => withRetry(op, () => query.get(), RETRY_PRESETS.firestoreRead, { logger: deps.logger }));
+}
+
+/** The phase-state documents of a game-date range, for the scheduled jobs. */
+export async function readPhaseStates(deps: PhaseStateReader, fromDate: string, toDate: string): Promise<PhaseStateDoc[]> {
   const query = deps.db.collection(deps.stateCollection).where("gameDate", ">=", fromDate).where("gameDate", "<=", toDate);
-  const snap = await deps.breaker.fire(() =>
-    withRetry("firestore.readPhaseStates", () => query.get(), RETRY_PRESETS.firestoreRead, { logger: deps.logger }),
-  );
+  const snap = await readBounded(deps, "firestore.readPhaseStates", query);
   return snap.docs.map((d) => d.data() as PhaseStateDoc);
 }
 
@@ -131,34 +132,42 @@ export const PENDING_TRIGGERS_PER_RUN = 200;
  * The phase-state documents whose trigger is pending, whatever their game date: the outbox is drained
  * however old the date (a backfill's trigger left pending has no other way out once its messages stop).
  */
-export async function readPendingTriggers(
-  deps: Pick<PhaseStateTransactionDeps, "db" | "stateCollection" | "breaker" | "logger">,
-  limit = PENDING_TRIGGERS_PER_RUN,
-): Promise<PhaseStateDoc[]> {
+export async function readPendingTriggers(deps: PhaseStateReader, limit = PENDING_TRIGGERS_PER_RUN): Promise<PhaseStateDoc[]> {
   const query = deps.db.collection(deps.stateCollection).where("trigger.state", "==", "pending").limit(limit);
-  const snap = await deps.breaker.fire(() =>
-    withRetry("firestore.readPendingTriggers", () => query.get(), RETRY_PRESETS.firestoreRead, { logger: deps.logger }),
-  );
+  const snap = await readBounded(deps, "firestore.readPendingTriggers", query);
   return snap.docs.map((d) => d.data() as PhaseStateDoc);
 }
 
 /** How many older game dates one reconciliation takes; more wait for the next run. */
 export const OLDER_DATES_PER_RUN = 31;
+/**
+ * How many recently written documents one reconciliation scans for older dates (each read is only
+ * the game date): about a look-back of a busy backfill. A scan that reaches it says so.
+ */
+export const RECENT_DOCUMENTS_SCANNED_PER_RUN = 2_000;
+
+export interface OlderDates {
+  /** Newest first, at most OLDER_DATES_PER_RUN (by default). */
+  dates: string[];
+  /** Dates found beyond those taken, or a scan cut at its limit: the next runs must take the rest. */
+  truncated: boolean;
+}
 
 /**
  * Game dates before `before` whose phase-state documents were written at or after `since` (ISO): a
  * backfill's dates, older than the look-back, which the reconciler checks as well. Reads only the
- * game date of each document.
+ * game date of each document. Newest dates first, so a cut leaves the oldest for the next run.
  */
 export async function readGameDatesWrittenSince(
-  deps: Pick<PhaseStateTransactionDeps, "db" | "stateCollection" | "breaker" | "logger">,
+  deps: PhaseStateReader,
   since: string,
   before: string,
-): Promise<string[]> {
-  const query = deps.db.collection(deps.stateCollection).where("updatedAt", ">=", since).select("gameDate").limit(PENDING_TRIGGERS_PER_RUN * 5);
-  const snap = await deps.breaker.fire(() =>
-    withRetry("firestore.readGameDatesWrittenSince", () => query.get(), RETRY_PRESETS.firestoreRead, { logger: deps.logger }),
-  );
-  const dates = new Set(snap.docs.map((d) => String(d.get("gameDate"))).filter((date) => date < before));
-  return [...dates].sort().reverse().slice(0, OLDER_DATES_PER_RUN);
+  limits: { scanLimit?: number; dateLimit?: number } = {},
+): Promise<OlderDates> {
+  const { scanLimit = RECENT_DOCUMENTS_SCANNED_PER_RUN, dateLimit = OLDER_DATES_PER_RUN } = limits;
+  const query = deps.db.collection(deps.stateCollection).where("updatedAt", ">=", since).select("gameDate").limit(scanLimit);
+  const snap = await readBounded(deps, "firestore.readGameDatesWrittenSince", query);
+  const found = [...new Set(snap.docs.map((d) => String(d.get("gameDate"))).filter((date) => date < before))].sort().reverse();
+  const dates = found.slice(0, dateLimit);
+  return { dates, truncated: found.length > dates.length || snap.size >= scanLimit };
 }

@@ -21,7 +21,13 @@ import { LOG_EVENT_KEY, LOG_FIELDS } from "../core/log-events.ts";
 import type { BigQueryStore, ExecutionLogReader, StatusReader } from "./bigquery-store.ts";
 import { completionRowInsertId } from "../core/completion-row.ts";
 import type { OutboxRepublisher } from "./outbox-republisher.ts";
-import { readGameDatesWrittenSince, readPhaseStates, type PhaseStateTransactions } from "./phase-state-transactions.ts";
+import {
+  OLDER_DATES_PER_RUN,
+  readGameDatesWrittenSince,
+  readPhaseStates,
+  RECENT_DOCUMENTS_SCANNED_PER_RUN,
+  type PhaseStateTransactions,
+} from "./phase-state-transactions.ts";
 import type { Alerter } from "./slack.ts";
 import type { Logger } from "./logger.ts";
 import { describeError, errorType } from "./errors.ts";
@@ -89,7 +95,14 @@ export function createReconciler(deps: ReconcilerDeps) {
     async reconcile(now: Date, runId: string): Promise<ReconcileReport> {
       const { fromDate, toDate } = lookbackRange(now, pipeline.timeZone, deps.lookbackDays);
       // Dates older than the look-back that were written to lately (a backfill): each reconciled too.
-      const olderDates = await readOlderDatesTouchedSince(new Date(now.getTime() - deps.lookbackDays * 86_400_000), fromDate);
+      const older = await readOlderDatesTouchedSince(new Date(now.getTime() - deps.lookbackDays * 86_400_000), fromDate);
+      if (older.truncated) {
+        logger.warning(
+          `reconciler: more older dates were written to lately than one run takes (${OLDER_DATES_PER_RUN} dates, ${RECENT_DOCUMENTS_SCANNED_PER_RUN} documents scanned); the rest wait for later runs`,
+          { run_id: runId, older_dates: older.dates },
+        );
+      }
+      const olderDates = older.dates;
       const report: ReconcileReport = {
         ok: true,
         runId,

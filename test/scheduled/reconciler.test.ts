@@ -10,6 +10,8 @@ import type { PhaseStateDoc, ResolvedCompletion } from "../../functions/core/pha
 import { executionLogInsertId, type PhaseCompletionRow } from "../../functions/core/tables.ts";
 import { buildScheduledJob } from "../../functions/scheduled/runtime.ts";
 import type { ReconcileReport } from "../../functions/lib/reconciler.ts";
+import type { Breaker } from "../../functions/lib/circuit-breaker.ts";
+import { readGameDatesWrittenSince } from "../../functions/lib/phase-state-transactions.ts";
 import { buildCompletionRow, createBigQueryClient, createBigQueryStore, type BigQueryStore } from "../../functions/lib/bigquery-store.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
 import { setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
@@ -179,6 +181,25 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     // Four days on, nothing was written to that date since: it is not read any more.
     const later = await reconciler.reconcile(new Date(T0.getTime() + 4 * 24 * 60 * MINUTE));
     assert.deepEqual(later.olderDates, []);
+  });
+
+  it("the older-dates scan takes the newest dates first and says when it was cut (by its date cap or its document scan limit)", async () => {
+    const stateCollection = `${prefix}phase_state`;
+    const written = at(1).toISOString();
+    const docs = ["2026-01-02", "2026-01-03", "2026-01-04", "2026-01-05"].map((gameDate, i) => ({ gameDate, updatedAt: written, id: `d${i}` }));
+    await Promise.all(docs.map((d) => db.collection(stateCollection).doc(d.id).set({ gameDate: d.gameDate, updatedAt: d.updatedAt })));
+    await db.collection(stateCollection).doc("stale").set({ gameDate: "2026-01-01", updatedAt: at(-10_000).toISOString() });
+    const breaker = { fire: <T>(fn: () => Promise<T>) => fn() } as unknown as Breaker;
+    const reader = { db, stateCollection, breaker, logger: logs.logger };
+
+    const whole = await readGameDatesWrittenSince(reader, at(0).toISOString(), "2026-01-05");
+    assert.deepEqual(whole, { dates: ["2026-01-04", "2026-01-03", "2026-01-02"], truncated: false });
+    const capped = await readGameDatesWrittenSince(reader, at(0).toISOString(), "2026-01-05", { dateLimit: 2 });
+    assert.deepEqual(capped, { dates: ["2026-01-04", "2026-01-03"], truncated: true });
+    const cut = await readGameDatesWrittenSince(reader, at(0).toISOString(), "2026-01-05", { scanLimit: 4 });
+    assert.equal(cut.truncated, true, "a scan that reached its limit may have missed dates");
+    const roomy = await readGameDatesWrittenSince(reader, at(0).toISOString(), "2026-01-05", { scanLimit: 5 });
+    assert.equal(roomy.truncated, false);
   });
 
   it("a repaired completion that completes the phase latches the trigger and publishes it once, through the outbox", async () => {
