@@ -20,6 +20,7 @@ import {
   PHASE2_CLASS_NAMES,
   phase2Message,
   postJson,
+  REDELIVERY_WAIT_MS,
   pushEnvelope,
   startFunctionProcess,
   startSlackSink,
@@ -33,7 +34,7 @@ import {
 const transition = transitionById(loadPipeline(), "phase2-to-phase3");
 
 describe("trigger outbox: publish failure and a crash before the publish (end to end)", function () {
-  this.timeout(90_000);
+  this.timeout(240_000);
   let pubProxy: TcpProxy;
   let bq: BigQueryFake;
   let slack: SlackSink;
@@ -110,7 +111,7 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     const redelivered = await waitFor("the redelivery to be acknowledged", async () => {
       const r = await postJson(fn.url, last);
       return r.status === 200 ? r : undefined;
-    }, 30_000);
+    }, REDELIVERY_WAIT_MS);
     assert.deepEqual(redelivered.body.trigger, { trigger_id: `${transition.id}:2026-01-15:daily`, state: "published" });
     assert.equal(redelivered.body.firestore, "duplicate");
     assert.equal((await stateOf(prefix))?.trigger?.state, "published");

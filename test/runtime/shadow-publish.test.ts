@@ -18,6 +18,7 @@ import {
   PHASE2_CLASS_NAMES,
   phase2Message,
   postJson,
+  REDELIVERY_WAIT_MS,
   pushEnvelope,
   startFunctionProcess,
   startSlackSink,
@@ -33,7 +34,7 @@ const LIVE = transition.outputTopicName;
 const SHADOW = shadowTopicName(LIVE);
 
 describe("shadow mode: triggers go to the shadow topic only, also through a publish failure", function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let pubProxy: TcpProxy;
   let bq: BigQueryFake;
   let slack: SlackSink;
@@ -94,7 +95,7 @@ describe("shadow mode: triggers go to the shadow topic only, also through a publ
     const redelivered = await waitFor("the redelivery to be acknowledged", async () => {
       const r = await postJson(fn!.url, last);
       return r.status === 200 ? r : undefined;
-    }, 30_000);
+    }, REDELIVERY_WAIT_MS);
     assert.deepEqual(redelivered.body.trigger, { trigger_id: triggerId, state: "published" });
 
     await waitFor("the trigger on the shadow topic", () => shadow.effective.length === 1, 30_000);

@@ -173,6 +173,13 @@ const READY_BOUND_MS = 120_000;
  * Polls until check() returns a value other than undefined/false, or fails after timeoutMs. The
  * default bound only catches a condition that never comes; it is ample for a loaded machine.
  */
+/**
+ * How long a test waits for a redelivery to succeed once a refused network heals. The function's gRPC
+ * channel reconnects with a backoff that grows through the outage (1 s, 1.6 s, 2.6 s ... with jitter),
+ * and a busy machine stretches every step; Pub/Sub itself keeps redelivering for minutes.
+ */
+export const REDELIVERY_WAIT_MS = 150_000;
+
 export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const started = Date.now();
   for (;;) {
