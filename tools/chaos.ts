@@ -1,4 +1,4 @@
-// `npm run chaos -- [--seed <N>] [--dates <D>] [--instances <K>] [--minutes <M>] [--stack <name>] [--json]`:
+// `npm run chaos -- [--seed <N>] [--dates <D>] [--instances <K>] [--minutes <M>] [--stack <name>] [--json] [--logs <file>]`:
 // the local stack under a randomized, seeded fault schedule, then the invariants (docs/CHAOS.md).
 // Progress goes to stderr; stdout carries the report (with --json, exactly one JSON document).
 // Only the argument parser (tools/cli) is imported statically, so --help and usage errors answer at once.
@@ -21,8 +21,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const replay = replayCommand(options);
   if (!options.seedGiven) log(`seed ${options.seed} (drawn); replay with: ${replay}`);
-  const [{ UnknownStackError }, { killAllEmulatorsSync }, { killAllFunctionsSync }, { gameDates }, { PrerequisiteError, startLocalStack }, { runChaos }, { chaosJson, renderChaosReport }] =
-    await Promise.all([
+  const [
+    { UnknownStackError },
+    { killAllEmulatorsSync },
+    { killAllFunctionsSync },
+    { gameDates },
+    { PrerequisiteError, startLocalStack },
+    { runChaos },
+    { chaosJson, renderChaosReport },
+    { writeFunctionLogs },
+  ] = await Promise.all([
       import("./plan/stack-files.ts"),
       import("./local-stack/emulators.ts"),
       import("./local-stack/function-host.ts"),
@@ -30,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
       import("./local-stack/stack.ts"),
       import("./chaos/driver.ts"),
       import("./chaos/report.ts"),
+      import("./chaos/log-dump.ts"),
     ]);
 
   let stack: LocalStack | undefined;
@@ -69,6 +78,14 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof UnknownStackError || error instanceof PrerequisiteError) return fail(2, error.message);
     return fail(1, `failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   } finally {
+    // Also after a failed run: the logs are what explains it.
+    if (stack !== undefined && options.logsFile !== null) {
+      const file = options.logsFile;
+      await writeFunctionLogs(file, stack.instances).then(
+        (n) => log(`wrote ${n} function log lines to ${file}`),
+        (error: unknown) => log(`could not write the function logs to ${file}: ${String(error)}`),
+      );
+    }
     if (stack !== undefined && !stopping) {
       stopping = true;
       await stack.close().catch((error: unknown) => log(`cleanup failed: ${String(error)}`));

@@ -191,9 +191,10 @@ describe("chaos: the invariants", () => {
 describe("chaos: flags and report", () => {
   it("defaults, the drawn seed, and usage errors", () => {
     const o = parseChaosArgs([], () => 77);
-    assert.deepEqual(o, { seed: 77, seedGiven: false, dates: 10, instances: 2, minutes: 3, stack: "dev", json: false, help: false });
+    assert.deepEqual(o, { seed: 77, seedGiven: false, dates: 10, instances: 2, minutes: 3, stack: "dev", json: false, logsFile: null, help: false });
+    assert.equal(parseChaosArgs(["--logs", "/tmp/x.jsonl"], () => 1).logsFile, "/tmp/x.jsonl");
     assert.equal(parseChaosArgs(["--seed", "5", "--minutes", "0.5"], () => 1).minutes, 0.5);
-    for (const bad of [["--seed", "-1"], ["--seed", "x"], ["--dates", "0"], ["--instances", "9"], ["--minutes", "0.1"], ["--nope"], ["pos"]]) {
+    for (const bad of [["--seed", "-1"], ["--seed", "x"], ["--dates", "0"], ["--instances", "9"], ["--minutes", "0.1"], ["--nope"], ["pos"], ["--logs", ""], ["--logs"]]) {
       assert.throws(() => parseChaosArgs(bad, () => 1), UsageError, bad.join(" "));
     }
   });
@@ -208,6 +209,7 @@ describe("chaos: flags and report", () => {
       minutes: 0.5,
       stack: "dev",
       json: false,
+      logsFile: null,
       help: false,
     });
   });
@@ -238,5 +240,31 @@ describe("chaos: flags and report", () => {
     assert.match(text, /slack-429/);
     for (const n of INVARIANT_NAMES) assert.ok(text.includes(n), n);
     assert.match(text, /replay: npm run chaos -- --seed 9/);
+  });
+});
+
+describe("chaos: --logs <file>", () => {
+  it("writes every line of every instance, all severities, with function and instance, in time order", async () => {
+    const { mkdtemp, readFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeFunctionLogs } = await import("../../tools/chaos/log-dump.ts");
+    const dir = await mkdtemp(join(tmpdir(), "chaos-logs-"));
+    try {
+      const instances = new Map([
+        ["orch-a", [{ logs: [{ severity: "INFO", message: "second", time: "2026-01-01T00:00:02.000Z" }] }, { logs: [{ severity: "DEBUG", message: "first", time: "2026-01-01T00:00:01.000Z" }] }]],
+        ["sweeper", [{ logs: [{ severity: "ERROR", message: "third", time: "2026-01-01T00:00:03.000Z" }] }]],
+      ]);
+      const file = join(dir, "logs.jsonl");
+      assert.equal(await writeFunctionLogs(file, instances), 3);
+      const lines = (await readFile(file, "utf8")).trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines.map((l) => [l.function, l.instance, l.severity, l.message]), [
+        ["orch-a", 1, "DEBUG", "first"],
+        ["orch-a", 0, "INFO", "second"],
+        ["sweeper", 0, "ERROR", "third"],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

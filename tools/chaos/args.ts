@@ -16,6 +16,8 @@ export interface ChaosOptions {
   minutes: number;
   stack: string;
   json: boolean;
+  /** Where to write every function log line when the run ends (--logs), or null. */
+  logsFile: string | null;
   help: boolean;
 }
 
@@ -23,7 +25,7 @@ export { UsageError };
 
 export const CHAOS_COMMAND = defineCommand({
   tool: "chaos",
-  synopsis: "npm run chaos -- [--seed <N>] [--dates <D>] [--instances <K>] [--minutes <M>] [--stack <name>] [--json]",
+  synopsis: "npm run chaos -- [--seed <N>] [--dates <D>] [--instances <K>] [--minutes <M>] [--stack <name>] [--json] [--logs <file>]",
   summary: `Starts the local stack as npm start does (the same program, archives, emulators and BigQuery fake),
 replays game dates through every phase while a fault schedule drawn from the seed breaks the
 Firestore path, BigQuery, the Pub/Sub publish path, Slack and function instances, overlapping; then
@@ -37,6 +39,13 @@ agreeing with Firestore, every fault recovered or alerted.`,
     instances: { type: "string", value: "<K>", description: `instances of every function behind its front proxy (default 2, at most ${MAX_INSTANCES})` },
     minutes: { type: "string", value: "<M>", description: `how long faults are injected, in minutes, decimals allowed (default 3, 0.25..${MAX_MINUTES})` },
     stack: { type: "string", value: "<name>", description: "stack to evaluate (default dev)" },
+    logs: {
+      type: "string",
+      value: "<file>",
+      description: `when the run ends, write every log line of every function instance (all severities, crashed
+instances included) to <file>, one JSON object per line with "function" and "instance" added; the
+report keeps WARNING and worse only`,
+    },
     json: {
       type: "boolean",
       description: `one JSON document on stdout: {"ok", "seed", "dates", "instances", "faults",
@@ -71,8 +80,14 @@ export function parseChaosArgs(argv: readonly string[], drawSeed: () => number):
     minutes,
     stack,
     json: values.json,
+    logsFile: values.logs === undefined ? null : nonEmpty(values.logs, "--logs"),
     help: values.help,
   };
+}
+
+function nonEmpty(raw: string, flag: string): string {
+  if (raw.trim() === "") throw new UsageError(`${flag} needs a file name`);
+  return raw;
 }
 
 /** The exact command that replays a run. */
