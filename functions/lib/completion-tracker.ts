@@ -13,6 +13,7 @@ import { completionRowOwnedByAnother, completionTimestampUntrusted, latchModeOfC
 import { scheduledCollectionNames } from "../core/scheduled-config.ts";
 import { LOG_FIELDS } from "../core/log-events.ts";
 import { ConfigurationError } from "../core/error-family.ts";
+import { PUBLISH_CALL_TIMEOUT_MS } from "./trigger-publisher.ts";
 import { eventBudgetMs as eventBudgetOf, PLATFORM_DEFAULT_TIMEOUT_MS, RETRY_PRESETS, TRANSACTION_ATTEMPT_TIMEOUT_MS, worstCaseBudgetMs } from "./retry.ts";
 import type { Breaker } from "./circuit-breaker.ts";
 import type { Logger } from "./logger.ts";
@@ -73,10 +74,14 @@ const CLOCK_MARGIN_MS = 5_000;
  * How long a pending trigger is left to the call that latched it: longer than its publish and its
  * mark-published can take with every retry (the publish preset, then one transaction per attempt of
  * `transactionTimeoutMs`), plus a clock margin. After that the latching call has finished or died.
+ * A publish call the preset gave up on lives in the client up to PUBLISH_CALL_TIMEOUT_MS longer
+ * (the last attempt's call, started within the preset's budget): counted too, so no copy of the
+ * latching call's publish can still land once someone else may republish.
  */
 export function publishGraceMsFor(transactionTimeoutMs: number): number {
   return (
     worstCaseBudgetMs(RETRY_PRESETS.pubsubPublish) +
+    PUBLISH_CALL_TIMEOUT_MS +
     worstCaseBudgetMs({ ...RETRY_PRESETS.firestoreWrite, attemptTimeoutMs: transactionTimeoutMs }) +
     CLOCK_MARGIN_MS
   );

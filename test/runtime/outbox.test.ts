@@ -134,7 +134,7 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     const gameDate = "2026-01-16";
     const triggerId = `${transition.id}:${gameDate}:daily`;
     // 15 s Firestore attempts, patient enough that no call that must succeed is given up on a loaded
-    // machine: the grace period (a publish plus its mark with every retry) is then ~60 s, not ~75 s.
+    // machine: the grace period (a publish plus its mark with every retry) is then ~67 s, not ~82 s.
     const attemptMs = 15_000;
     const knobs = { [LOCAL_KNOBS.firestoreAttemptTimeoutMs]: String(attemptMs) };
     const fn = await start(prefix, knobs);

@@ -10,7 +10,7 @@ import { executionLogRowOf } from "../../functions/core/phase-state.ts";
 import { completion, docWith, MINUTE, PIPELINE, transitionOf } from "./support.ts";
 
 const TZ = "America/New_York";
-// The latching orchestrator's own grace, as deployed (about 75 s).
+// The latching orchestrator's own grace, as deployed (about 82 s).
 const PUBLISH_GRACE_MS = publishGraceMsFor(DEFAULT_TRANSACTION_TIMEOUT_MS);
 const POLICY = { pendingGraceMinutes: 2, publishGraceMs: PUBLISH_GRACE_MS };
 const PHASE4 = transitionOf(PIPELINE, "phase4-to-phase5");
