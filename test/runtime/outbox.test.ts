@@ -53,6 +53,7 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     await pubsub.topic(transition.outputTopicName).get({ autoCreate: true });
   });
   afterEach(async () => {
+    await Promise.all(consumers.splice(0).map((c) => c.close()));
     await Promise.all(running.splice(0).map((f) => f.stop()));
     pubProxy.setMode("pass");
   });
@@ -84,7 +85,13 @@ describe("trigger outbox: publish failure and a crash before the publish (end to
     return fn;
   }
 
-  const consumer = (prefix: string) => startTriggerConsumer(pubsub, db, transition.outputTopicName, prefix);
+  // Closed after each test, also a failed one (a subscriber left open reconnects for the rest of the run).
+  const consumers: { close(): Promise<void> }[] = [];
+  const consumer = async (prefix: string) => {
+    const c = await startTriggerConsumer(pubsub, db, transition.outputTopicName, prefix);
+    consumers.push(c);
+    return c;
+  };
 
   const stateOf = async (prefix: string) => {
     const snap = await db.collection(`${prefix}phase_state`).get();

@@ -43,6 +43,15 @@ export interface FunctionProcess {
  * Serves one entry point (TypeScript source through tsx, or a built bundle) with the real functions
  * framework in a child process, and waits until it answers.
  */
+/**
+ * Function processes still running. A test that fails before its stop() leaves one behind; mocha exits
+ * after the run anyway (`exit` in .mocharc.json), and this kills them then, so none outlives the run.
+ */
+const liveFunctionProcesses = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of liveFunctionProcesses) child.kill("SIGKILL");
+});
+
 export async function startFunctionProcess(opts: {
   source: string;
   target: string;
@@ -83,6 +92,8 @@ export async function startFunctionProcess(opts: {
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
   const url = `http://127.0.0.1:${port}`;
   const exited = once(child, "exit");
+  liveFunctionProcesses.add(child);
+  child.once("exit", () => liveFunctionProcesses.delete(child));
   // Only a guard against a process that never listens: on a loaded machine loading the bundle's
   // modules through tsx can take many seconds.
   const deadline = Date.now() + READY_BOUND_MS;
@@ -245,6 +256,7 @@ export async function startTriggerConsumer(pubsub: PubSub, db: Firestore, topicN
   const raw: Record<string, unknown>[] = [];
   const effective: Record<string, unknown>[] = [];
   const handled: Promise<void>[] = [];
+  let closing: Promise<void> | undefined;
   sub.on("message", (m: Message) => {
     const data = JSON.parse(m.data.toString("utf8")) as Record<string, unknown>;
     raw.push(data);
@@ -268,9 +280,10 @@ export async function startTriggerConsumer(pubsub: PubSub, db: Firestore, topicN
       await new Promise((r) => setTimeout(r, ms));
       await Promise.all(handled);
     },
-    async close() {
-      await sub.close();
-      await sub.delete();
+    /** Idempotent: a test closes it when done, its afterEach again in case the test failed first. */
+    close() {
+      closing ??= sub.close().then(() => sub.delete()).then(() => undefined);
+      return closing;
     },
   };
 }
