@@ -60,7 +60,6 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  process.on("exit", killAllFunctionsSync);
 
   const fail = (code: number, message: string): number => {
     process.stderr.write(describeCliError(CHAOS_COMMAND.tool, new CliError(message, code)));

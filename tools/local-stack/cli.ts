@@ -96,7 +96,6 @@ async function main(argv: string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
   // Last resort (an exception escaping everything, a signal during start-up): no child outlives this
   // process. The emulator groups have the same handler in tools/emulators/emulators.ts.
-  process.on("exit", killAllFunctionsSync);
 
   try {
     if (options.shadowDisagree.length > 0) {

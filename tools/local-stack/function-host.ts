@@ -72,6 +72,8 @@ export function killAllFunctionsSync(): void {
   for (const c of liveChildren) c.kill("SIGKILL");
   liveChildren.clear();
 }
+// Whoever loads this module (the CLIs, a test run that exits with stacks still up) leaves no function behind.
+process.on("exit", killAllFunctionsSync);
 
 export interface ServedFunction {
   readonly name: string;
