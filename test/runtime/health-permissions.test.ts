@@ -18,7 +18,7 @@ import { sharedEmulators } from "../harness/global-fixtures.ts";
 import { startIamProxy, type IamProxy } from "../harness/iam-proxy.ts";
 import { one, planOf, ROOT, stackModel, T } from "../infra/helpers.ts";
 import { plannedGrants, pubsubProxyGrants } from "../infra/planned-grants.ts";
-import { startFunctionProcess, startSlackSink, type FunctionProcess, type SlackSink } from "./support.ts";
+import { settledHealth, startFunctionProcess, startSlackSink, type FunctionProcess, type SlackSink } from "./support.ts";
 
 const STACK = "dev";
 const PERMISSION_DENIED = 7;
@@ -78,11 +78,6 @@ describe("/health with only the permissions the program grants (IAM-enforcing Pu
     return { proxy, served };
   }
 
-  const health = async (fn: FunctionProcess) => {
-    const res = await fetch(`${fn.url}/health`);
-    return { status: res.status, body: (await res.json()) as { dependencies?: Record<string, { healthy: boolean; error?: string }> } };
-  };
-
   const kinds = [
     { label: "orchestrator", pick: (s: FunctionSpec) => s.kind === "orchestrator" && s.transitionId === "phase2-to-phase3" },
     { label: "sweeper", pick: (s: FunctionSpec) => s.target === "sweep" },
@@ -92,7 +87,7 @@ describe("/health with only the permissions the program grants (IAM-enforcing Pu
     it(`${kind.label}: /health 200 with only its granted permissions; the old topics.get check is refused through the same proxy`, async () => {
       const spec = specs.find(kind.pick)!;
       const { proxy, served } = await serve(spec);
-      const h = await health(served);
+      const h = await settledHealth(served.url);
       assert.equal(h.status, 200, JSON.stringify(h.body));
       assert.ok(Object.values(h.body.dependencies ?? {}).every((d) => d.healthy));
 
@@ -118,7 +113,7 @@ describe("/health with only the permissions the program grants (IAM-enforcing Pu
   it("orchestrator without its publisher binding: /health 503 naming the permission (the proxy really enforces the program's grants)", async () => {
     const spec = specs.find(kinds[0]!.pick)!;
     const { served } = await serve(spec, (grants) => grants.filter((g) => g.scope.kind !== "topic"));
-    const h = await health(served);
+    const h = await settledHealth(served.url);
     assert.equal(h.status, 503);
     assert.match(String(h.body.dependencies?.pubsub?.error), new RegExp(`${PUBSUB_PUBLISH.replaceAll(".", "\\.")} is not held on projects/${config.project}/topics/${spec.publishesTo[0]!}`));
   });

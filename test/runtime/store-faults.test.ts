@@ -20,6 +20,7 @@ import {
   orchestratorSource,
   phase2Message,
   postJson,
+  REDELIVERY_WAIT_MS,
   pushEnvelope,
   startFunctionProcess,
   startSlackSink,
@@ -44,7 +45,7 @@ const PATIENT_ATTEMPT_MS = 15_000;
 const REFUSED_ATTEMPT_MS = 700;
 
 describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine write) end to end", function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let fsProxy: TcpProxy;
   let slackProxy: TcpProxy;
   let bq: BigQueryFake;
@@ -317,7 +318,12 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
     assert.equal(refused.body.reason, "unknown_processor_sighting_failed");
     assert.equal(refusedFn.logsAt("ERROR").filter((l) => String(l.message).startsWith("unhandled error")).length, 0);
     assert.equal(refusedFn.logsAt("ERROR").filter((l) => String(l.message).startsWith("could not record the first sighting")).length, 1);
-    const redelivered = await postJson(refusedFn.url, envelope);
+    // Redelivered as Pub/Sub would, until the client has reconnected (its backoff grows through the outage).
+    const redelivered = await waitFor("the redelivery to be acknowledged", async () => {
+      const r = await postJson(refusedFn.url, envelope);
+      if (r.status !== 200) assert.equal(r.body.reason, "unknown_processor_sighting_failed", JSON.stringify(r.body));
+      return r.status === 200 ? r : undefined;
+    }, REDELIVERY_WAIT_MS);
     assert.equal(redelivered.status, 200, JSON.stringify(redelivered.body));
     assert.ok(slack.received.some((m) => String(m.text).includes("SomeNewScraperProcessor")), "the first sighting is alerted on redelivery");
   });

@@ -11,7 +11,7 @@ import type { PipelineConfig } from "../../functions/core/pipeline-types.ts";
 import { createBigQueryClient } from "../../functions/lib/bigquery-store.ts";
 import { startBigQueryFake, provisionOrchestrationTables, type BigQueryFake } from "../../tools/bigquery-fake/index.ts";
 import { sharedEmulators } from "../harness/global-fixtures.ts";
-import { postJson, startFunctionProcess, startSlackSink, TEST_CODE_HASH, TEST_DATASET, type FunctionProcess, type SlackSink } from "../runtime/support.ts";
+import { postJson, settledHealth, startFunctionProcess, startSlackSink, TEST_CODE_HASH, TEST_DATASET, type FunctionProcess, type SlackSink } from "../runtime/support.ts";
 import { isolatedPipelineConfig, scheduledEnv, uniquePrefix } from "./support.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -21,7 +21,7 @@ const ENTRIES = [
 ] as const;
 
 describe("scheduled functions over HTTP (functions framework, child process)", function () {
-  this.timeout(90_000);
+  this.timeout(240_000);
   let bq: BigQueryFake;
   let slack: SlackSink;
   let pubsub: PubSub;
@@ -70,9 +70,8 @@ describe("scheduled functions over HTTP (functions framework, child process)", f
   for (const entry of ENTRIES) {
     it(`${entry.kind}: GET /health is healthy with the code hash; POST runs one job and answers 200 with its report`, async () => {
       const fn = await start(entry);
-      const health = await fetch(`${fn.url}/health`);
-      const body = (await health.json()) as Record<string, unknown>;
-      assert.equal(health.status, 200, JSON.stringify(body));
+      const { status, body } = await settledHealth(fn.url);
+      assert.equal(status, 200, JSON.stringify(body));
       assert.equal(body.version, TEST_CODE_HASH);
       assert.equal(body.service, entry.functionName);
 
