@@ -19,6 +19,8 @@ export interface StoredEntry extends PhaseEntry {
   correlationId: string;
   reportedName: string;
   messageId: string;
+  /** Copied from its phase_completions row (the reconciler): the row exists (completionRowNotOwed). */
+  rowInBigQuery?: true;
 }
 
 export interface TriggerState {
@@ -73,6 +75,8 @@ export interface ResolvedCompletion {
   completionPct?: number;
   batchId?: string;
   completedPredictions?: number;
+  /** Read from its phase_completions row (the reconciler's repair), so the row exists. */
+  rowInBigQuery?: true;
 }
 
 export function latchModeFor(transition: Transition, gameDate: string, now: Date, timeZone: string): LatchMode {
@@ -190,6 +194,7 @@ export function applyCompletion(
     reportedName: c.reportedName,
     messageId: c.messageId,
     ...(c.completionPct === undefined ? {} : { completionPct: c.completionPct }),
+    ...(c.rowInBigQuery === true ? { rowInBigQuery: true as const } : {}),
   };
   if (existing && !replaces(entry, existing)) return unchanged();
   return {
@@ -206,14 +211,19 @@ function sameCompletion(entry: StoredEntry, c: Pick<ResolvedCompletion, "executi
 }
 
 /**
- * A copy of a completion that another message recorded (a processor that published it twice): that
- * message owns the completion's phase_completions row. It wrote it, or it was answered non-2xx and
- * its redelivery writes it, or the reconciler copies the entry over; a copy writing it too would add
- * a second row once BigQuery's insert-id de-duplication (about a minute) is over.
+ * This message owes no phase_completions row for its completion, because the entry that stands for it
+ * says the row is someone else's or already there:
+ * - a copy of a completion that another message recorded (a processor that published it twice): that
+ *   message owns the row. It wrote it, or it was answered non-2xx and its redelivery writes it, or the
+ *   reconciler copies the entry over;
+ * - an entry the reconciler copied from the row itself (`rowInBigQuery`): the delivery that wrote the
+ *   row had Firestore fail, and its redelivery finds the entry recorded under its own message id.
+ * Writing the row again would add a second one once BigQuery's insert-id de-duplication (about a
+ * minute) is over.
  */
-export function completionRowOwnedByAnother(doc: PhaseStateDoc, c: ResolvedCompletion): boolean {
+export function completionRowNotOwed(doc: PhaseStateDoc, c: ResolvedCompletion): boolean {
   const entry = doc.entries[c.processor];
-  return entry !== undefined && sameCompletion(entry, c) && entry.messageId !== c.messageId;
+  return entry !== undefined && sameCompletion(entry, c) && (entry.messageId !== c.messageId || entry.rowInBigQuery === true);
 }
 
 /**

@@ -125,6 +125,7 @@ export function completionFromRow(
     messageId: row.message_id ?? `reconciled:${insertIdOf(row)}`,
     ...(row.completion_pct === null || row.completion_pct === undefined ? {} : { completionPct: row.completion_pct }),
     ...phase5,
+    rowInBigQuery: true,
   };
   return { ok: true, completion, recordedAt, latchMode: row.mode };
 }

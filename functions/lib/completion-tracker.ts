@@ -9,7 +9,7 @@ import type { Firestore } from "@google-cloud/firestore";
 import type { Transition } from "../core/pipeline-types.ts";
 import type { Decision } from "../core/decision-types.ts";
 import type { PhaseStateDoc, ResolvedCompletion } from "../core/phase-state.ts";
-import { completionRowOwnedByAnother, completionTimestampUntrusted, latchModeOfCompletion, markLatchIncomplete, republishDue } from "../core/phase-state.ts";
+import { completionRowNotOwed, completionTimestampUntrusted, latchModeOfCompletion, markLatchIncomplete, republishDue } from "../core/phase-state.ts";
 import { scheduledCollectionNames } from "../core/scheduled-config.ts";
 import { LOG_FIELDS } from "../core/log-events.ts";
 import { ConfigurationError } from "../core/error-family.ts";
@@ -163,7 +163,7 @@ export function createCompletionTracker(deps: TrackerDeps) {
       if (t === null) trigger = null;
       else if (t.state === "published") trigger = { triggerId: t.triggerId, state: "published", publishedNow: false };
       else if (latchedHere) trigger = await publishPending(r.doc, r.ref, deadlineAt, { publishedBy: self, logger: log, owedBy: c.messageId });
-      else if (republishDue(t, now, graceMs)) trigger = await republishClaimed(r.ref, t.triggerId, self, now, deadlineAt, log, t.latchedBy === c.messageId, c.messageId);
+      else if (republishDue(t, now, graceMs)) trigger = await republishClaimed(r.ref, t.triggerId, self, now, deadlineAt, log, c.messageId);
       else if (t.latchedBy === c.messageId) {
         // The latching message again (its call failed or died) before the grace period is over: its
         // call may still be publishing. Not acknowledged, so it comes back when it may publish.
@@ -185,10 +185,10 @@ export function createCompletionTracker(deps: TrackerDeps) {
     // BigQuery de-duplicates an insert id for about a minute only; redeliveries minutes apart would each
     // add the row again. (A message that is never acknowledged: the reconciler copies the entry over.)
     const deferRow = firestore.ok && trigger !== null && trigger.state === "pending" && trigger.owner !== false;
-    // A copy of a completion another message recorded: that message owns the row (phase-state.ts).
-    const anotherOwnsRow = firestore.ok && doc !== null && completionRowOwnedByAnother(doc, c);
+    // A copy of a completion another message recorded, or an entry copied from its row: no row owed (phase-state.ts).
+    const rowNotOwed = firestore.ok && doc !== null && completionRowNotOwed(doc, c);
     const rows = latchRowsOwed(transition, deps, c, doc, decision, trigger, latchedHere);
-    const written = await writeCompletionRows(deps.sink, transition, c, latchMode, raw, now, rows, !deferRow && !anotherOwnsRow);
+    const written = await writeCompletionRows(deps.sink, transition, c, latchMode, raw, now, rows, !deferRow && !rowNotOwed);
     const { latchRowsWritten, ...outcome } = written;
     const bigquery: TrackResult["bigquery"] = outcome.ok && deferRow ? { ok: true, deferred: true } : outcome;
     if (doc !== null && ref !== null) await recordIncomplete(c, doc, ref, trigger, latchedHere, rows, latchRowsWritten, deadlineAt, log);

@@ -122,7 +122,6 @@ export function createTriggerPublishStep(deps: TriggerPublishDeps) {
     now: Date,
     deadlineAt: number,
     log: Logger,
-    mine: boolean,
     owedBy?: string,
   ): Promise<TriggerOutcome | null> {
     const claimDeps = { db, claimsCollection: deps.claimsCollection, breaker: deps.firestoreBreaker, logger: log };
@@ -142,8 +141,11 @@ export function createTriggerPublishStep(deps: TriggerPublishDeps) {
     }
     if (claimed.kind === "already_published") return claimed.triggerId === null ? null : { triggerId: claimed.triggerId, state: "published", publishedNow: false };
     if (claimed.kind === "claimed_elsewhere") {
-      log.info(`trigger ${claimed.triggerId} is being republished by another holder of its claim`, { trigger_id: claimed.triggerId });
-      return { triggerId: claimed.triggerId, state: "pending", publishedNow: false, ...(mine ? {} : { owner: false as const }) };
+      // The holder publishes it, or, if it died holding the claim, the sweeper once the lease is over
+      // (it reads every pending trigger). This message cannot help before then, even the latching one:
+      // answered 500 it would only spend its delivery attempts and end in the dead-letter topic.
+      log.info(`trigger ${claimed.triggerId} is being republished by another holder of its claim; this message's work is done`, { trigger_id: claimed.triggerId });
+      return { triggerId: claimed.triggerId, state: "pending", publishedNow: false, owner: false };
     }
     const outcome = await publishUnderClaim(claimed.doc, ref, runId, now, deadlineAt, log, owedBy);
     // Certainly not sent: give the claim back, so the next delivery or sweep need not wait out its lease.

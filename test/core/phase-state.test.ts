@@ -8,7 +8,7 @@ import {
   COMPLETION_FUTURE_SKEW_MS,
   COMPLETION_MAX_AGE_MS,
   completionInstant,
-  completionRowOwnedByAnother,
+  completionRowNotOwed,
   latchModeOfCompletion,
   markLatchIncomplete,
   republishDue,
@@ -444,19 +444,30 @@ describe("phase-state: who owns a completion's phase_completions row", () => {
   it("the message that recorded the entry owns it; its own redelivery too", () => {
     const a = completion(p);
     const doc = recorded(a);
-    assert.equal(completionRowOwnedByAnother(doc, a), false);
-    assert.equal(completionRowOwnedByAnother(doc, { ...a }), false);
+    assert.equal(completionRowNotOwed(doc, a), false);
+    assert.equal(completionRowNotOwed(doc, { ...a }), false);
   });
 
   it("a copy of the same completion in another message does not; a different completion does", () => {
     const a = completion(p, { completionPct: 70 });
     const doc = recorded(a);
-    assert.equal(completionRowOwnedByAnother(applyCompletion(doc, { ...a, messageId: "copy" }, NOW).doc, { ...a, messageId: "copy" }), true);
+    assert.equal(completionRowNotOwed(applyCompletion(doc, { ...a, messageId: "copy" }, NOW).doc, { ...a, messageId: "copy" }), true);
     for (const other of [{ executionId: "exec-other" }, { status: "partial" as const }, { completionPct: 95 }]) {
       const c = { ...a, ...other, messageId: "copy" };
-      assert.equal(completionRowOwnedByAnother(applyCompletion(doc, c, NOW).doc, c), false, JSON.stringify(other));
+      assert.equal(completionRowNotOwed(applyCompletion(doc, c, NOW).doc, c), false, JSON.stringify(other));
     }
-    assert.equal(completionRowOwnedByAnother(fresh(phase2.id), a), false, "no entry: nobody owns it");
+    assert.equal(completionRowNotOwed(fresh(phase2.id), a), false, "no entry: nobody owns it");
+  });
+
+  it("an entry copied from its row (the reconciler) owes no row, even to the message that wrote it; a different completion still does", () => {
+    const a = completion(p);
+    const doc = recorded({ ...a, rowInBigQuery: true });
+    assert.equal(doc.entries[p]?.rowInBigQuery, true);
+    assert.equal(completionRowNotOwed(doc, a), true, "the row's own message, redelivered after Firestore failed it");
+    const later = { ...a, executionId: "exec-later", completedAt: new Date(Date.parse(a.completedAt) + 60_000).toISOString() };
+    const replaced = applyCompletion(doc, later, NOW).doc;
+    assert.equal(replaced.entries[p]?.rowInBigQuery, undefined, "a newer completion's entry does not inherit the flag");
+    assert.equal(completionRowNotOwed(replaced, later), false);
   });
 
   it("property: whatever order copies arrive in, exactly one message of a completion writes its row", () => {
@@ -469,7 +480,7 @@ describe("phase-state: who owns a completion's phase_completions row", () => {
         let writers = 0;
         for (const m of order) {
           doc = applyCompletion(doc, m, NOW).doc;
-          if (!completionRowOwnedByAnother(doc, m)) writers++;
+          if (!completionRowNotOwed(doc, m)) writers++;
         }
         assert.equal(writers, 1);
       }),

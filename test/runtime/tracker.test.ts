@@ -11,12 +11,14 @@ import { firestoreVia } from "../lib/firestore-via.ts";
 import { DATASET_ID, FAST_RETRY, reprovision, startProvisionedFake, type FakeContext } from "../bigquery/helpers.ts";
 import { createBigQueryStore } from "../../functions/lib/bigquery-store.ts";
 import {
+  claimsCollectionFor,
   createCompletionTracker,
   publishGraceMsFor,
   type CompletionTracker,
   type TriggerPublisher,
 } from "../../functions/lib/completion-tracker.ts";
 import { createPubSubPublisher } from "../../functions/lib/trigger-publisher.ts";
+import { claimTriggerPublish } from "../../functions/lib/publish-claim.ts";
 import { createBreaker, type Breaker } from "../../functions/lib/circuit-breaker.ts";
 import { captureLogs, type LogCapture } from "../../functions/lib/logger.ts";
 import { RETRY_PRESETS, RetryGaveUpError, setDefaultRetryRuntime } from "../../functions/lib/retry.ts";
@@ -483,6 +485,32 @@ describe("completion tracker in-process (dual-write outcomes A-D, latches)", fun
     // The dead latching call never wrote the latch's aggregate row: the call that republished did.
     const statusRows = bq.fake.rows("phase_completion_status").filter((row) => row.game_date === gameDate);
     assert.deepEqual(statusRows.map((row) => [row.triggered, row.trigger_id, row.complete_count]), [[true, `${phase2.id}:${gameDate}:daily`, msgs.length]]);
+  });
+
+  it("the latching message back after the grace while another holder's claim is live (its holder died mid-publish): acknowledged with its row, the trigger left to the holder or, after the lease, the sweeper", async () => {
+    const pub = countingPublisher();
+    let now = new Date("2026-02-04T20:00:00.000Z");
+    const { t: a, collection, logs } = tracker({ publisher: pub.publisher, clock: () => now });
+    const gameDate = "2026-02-04";
+    const msgs = phase2.processors.map((p) => completion(p.name, { gameDate, completedAt: now.toISOString() }));
+    const last = msgs.at(-1)!;
+    for (const m of msgs.slice(0, -1)) await a.record(m);
+    const latched = await a.recordInFirestore(last, now);
+    assert.equal(latched.latchedNow, true);
+
+    // After the grace, someone else (a sweeper run, a copy's delivery) claimed the republish and died in it.
+    now = new Date(now.getTime() + publishGraceMsFor(PATIENT_ATTEMPT_MS) + 1_000);
+    const claimDeps = { db: direct, claimsCollection: claimsCollectionFor(collection), breaker: createBreaker(uniqueName("claim"), { logger: logs.logger }), logger: logs.logger };
+    breakers.push(claimDeps.breaker);
+    assert.equal((await claimTriggerPublish(claimDeps, direct.collection(collection).doc(latched.ref.id), "sweeper:dead-run", now)).kind, "claimed");
+
+    // Answered 500 here, the message would only spend its delivery attempts until the lease ends, and
+    // end in the dead-letter topic (a chaos run saw it). Its own work is done: 2xx, with its row.
+    const back = await a.record(last);
+    assert.deepEqual([back.firestore.duplicate, back.trigger?.state, back.trigger?.owner, back.done], [true, "pending", false, true]);
+    assert.deepEqual([back.bigquery.ok, back.bigquery.deferred], [true, undefined]);
+    assert.equal(completionRows().filter((row) => row.game_date === gameDate && row.message_id === last.messageId).length, 1);
+    assert.equal(pub.state.attempts, 0, "nobody publishes while the claim is held");
   });
 
   it("no DML per completion: a date with every message delivered twice and a publisher copy runs one MERGE (at the latch) and one execution-log insert", async () => {

@@ -162,6 +162,25 @@ describe("reconciler (emulators, BigQuery fake, real tracker, injected clock)", 
     assert.equal(slack.received.filter((m) => String(m.text).includes("Reconciler")).length, 1, "nothing repaired: no Slack summary");
   });
 
+  it("a completion whose row went in while Firestore failed, copied into Firestore by the reconciler: its redelivery minutes later writes no second row", async () => {
+    const phase2 = transitionOf(pipeline, "phase2-to-phase3");
+    const [name] = phase2.processors.map((p) => p.name);
+    const c = completion(name!, GAME_DATE, at(1));
+    // The first delivery: BigQuery took the row, Firestore failed (its call answered 500).
+    await bigQueryOnly(phase2, c, at(1));
+    const report = await reconcilerJob().reconcile(at(30));
+    assert.deepEqual(report.repairedFirestore, [`phase2-to-phase3__${GAME_DATE}__daily/${name}`]);
+
+    // Its redelivery, past BigQuery's insert-id de-duplication: the entry it finds stands for its own
+    // message, copied from the row; writing the row again would be a second one.
+    bq.advanceClock(5 * MINUTE);
+    const redelivered = await tracker(phase2, at(32)).record(c);
+    assert.equal(redelivered.firestore.ok, true);
+    assert.equal(redelivered.firestore.duplicate, true);
+    assert.equal(redelivered.bigquery.ok, true);
+    assert.equal(rowsOf(phase2.id).filter((r) => r.processor_name === name && r.game_date === GAME_DATE).length, 1);
+  });
+
   it("a date older than the look-back that was written to lately (a backfill) is reconciled too; an old date nobody touched is not read", async () => {
     const phase2 = transitionOf(pipeline, "phase2-to-phase3");
     const [a, b] = phase2.processors.map((p) => p.name);
