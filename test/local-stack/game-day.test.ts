@@ -4,15 +4,18 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import * as net from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FAULT_NAMES, type FaultName } from "../../tools/local-stack/args.ts";
 import { findFreePort } from "../../tools/local-stack/emulators.ts";
-import { isPortFree } from "../../tools/emulators/emulators.ts";
+import { isPortFree, reserveFreePorts } from "../../tools/emulators/emulators.ts";
 import { serveFunction, unpackArchive } from "../../tools/local-stack/function-host.ts";
 import { runGameDay } from "../../tools/local-stack/game-day.ts";
 import { gameDates } from "../../tools/local-stack/messages.ts";
 import type { GameDayReport } from "../../tools/local-stack/report.ts";
+import { PortTakenError } from "../../tools/local-stack/stack-types.ts";
 import { awaitHealthy, localFunctionEnv, startLocalStack, type LocalStack } from "../../tools/local-stack/stack.ts";
 import { emulatorsDisabled } from "../harness/global-fixtures.ts";
 
@@ -172,6 +175,31 @@ describe("npm start: the local stack and its game day", function () {
       } finally {
         await rm(workDir, { recursive: true, force: true });
       }
+    });
+
+    it("a function is not started on a port another process holds (it would answer for it): PortTakenError, nothing spawned", async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+      const port = (blocker.address() as AddressInfo).port;
+      const workDir = await mkdtemp(path.join(tmpdir(), "local-stack-test-"));
+      try {
+        const fn = stack!.plan.functions[0]!;
+        const unpacked = await unpackArchive(ROOT, fn.archive, "taken", workDir);
+        await assert.rejects(serveFunction({ name: "taken", unpacked, target: fn.entryPoint, port, env: {} }), PortTakenError);
+      } finally {
+        await new Promise<void>((resolve) => blocker.close(() => resolve()));
+        await rm(workDir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("instance ports", () => {
+    it("reserved ports are distinct and held until released, then free", async () => {
+      const reserved = await reserveFreePorts(40);
+      assert.equal(new Set(reserved.ports).size, 40);
+      assert.deepEqual(await Promise.all(reserved.ports.slice(0, 3).map(isPortFree)), [false, false, false]);
+      await reserved.release();
+      assert.deepEqual(await Promise.all(reserved.ports.slice(0, 3).map(isPortFree)), [true, true, true]);
     });
   });
 

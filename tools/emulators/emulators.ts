@@ -414,6 +414,41 @@ export async function findFreePort(): Promise<number> {
   return address.port;
 }
 
+export interface PortReservation {
+  readonly ports: readonly number[];
+  /** Frees the ports for whoever is to listen on them. */
+  release(): Promise<void>;
+}
+
+/**
+ * n distinct free ports on 127.0.0.1, held until release(): the OS hands none of them to anyone else
+ * meanwhile (findFreePort called n times can hand one out twice: a port closed by one call is free for
+ * the next, or for a listener started in between).
+ */
+export async function reserveFreePorts(n: number): Promise<PortReservation> {
+  const servers: net.Server[] = [];
+  const release = () => Promise.all(servers.filter((s) => s.listening).map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined);
+  try {
+    for (let i = 0; i < n; i++) {
+      const server = net.createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, LOCALHOST, resolve);
+      });
+    }
+    const ports = servers.map((server) => {
+      const address = server.address();
+      if (address === null || typeof address === "string") throw new Error("could not determine a free port");
+      return address.port;
+    });
+    return { ports, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
 /** True when nothing listens on 127.0.0.1:port (we can bind it ourselves). */
 export async function isPortFree(port: number): Promise<boolean> {
   const server = net.createServer();

@@ -3,7 +3,9 @@
 export {
   findEmulatorToolProblems,
   findFreePort,
+  isPortFree,
   killAllEmulatorsSync,
+  reserveFreePorts,
   startFirestoreEmulator,
   startPubsubEmulator,
   type EmulatorHandle,

@@ -9,6 +9,8 @@ import { once } from "node:events";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { isPortFree } from "./emulators.ts";
+import { PortTakenError } from "./stack-types.ts";
 
 const run = promisify(execFile);
 const FRAMEWORK_MAIN = "node_modules/@google-cloud/functions-framework/build/src/main.js";
@@ -110,6 +112,9 @@ export async function serveFunction(o: ServeOptions): Promise<ServedFunction> {
 
   const start = async (): Promise<void> => {
     stderr = "";
+    // The readiness probe below takes any answer on the port: a port someone else took meanwhile (another
+    // local stack, while this instance was down) would be taken for this function. Refuse loudly instead.
+    if (!(await isPortFree(o.port))) throw new PortTakenError(o.name, o.port);
     const c = spawn(process.execPath, [o.unpacked.frameworkMain, `--target=${o.target}`, `--source=${o.unpacked.dir}`, `--port=${o.port}`, "--signature-type=http"], {
       cwd: o.unpacked.dir,
       env: o.env,

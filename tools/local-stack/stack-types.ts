@@ -28,6 +28,14 @@ export class MisconfiguredFunctionError extends Error {
   }
 }
 
+/** An instance's port is held by another process: starting it there would wire its URL to someone else. */
+export class PortTakenError extends Error {
+  constructor(functionName: string, port: number) {
+    super(`function ${functionName}: port ${port} is taken by another process; not starting it there (its requests would reach that process)`);
+    this.name = "PortTakenError";
+  }
+}
+
 export interface LocalStackOptions {
   stack: string;
   /** Progress lines (stderr in the CLI). */

@@ -5,7 +5,7 @@ import { startBigQueryFake, type BigQueryFake } from "../bigquery-fake/index.ts"
 import { evaluateStack } from "../plan/evaluate.ts";
 import type { Closers } from "./closers.ts";
 import type { LocalPlan } from "./declared.ts";
-import { findFreePort, startFirestoreEmulator, startPubsubEmulator, startTcpProxy, type EmulatorHandle, type TcpProxy } from "./emulators.ts";
+import { reserveFreePorts, startFirestoreEmulator, startPubsubEmulator, startTcpProxy, type EmulatorHandle, type TcpProxy } from "./emulators.ts";
 import { startFrontProxy, type FrontProxy } from "./front-proxy.ts";
 import { alertLine, startSlackSink, type SlackSink } from "./slack-sink.ts";
 
@@ -54,16 +54,22 @@ export async function startProxies(
   const pubsubProxies = new Map<string, TcpProxy>();
   const ports = new Map<string, number[]>();
   const frontProxies = new Map<string, FrontProxy>();
-  for (const f of plan.functions) {
-    const proxy = await startTcpProxy(backends.pubsub.host);
-    closers.push(() => proxy.close());
-    pubsubProxies.set(f.name, proxy);
-    const instancePorts: number[] = [];
-    for (let i = 0; i < instanceCount; i++) instancePorts.push(await findFreePort());
-    ports.set(f.name, instancePorts);
-    const front = await startFrontProxy({ instancePorts, concurrency: f.concurrency });
-    closers.push(() => front.close());
-    frontProxies.set(f.name, front);
+  // Every instance port is held while the proxies start, so no proxy and no other instance gets one of
+  // them (a front proxy sending one function's pushes to another function's instance, seen once).
+  const reserved = await reserveFreePorts(plan.functions.length * instanceCount);
+  try {
+    for (const [index, f] of plan.functions.entries()) {
+      const proxy = await startTcpProxy(backends.pubsub.host);
+      closers.push(() => proxy.close());
+      pubsubProxies.set(f.name, proxy);
+      const instancePorts = reserved.ports.slice(index * instanceCount, (index + 1) * instanceCount);
+      ports.set(f.name, instancePorts);
+      const front = await startFrontProxy({ instancePorts, concurrency: f.concurrency });
+      closers.push(() => front.close());
+      frontProxies.set(f.name, front);
+    }
+  } finally {
+    await reserved.release();
   }
   return { slack, firestoreProxy, pubsubProxies, ports, frontProxies };
 }
