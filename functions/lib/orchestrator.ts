@@ -8,7 +8,7 @@ import { decodePushEnvelope, parseCompletionForTransition } from "../core/contra
 import type { ResolvedCompletion } from "../core/phase-state.ts";
 import { LOG_EVENT_KEY, LOG_EVENTS, LOG_FIELDS } from "../core/log-events.ts";
 import type { CompletionTracker, RawFacts, TrackResult } from "./completion-tracker.ts";
-import type { Quarantine } from "./quarantine.ts";
+import { quarantineDocId, type Quarantine } from "./quarantine.ts";
 import type { HealthChecker } from "./health.ts";
 import { answerHealth, isHealthRequest } from "./function-runtime.ts";
 import type { Alerter } from "./slack.ts";
@@ -67,7 +67,17 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
       });
     } catch (error) {
       // Not stored: answer non-2xx so Pub/Sub keeps the message (redelivery, then its dead-letter topic).
+      // Alerted as well: the write may have landed after all (a timed-out call), and then no later
+      // delivery of this message is sure to alert its quarantine; a person hears of it either way.
       log.error(`quarantine write failed; message ${messageId ?? "(no id)"} left to Pub/Sub redelivery`, { error });
+      await deps.alerter.alert({
+        severity: "error",
+        subject: { kind: "quarantine_write_failed", transition: transition.id },
+        title: `Message could not be quarantined by ${deps.functionName}; left to Pub/Sub redelivery`,
+        phase: transition.phaseWireName,
+        error,
+        details: { quarantine_id: quarantineDocId(transition.id, messageId, rawBody), reason, errors: detail },
+      });
       res.status(500).json({ status: "error", reason: "quarantine_write_failed" });
       return;
     }
