@@ -14,7 +14,7 @@ export function functionLogLines(instances: ReadonlyMap<string, readonly Logging
       for (const line of instance.logs) lines.push({ time: String(line.time ?? ""), text: JSON.stringify({ function: fn, instance: index, ...line }) });
     });
   }
-  // Stable: lines without a time keep their order behind the timed ones of the same instant.
+  // Stable sort by ISO time: lines of one instant keep their order; a line without a time comes first.
   return lines.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).map((l) => l.text);
 }
 
