@@ -16,7 +16,7 @@ export const LOG_EVENTS = {
    * event name, not severity; both stores failing is the CRITICAL event below).
    */
   dualWriteFailed: "dual_write_failed",
-  /** Both Firestore and BigQuery failed: the completion is not recorded anywhere. Severity CRITICAL. */
+  /** Firestore failed and BigQuery did not answer either: the completion is not recorded anywhere. Severity CRITICAL. */
   bothStoresFailed: "both_stores_failed",
   /** A message was set aside (unparseable, wrong contract, unknown processor). Fields: reason, transition. */
   messageQuarantined: "message_quarantined",

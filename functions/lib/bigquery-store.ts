@@ -201,7 +201,7 @@ export interface BigQueryStore {
   insertExecutionLog(record: ExecutionLogRecord): Promise<{ insertId: string }>;
   /** The reconciler's read: completion rows of a game-date range, optionally of one transition. */
   listCompletions(query: CompletionQuery): Promise<PhaseCompletionRow[]>;
-  /** Health: the dataset exists and is readable (datasets.get). Throws otherwise. */
+  /** The dataset exists and is readable (datasets.get, retried as an insert). Throws otherwise. */
   checkDataset(): Promise<void>;
 }
 
@@ -307,8 +307,17 @@ export function createBigQueryStore(options: BigQueryStoreOptions): BigQueryStor
     },
 
     async checkDataset() {
-      count({ kind: "metadata", table: "", attempt: 1 });
-      await dataset.getMetadata();
+      // Retried like an insert: the tracker asks this in an insert's place when Firestore failed, and a
+      // blip must not read as BigQuery being out too (a CRITICAL).
+      await withRetry(
+        "bigquery.checkDataset",
+        async (attempt) => {
+          count({ kind: "metadata", table: "", attempt });
+          await dataset.getMetadata();
+        },
+        insertPreset,
+        retryOptions,
+      );
     },
   };
 }

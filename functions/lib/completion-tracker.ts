@@ -180,13 +180,24 @@ export function createCompletionTracker(deps: TrackerDeps) {
       firestore = failed(error);
     }
 
+    if (!firestore.ok) {
+      // Not recorded, so no BigQuery row either: only the delivery that records the entry may write the
+      // row, and whether this message is that one (and not a copy of a completion another message
+      // recorded) is known only once Firestore answers. A row written now would be written again by that
+      // delivery minutes later, past BigQuery's insert-id de-duplication (about a minute). Pub/Sub keeps
+      // the message. BigQuery is only asked whether it is reachable: both stores out is the CRITICAL case.
+      const bigquery = await probeBigQuery();
+      reportOutcome(transition, deps, c, firestore, bigquery, log);
+      return { firestore, bigquery, decision, trigger, done: false };
+    }
+
     // Answered non-2xx only because the trigger is not published yet (this message comes back): the
     // completion is safe in Firestore, and its BigQuery row is left to the delivery that is acknowledged.
     // BigQuery de-duplicates an insert id for about a minute only; redeliveries minutes apart would each
     // add the row again. (A message that is never acknowledged: the reconciler copies the entry over.)
-    const deferRow = firestore.ok && trigger !== null && trigger.state === "pending" && trigger.owner !== false;
+    const deferRow = trigger !== null && trigger.state === "pending" && trigger.owner !== false;
     // A copy of a completion another message recorded, or an entry copied from its row: no row owed (phase-state.ts).
-    const rowNotOwed = firestore.ok && doc !== null && completionRowNotOwed(doc, c);
+    const rowNotOwed = doc !== null && completionRowNotOwed(doc, c);
     const rows = latchRowsOwed(transition, deps, c, doc, decision, trigger, latchedHere);
     const written = await writeCompletionRows(deps.sink, transition, c, latchMode, raw, now, rows, !deferRow && !rowNotOwed);
     const { latchRowsWritten, ...outcome } = written;
@@ -199,6 +210,16 @@ export function createCompletionTracker(deps: TrackerDeps) {
     }
     const done = firestore.ok && bigquery.ok && (trigger === null || trigger.state === "published" || trigger.owner === false);
     return { firestore, bigquery, decision, trigger, done };
+  }
+
+  /** Whether BigQuery answers at all (the dataset's metadata, no query cost): its own retries, never a throw. */
+  async function probeBigQuery(): Promise<TrackResult["bigquery"]> {
+    try {
+      await deps.sink.checkDataset();
+      return { ok: true, deferred: true };
+    } catch (error) {
+      return failed(error);
+    }
   }
 
   /**

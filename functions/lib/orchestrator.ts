@@ -123,7 +123,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
       status: result.done ? "recorded" : "incomplete",
       processor: c.processor,
       firestore: result.firestore.ok ? (result.firestore.duplicate ? "duplicate" : "ok") : "failed",
-      bigquery: result.bigquery.ok ? "ok" : "failed",
+      bigquery: result.bigquery.ok ? (result.bigquery.deferred === true ? "deferred" : "ok") : "failed",
       decision: result.decision && { trigger: result.decision.trigger, reason: result.decision.reason, missing: result.decision.missing },
       trigger: result.trigger && { trigger_id: result.trigger.triggerId, state: result.trigger.state },
     };
@@ -131,7 +131,7 @@ export function createOrchestratorHandler(deps: OrchestratorDeps): HttpHandler {
       await deps.alerter.alert({
         severity: "critical",
         subject: { kind: "both_stores_failed", transition: transition.id, gameDate: c.gameDate },
-        title: `Both Firestore and BigQuery writes failed in ${deps.functionName}`,
+        title: `Both Firestore and BigQuery failed in ${deps.functionName}: completion not recorded`,
         phase: transition.phaseWireName,
         gameDate: c.gameDate,
         correlationId: c.correlationId,

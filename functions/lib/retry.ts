@@ -74,6 +74,7 @@ export const EVENT_RETRY_PLAN = {
   claimTriggerPublish: { preset: RETRY_PRESETS.firestoreWrite, attemptTimeoutMs: TRANSACTION_ATTEMPT_TIMEOUT_MS },
   publishTrigger: { preset: RETRY_PRESETS.pubsubPublish },
   markPublished: { preset: RETRY_PRESETS.firestoreWrite, attemptTimeoutMs: TRANSACTION_ATTEMPT_TIMEOUT_MS },
+  // Or, when Firestore failed, the dataset check in its place (the same preset).
   insertCompletion: { preset: RETRY_PRESETS.bigqueryInsert },
   upsertStatus: { preset: RETRY_PRESETS.bigqueryMerge },
   insertExecutionLog: { preset: RETRY_PRESETS.bigqueryInsert },

@@ -15,7 +15,11 @@ export interface TrackerIdentity {
   codeHash: string;
 }
 
-/** The outcome of both writes of one completion: CRITICAL when both failed, a warning when one did. */
+/**
+ * The outcome of both writes of one completion: CRITICAL when both stores failed (Firestore failed and
+ * BigQuery did not answer either), a warning when one did. When Firestore failed nothing was written to
+ * BigQuery (completion-tracker.ts), and `bq` says whether it answered.
+ */
 export function reportOutcome(transition: Transition, identity: TrackerIdentity, c: ResolvedCompletion, fs: StoreOutcome, bq: StoreOutcome, log: Logger): void {
   const fields = {
     [LOG_FIELDS.transition]: transition.id,
@@ -25,7 +29,7 @@ export function reportOutcome(transition: Transition, identity: TrackerIdentity,
     correlation_id: c.correlationId,
   };
   if (!fs.ok && !bq.ok) {
-    log.critical(`CRITICAL: both Firestore and BigQuery writes failed for ${c.processor} ${c.gameDate}`, {
+    log.critical(`CRITICAL: Firestore write failed and BigQuery is unreachable too for ${c.processor} ${c.gameDate}; not recorded, Pub/Sub redelivers`, {
       ...fields,
       [LOG_EVENT_KEY]: LOG_EVENTS.bothStoresFailed,
       firestore_error: describeError(fs.error),
@@ -35,7 +39,7 @@ export function reportOutcome(transition: Transition, identity: TrackerIdentity,
       [LOG_FIELDS.functionName]: identity.functionName,
     });
   } else if (!fs.ok) {
-    log.warning(`Firestore write failed for ${c.processor} ${c.gameDate}; completion kept in BigQuery, decision deferred to redelivery`, {
+    log.warning(`Firestore write failed for ${c.processor} ${c.gameDate}; not recorded, Pub/Sub redelivers (the delivery that records it writes its BigQuery row)`, {
       ...fields,
       [LOG_EVENT_KEY]: LOG_EVENTS.dualWriteFailed,
       [LOG_FIELDS.store]: "firestore",

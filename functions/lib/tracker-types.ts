@@ -5,8 +5,8 @@ import type { Decision } from "../core/decision-types.ts";
 import type { CompletionFacts } from "../core/completion-row.ts";
 import type { BigQueryStore } from "./bigquery-store.ts";
 
-/** What the tracker needs of BigQuery. */
-export type CompletionSink = Pick<BigQueryStore, "insertCompletion" | "upsertStatus" | "insertExecutionLog">;
+/** What the tracker needs of BigQuery (checkDataset: is it reachable, asked when Firestore failed). */
+export type CompletionSink = Pick<BigQueryStore, "insertCompletion" | "upsertStatus" | "insertExecutionLog" | "checkDataset">;
 
 /** Publishes a trigger; resolves to the Pub/Sub message id. */
 export interface TriggerPublisher {
@@ -49,9 +49,11 @@ export function certainlyNotSent(outcome: Pick<TriggerOutcome, "error" | "failed
 export interface TrackResult {
   firestore: StoreOutcome & { duplicate?: boolean };
   /**
-   * deferred: the completion row was not written because this delivery is answered non-2xx only for its
-   * pending trigger; the delivery that is acknowledged writes it (BigQuery de-duplicates an insert id for
-   * about a minute only, so a row inserted by each of several redeliveries would be counted twice).
+   * deferred: the completion row was not written, and a later delivery writes it: this delivery is
+   * answered non-2xx only for its pending trigger (the delivery that is acknowledged writes it), or
+   * Firestore failed (BigQuery answered; the delivery that records the entry writes it). BigQuery
+   * de-duplicates an insert id for about a minute only, so a row inserted by each of several deliveries
+   * would be counted twice.
    */
   bigquery: StoreOutcome & { deferred?: boolean };
   decision: Decision | null;

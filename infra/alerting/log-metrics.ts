@@ -33,7 +33,7 @@ const fieldLabel = (field: string, description: string): LogMetricLabel => ({
 export const LOG_METRICS = {
   dualWriteFailures: {
     name: "dual_write_failures",
-    description: "Completions where one store failed after its retries and the other took the write (fallback), by store.",
+    description: "Completions where one store failed after its retries (answered non-2xx for redelivery), by the store that failed.",
     filter: eventIs(LOG_EVENTS.dualWriteFailed),
     labels: [fieldLabel(LOG_FIELDS.store, "The store that failed (firestore|bigquery)"), serviceLabel],
   },

@@ -463,7 +463,7 @@ describe("phase-state: who owns a completion's phase_completions row", () => {
     const a = completion(p);
     const doc = recorded({ ...a, rowInBigQuery: true });
     assert.equal(doc.entries[p]?.rowInBigQuery, true);
-    assert.equal(completionRowNotOwed(doc, a), true, "the row's own message, redelivered after Firestore failed it");
+    assert.equal(completionRowNotOwed(doc, a), true, "the row's own message, redelivered after the reconciler copied its row");
     const later = { ...a, executionId: "exec-later", completedAt: new Date(Date.parse(a.completedAt) + 60_000).toISOString() };
     const replaced = applyCompletion(doc, later, NOW).doc;
     assert.equal(replaced.entries[p]?.rowInBigQuery, undefined, "a newer completion's entry does not inherit the flag");

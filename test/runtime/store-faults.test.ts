@@ -127,28 +127,49 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
     }, 50_000);
   }
 
-  it("A: Firestore refused, BigQuery up -> 500, WARNING dual_write_failed store=firestore, no alert, row in BigQuery; redelivery records", async () => {
+  it("A: Firestore refused, BigQuery up -> 500, WARNING dual_write_failed store=firestore, no alert, nothing written; the delivery that records it writes the row once", async () => {
     const gameDate = nextGameDate();
     const envelope = pushEnvelope(phase2Message("OddsGameLinesProcessor", gameDate));
     fsProxy.setMode("refuse");
     const r = await postJson(refusedFn.url, envelope);
     assert.equal(r.status, 500);
-    assert.deepEqual([r.body.firestore, r.body.bigquery, r.body.status], ["failed", "ok", "incomplete"]);
+    assert.deepEqual([r.body.firestore, r.body.bigquery, r.body.status], ["failed", "deferred", "incomplete"]);
     const [warning, ...others] = loggedEvents(refusedFn, LOG_EVENTS.dualWriteFailed);
     assert.equal(others.length, 0);
     assert.deepEqual([warning?.severity, warning?.store], ["WARNING", "firestore"]);
     assert.equal(atLeast("ERROR", refusedFn).length, 0, JSON.stringify(atLeast("ERROR", refusedFn)));
     assert.equal(slack.received.length, 0);
-    assert.deepEqual(rows().map((row) => row.processor_name), ["p2_odds_game_lines"]);
+    assert.equal(rows().length, 0, "no row until Firestore says which delivery owns it");
     assert.equal((await stateDocs(gameDate)).length, 0);
 
     fsProxy.setMode("pass");
+    // Pub/Sub's backoff can outlast BigQuery's insert-id de-duplication (about a minute).
+    bq.advanceClock(5 * 60_000);
     // Pub/Sub redelivers to any instance; the redelivery must succeed, so it gets patient bounds.
     const again = await redeliverUntilAcked(envelope);
     assert.equal(again.body.bigquery, "ok");
-    assert.equal(rows().length, 1, "the redelivered row has the same insertId");
+    assert.deepEqual(rows().map((row) => row.processor_name), ["p2_odds_game_lines"]);
     const [doc] = await stateDocs(gameDate);
     assert.deepEqual(Object.keys(doc?.entries as object), ["p2_odds_game_lines"]);
+  });
+
+  it("A: a processor's copy of a recorded completion, delivered while Firestore is refused, writes no second row (chaos finding O)", async () => {
+    const gameDate = nextGameDate();
+    const message = phase2Message("OddsGameLinesProcessor", gameDate);
+    assert.equal((await postJson(fn.url, pushEnvelope(message))).status, 200);
+    assert.equal(rows().length, 1);
+    // The same completion published again (another message id), minutes later.
+    const copy = pushEnvelope(message);
+    bq.advanceClock(5 * 60_000);
+    fsProxy.setMode("refuse");
+    const refused = await postJson(refusedFn.url, copy);
+    fsProxy.setMode("pass");
+    assert.equal(refused.status, 500);
+    assert.equal(rows().length, 1, "the copy wrote nothing while it could not tell it is a copy");
+    bq.advanceClock(5 * 60_000);
+    const again = await redeliverUntilAcked(copy);
+    assert.equal(again.body.firestore, "duplicate");
+    assert.equal(rows().length, 1, "the copy owes no row: its original wrote it");
   });
 
   for (const [label, inject] of [
@@ -215,7 +236,7 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
     assert.equal(loggedEvents(fn, LOG_EVENTS.dualWriteFailed).length, 1, "only the refused one");
   });
 
-  it("C: both stores down -> 500, CRITICAL both_stores_failed, one critical Slack alert, nothing stored", async () => {
+  it("C: both stores down (Firestore refused, BigQuery not answering its dataset check) -> 500, CRITICAL both_stores_failed, one critical Slack alert, nothing stored", async () => {
     const gameDate = nextGameDate();
     fsProxy.setMode("refuse");
     await bq.setDown(true);
@@ -241,7 +262,7 @@ describe("orchestrator store and alert faults (A-D, Slack down/429, quarantine w
     assert.equal(line.code_hash, TEST_CODE_HASH);
     assert.equal(loggedEvents(refusedFn, LOG_EVENTS.dualWriteFailed).length, 0);
     assert.equal(slack.received.length, 1);
-    assert.match(String(slack.received[0]?.text), /CRITICAL\] Both Firestore and BigQuery writes failed/);
+    assert.match(String(slack.received[0]?.text), /CRITICAL\] Both Firestore and BigQuery failed in .*: completion not recorded/);
     assert.ok(String(slack.received[0]?.text).includes(gameDate));
     assert.equal(rows().length, 0);
     assert.equal((await stateDocs(gameDate)).length, 0);
