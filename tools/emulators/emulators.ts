@@ -401,17 +401,11 @@ function readTail(file: string): string {
   return text.slice(-LOG_TAIL_BYTES);
 }
 
-/** Asks the OS for a free port on 127.0.0.1. */
+/** One free port on 127.0.0.1, already released: for a single listener started right away (several: reserveFreePorts). */
 export async function findFreePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, LOCALHOST, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-  if (address === null || typeof address === "string") throw new Error("could not determine a free port");
-  return address.port;
+  const reservation = await reserveFreePorts(1);
+  await reservation.release();
+  return reservation.ports[0] as number;
 }
 
 export interface PortReservation {
