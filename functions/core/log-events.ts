@@ -11,8 +11,8 @@ export const LOG_EVENTS = {
   /** A completion was written to both stores. Fields: transition, phase. */
   dualWriteSucceeded: "dual_write_succeeded",
   /**
-   * One store failed after its retries and the other took the write (fallback); the message is answered
-   * 500 so Pub/Sub redelivers. Fields: store, transition. Severity WARNING (the infra metric filters by
+   * One store failed after its retries (bigquery: Firestore recorded it; firestore: nothing written, and
+   * BigQuery answered); the message is answered 500 so Pub/Sub redelivers. Fields: store, transition. Severity WARNING (the infra metric filters by
    * event name, not severity; both stores failing is the CRITICAL event below).
    */
   dualWriteFailed: "dual_write_failed",
