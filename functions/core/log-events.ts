@@ -12,8 +12,9 @@ export const LOG_EVENTS = {
   dualWriteSucceeded: "dual_write_succeeded",
   /**
    * One store failed after its retries (bigquery: Firestore recorded it; firestore: nothing written, and
-   * BigQuery answered); the message is answered 500 so Pub/Sub redelivers. Fields: store, transition. Severity WARNING (the infra metric filters by
-   * event name, not severity; both stores failing is the CRITICAL event below).
+   * BigQuery answered); the message is answered 500 so Pub/Sub redelivers. Fields: store, transition.
+   * Severity WARNING (the infra metric filters by event name, not severity; both stores failing is the
+   * CRITICAL event below).
    */
   dualWriteFailed: "dual_write_failed",
   /** Firestore failed and BigQuery did not answer either: the completion is not recorded anywhere. Severity CRITICAL. */

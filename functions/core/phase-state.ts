@@ -216,8 +216,9 @@ function sameCompletion(entry: StoredEntry, c: Pick<ResolvedCompletion, "executi
  * - a copy of a completion that another message recorded (a processor that published it twice): that
  *   message owns the row. It wrote it, or it was answered non-2xx and its redelivery writes it, or the
  *   reconciler copies the entry over;
- * - an entry the reconciler copied from the row itself (`rowInBigQuery`): the delivery that wrote the
- *   row had Firestore fail, and its redelivery finds the entry recorded under its own message id.
+ * - an entry the reconciler copied from the row itself (`rowInBigQuery`): a later delivery of the
+ *   message that wrote the row finds the entry under its own message id. (Such rows have no Firestore
+ *   entry: an expired or restored document, or an earlier tracker that wrote the row when Firestore failed.)
  * Writing the row again would add a second one once BigQuery's insert-id de-duplication (about a
  * minute) is over.
  */

@@ -4,8 +4,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import * as net from "node:net";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FAULT_NAMES, type FaultName } from "../../tools/local-stack/args.ts";
@@ -178,16 +176,15 @@ describe("npm start: the local stack and its game day", function () {
     });
 
     it("a function is not started on a port another process holds (it would answer for it): PortTakenError, nothing spawned", async () => {
-      const blocker = net.createServer();
-      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
-      const port = (blocker.address() as AddressInfo).port;
+      const blocker = await reserveFreePorts(1);
+      const port = blocker.ports[0]!;
       const workDir = await mkdtemp(path.join(tmpdir(), "local-stack-test-"));
       try {
         const fn = stack!.plan.functions[0]!;
         const unpacked = await unpackArchive(ROOT, fn.archive, "taken", workDir);
         await assert.rejects(serveFunction({ name: "taken", unpacked, target: fn.entryPoint, port, env: {} }), PortTakenError);
       } finally {
-        await new Promise<void>((resolve) => blocker.close(() => resolve()));
+        await blocker.release();
         await rm(workDir, { recursive: true, force: true });
       }
     });
